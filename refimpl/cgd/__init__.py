@@ -12,7 +12,8 @@ Methods
     :func:`neumann_step` (:mod:`~refimpl.cgd.competitive`); :func:`acgd_step`
     (:mod:`~refimpl.cgd.adaptive`).
 Runner
-    :func:`run` with the method names in :data:`METHODS`.
+    :func:`run` with the method names in :data:`METHODS`; :func:`compare_methods`
+    and :func:`measured_rate` (:mod:`~refimpl.cgd.experiments`).
 Closed forms (:mod:`~refimpl.cgd.closed_forms`)
     :func:`iteration_matrix`, :func:`spectral_radius`, :func:`game_iteration_matrix`,
     :func:`game_spectral_radius`, :func:`cgd_bilinear_contraction`,
@@ -36,6 +37,7 @@ from refimpl.cgd.closed_forms import (
     spectral_radius,
 )
 from refimpl.cgd.competitive import CGDInfo, cgd_step, lcgd_step, neumann_step
+from refimpl.cgd.experiments import compare_methods, measured_rate
 from refimpl.cgd.games import BilinearGame, Game, GeneralSumQuadraticGame, QuadraticGame
 from refimpl.cgd.gradient_methods import (
     altgda_step,
@@ -64,6 +66,7 @@ __all__ = [
     "cgd_bilinear_closed_form",
     "cgd_bilinear_contraction",
     "cgd_step",
+    "compare_methods",
     "conjugate_gradient",
     "conopt_step",
     "extragradient_step",
@@ -73,6 +76,7 @@ __all__ = [
     "gmres",
     "iteration_matrix",
     "lcgd_step",
+    "measured_rate",
     "neumann_step",
     "ogda_step",
     "run",

@@ -1,0 +1,68 @@
+"""CGD and its relatives on the bilinear game f = αxy (Figure 2 of Schäfer & Anandkumar, 2019).
+
+Distance to the equilibrium against the iteration (log scale) and the trajectories
+in the (x, y) plane for α ∈ {1, 3, 6}, η = 0.2, γ = 1, start (0.5, 0.5), 50
+iterations, as in ``bilinear_strong.jl`` of the paper's Julia code. As α grows,
+only CGD stays stable.
+"""
+
+import matplotlib.pyplot as plt
+
+from refimpl.cgd import METHODS, BilinearGame, compare_methods
+from refimpl.figures import save_figure, script_main
+
+TOPIC = "cgd"
+LABELS = {"conopt": "conopt (= sga here)", "lcgd": "lcgd (= extragradient here)"}
+ALPHAS = (1.0, 3.0, 6.0)
+ETA, GAMMA, START = 0.2, 1.0, (0.5, 0.5)
+STYLE = {
+    "gda": ("tab:red", "-"),
+    "altgda": ("tab:orange", "-"),
+    "ogda": ("tab:olive", "--"),
+    "extragradient": ("tab:green", "-"),
+    "conopt": ("tab:purple", ":"),
+    "sga": ("tab:pink", "--"),
+    "lcgd": ("tab:cyan", ":"),
+    "cgd": ("black", "-"),
+    "acgd": ("tab:blue", "-."),
+}
+
+
+def make(out_dir, quick=False):
+    """Run every method on f = αxy for each α; plot distances and trajectories."""
+    steps = 15 if quick else 50
+    data = {"eta": ETA, "gamma": GAMMA, "start": START, "steps": steps, "alphas": ALPHAS}
+    fig, axes = plt.subplots(2, len(ALPHAS), figsize=(4.2 * len(ALPHAS), 8.2))
+    for col, alpha in enumerate(ALPHAS):
+        results = compare_methods(BilinearGame(alpha), *START, steps, ETA, gamma=GAMMA)
+        data[f"alpha={alpha:g}"] = {
+            m: {"distance": r.distance, "x": r.x[:, 0], "y": r.y[:, 0], "status": r.status}
+            for m, r in results.items()
+        }
+        top, bottom = axes[0, col], axes[1, col]
+        for method in METHODS:
+            r = results[method]
+            color, ls = STYLE[method]
+            top.semilogy(r.distance, color=color, ls=ls, label=LABELS.get(method, method))
+            bottom.plot(
+                r.x[:, 0], r.y[:, 0], color=color, ls=ls, lw=1.2, label=LABELS.get(method, method)
+            )
+        top.set_title(f"f = {alpha:g}·xy, η = {ETA}")
+        top.set_xlabel("iteration")
+        top.set_ylabel("distance to equilibrium ‖(x, y)‖")
+        top.grid(True, which="major", alpha=0.3)
+        bottom.plot(*START, "ko", ms=4)
+        bottom.plot(0, 0, "k*", ms=9)
+        bottom.set_xlim(-1.5, 1.5)
+        bottom.set_ylim(-1.5, 1.5)
+        bottom.set_aspect("equal")
+        bottom.set_xlabel("x (minimizes)")
+        bottom.set_ylabel("y (maximizes)")
+        bottom.set_title("trajectories (clipped to the box)")
+    axes[0, 0].legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return save_figure(fig, data, out_dir, "cgd_bilinear")
+
+
+if __name__ == "__main__":
+    script_main(make, __file__)
