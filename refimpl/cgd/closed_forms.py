@@ -17,6 +17,9 @@ Derivations: each follows by applying the update rule to f = αxy. For OGDA the
 eigenvalues λ of the companion matrix solve λ² − (1 − 2ηαμ)λ − ηαμ = 0 for the
 eigenvalues μ = ±i of J.
 
+The scalar and block iteration matrices are small and computed with NumPy on the
+CPU; the bilinear closed forms follow the backend of ``A``.
+
 For general quadratic games, :func:`game_iteration_matrix` builds the matrix from
 the game's blocks: with H = [[D_xx f, D_xy f], [D_yx g, D_yy g]],
 N = [[0, D_xy f], [D_yx g, 0]] and E = diag(η_x I, η_y I),
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl import backend
 from refimpl.validation import as_float_array, check_choice, check_nonnegative, check_positive
 
 __all__ = [
@@ -234,8 +238,9 @@ def cgd_bilinear_contraction(A, eta):
     """
     A = as_float_array("A", A, ndim=2)
     eta = check_positive("eta", eta)
-    sigma = np.linalg.svd(A, compute_uv=False)
-    return 1.0 / np.sqrt(1.0 + (eta * sigma) ** 2)
+    xp = backend.array_namespace(A)
+    sigma = xp.linalg.svd(A, compute_uv=False)
+    return 1.0 / xp.sqrt(1.0 + (eta * sigma) ** 2)
 
 
 def cgd_bilinear_closed_form(A, x0, y0, eta, k):
@@ -265,20 +270,21 @@ def cgd_bilinear_closed_form(A, x0, y0, eta, k):
     y_k : ndarray, shape (m,)
     """
     A = as_float_array("A", A, ndim=2)
-    x0 = as_float_array("x0", x0, ndim=1)
-    y0 = as_float_array("y0", y0, ndim=1)
+    x0 = as_float_array("x0", x0, ndim=1, like=A)
+    y0 = as_float_array("y0", y0, ndim=1, like=A)
     if x0.shape != (A.shape[0],) or y0.shape != (A.shape[1],):
         raise ValueError(
             f"x0, y0: expected shapes ({A.shape[0]},) and ({A.shape[1]},), "
             f"received {x0.shape} and {y0.shape}"
         )
     eta = check_positive("eta", eta)
-    U, sigma, Vt = np.linalg.svd(A)  # full U (n, n), Vt (m, m)
+    xp = backend.array_namespace(A, x0, y0)
+    U, sigma, Vt = xp.linalg.svd(A)  # full U (n, n), Vt (m, m)
     r = sigma.size
     xi, zeta = U.T @ x0, Vt @ y0
     scale = (1.0 + (eta * sigma) ** 2) ** (-k / 2)
-    angle = k * np.arctan(eta * sigma)
+    angle = k * xp.arctan(eta * sigma)
     xi_k, zeta_k = xi.copy(), zeta.copy()
-    xi_k[:r] = scale * (np.cos(angle) * xi[:r] - np.sin(angle) * zeta[:r])
-    zeta_k[:r] = scale * (np.sin(angle) * xi[:r] + np.cos(angle) * zeta[:r])
+    xi_k[:r] = scale * (xp.cos(angle) * xi[:r] - xp.sin(angle) * zeta[:r])
+    zeta_k[:r] = scale * (xp.sin(angle) * xi[:r] + xp.cos(angle) * zeta[:r])
     return U @ xi_k, Vt.T @ zeta_k
