@@ -3,29 +3,17 @@
 Distance to the equilibrium against the iteration (log scale) and the trajectories
 in the (x, y) plane for α ∈ {1, 3, 6}, η = 0.2, γ = 1, start (0.5, 0.5), 50
 iterations, as in ``bilinear_strong.jl`` of the paper's Julia code. As α grows,
-only CGD stays stable.
+only CGD and its adaptive version ACGD stay stable.
 """
 
 import matplotlib.pyplot as plt
 
-from refimpl.cgd import METHODS, BilinearGame, compare_methods
+from refimpl.cgd import METHOD_STYLES, METHODS, BilinearGame, compare_methods
 from refimpl.figures import save_figure, script_main
 
 TOPIC = "cgd"
-LABELS = {"conopt": "conopt (= sga here)", "lcgd": "lcgd (= extragradient here)"}
 ALPHAS = (1.0, 3.0, 6.0)
 ETA, GAMMA, START = 0.2, 1.0, (0.5, 0.5)
-STYLE = {
-    "gda": ("tab:red", "-"),
-    "altgda": ("tab:orange", "-"),
-    "ogda": ("tab:olive", "--"),
-    "extragradient": ("tab:green", "-"),
-    "conopt": ("tab:purple", ":"),
-    "sga": ("tab:pink", "--"),
-    "lcgd": ("tab:cyan", ":"),
-    "cgd": ("black", "-"),
-    "acgd": ("tab:blue", "-."),
-}
 
 
 def make(out_dir, quick=False):
@@ -36,17 +24,15 @@ def make(out_dir, quick=False):
     for col, alpha in enumerate(ALPHAS):
         results = compare_methods(BilinearGame(alpha), *START, steps, ETA, gamma=GAMMA)
         data[f"alpha={alpha:g}"] = {
-            m: {"distance": r.distance, "x": r.x[:, 0], "y": r.y[:, 0], "status": r.status}
+            m: {"distance": r.norm, "x": r.x[:, 0], "y": r.y[:, 0], "status": r.status}
             for m, r in results.items()
         }
         top, bottom = axes[0, col], axes[1, col]
-        for method in METHODS:
+        for method in sorted(METHODS, key=lambda m: METHOD_STYLES[m][1] == "--"):
             r = results[method]
-            color, ls = STYLE[method]
-            top.semilogy(r.distance, color=color, ls=ls, label=LABELS.get(method, method))
-            bottom.plot(
-                r.x[:, 0], r.y[:, 0], color=color, ls=ls, lw=1.2, label=LABELS.get(method, method)
-            )
+            color, ls, label = METHOD_STYLES[method]
+            top.semilogy(r.norm, color=color, ls=ls, label=label)
+            bottom.plot(r.x[:, 0], r.y[:, 0], color=color, ls=ls, lw=1.2, label=label)
         top.set_title(f"f = {alpha:g}·xy, η = {ETA}")
         top.set_xlabel("iteration")
         top.set_ylabel("distance to equilibrium ‖(x, y)‖")

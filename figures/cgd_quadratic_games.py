@@ -35,13 +35,13 @@ def make(out_dir, quick=False):
         game = QuadraticGame(2 * sign * ALPHA, 0.0, 2 * sign * ALPHA)
         results = compare_methods(game, 0.5, 0.5, steps, ETA, methods=METHODS, gamma=GAMMA)
         key = "plus" if sign > 0 else "minus"
-        data[key] = {m: r.distance for m, r in results.items()}
+        data[key] = {m: r.norm for m, r in results.items()}
         data[f"{key}_spectral_radius"] = {
             m: game_spectral_radius(m, game, ETA, gamma=GAMMA) for m in METHODS
         }
         for i, (method, result) in enumerate(results.items()):
             # thinner, dashed lines on top keep coinciding methods visible
-            ax.semilogy(result.distance, label=method, lw=3.5 - 0.4 * i, ls=LINESTYLES[i % 4])
+            ax.semilogy(result.norm, label=method, lw=3.5 - 0.4 * i, ls=LINESTYLES[i % 4])
         sign_text, kind = ("", "good equilibrium") if sign > 0 else ("−", "bad stationary point")
         ax.set_title(f"f = {sign_text}{ALPHA:g}·(x² − y²), η = {ETA}, γ = {GAMMA}\norigin: {kind}")
         ax.set_xlabel("iteration (GDA, SGA, LCGD, CGD coincide: no mixed term)")
@@ -58,10 +58,10 @@ def make(out_dir, quick=False):
             result = run(icr, method, 1.0, 1.0, icr_steps, eta_x=eta_x, eta_y=eta_y)
             rho = game_spectral_radius(method, icr, eta_x, eta_y)
             label = f"{method}, ηₓ={eta_x}, η_y={eta_y} (ρ={rho:.3f})"
-            ax.semilogy(result.distance, color=color, ls=ls, label=label)
-            ax.semilogy(k, result.distance[0] * rho**k, color=color, ls=":", lw=0.8)
+            ax.semilogy(result.norm, color=color, ls=ls, label=label)
+            ax.semilogy(k, result.norm[0] * rho**k, color=color, ls=":", lw=0.8)
             data["icr"][f"{method}_{eta_x}_{eta_y}"] = {
-                "distance": result.distance,
+                "distance": result.norm,
                 "spectral_radius": rho,
                 "status": result.status,
             }

@@ -9,28 +9,18 @@ every ηα.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from refimpl.cgd import LINEAR_METHODS, BilinearGame, measured_rate, run, spectral_radius
+from refimpl.cgd import (
+    LINEAR_METHODS,
+    METHOD_STYLES,
+    BilinearGame,
+    measured_rate,
+    run,
+    spectral_radius,
+)
 from refimpl.figures import save_figure, script_main
 
 TOPIC = "cgd"
-LABELS = {"conopt": "conopt (= sga here)", "lcgd": "lcgd (= extragradient here)"}
 ETA, GAMMA = 0.2, 1.0
-COLORS = dict(
-    zip(
-        LINEAR_METHODS,
-        [
-            "tab:red",
-            "tab:orange",
-            "tab:olive",
-            "tab:green",
-            "tab:purple",
-            "tab:pink",
-            "tab:cyan",
-            "black",
-        ],
-        strict=True,
-    )
-)
 
 
 def make(out_dir, quick=False):
@@ -48,7 +38,8 @@ def make(out_dir, quick=False):
         "measured": {},
     }
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    for method in LINEAR_METHODS:
+    # dashed lines last, on top of the solid lines they coincide with
+    for method in sorted(LINEAR_METHODS, key=lambda m: METHOD_STYLES[m][1] == "--"):
         rho = np.array([spectral_radius(method, a / ETA, ETA, GAMMA) for a in eta_alpha])
         measured = []
         for a in marker_eta_alpha:
@@ -61,8 +52,9 @@ def make(out_dir, quick=False):
             )
         data["closed_form"][method] = rho
         data["measured"][method] = measured
-        ax.semilogy(eta_alpha, rho, color=COLORS[method], label=LABELS.get(method, method))
-        ax.semilogy(marker_eta_alpha, measured, "o", color=COLORS[method], ms=4, mfc="none")
+        color, ls, label = METHOD_STYLES[method]
+        ax.semilogy(eta_alpha, rho, color=color, ls=ls, lw=2.5 if ls == "-" else 1.5, label=label)
+        ax.semilogy(marker_eta_alpha, measured, "o", color=color, ms=4, mfc="none")
     ax.axhline(1.0, color="gray", lw=0.8)
     ax.set_xlabel("ηα")
     ax.set_ylabel("spectral radius of the iteration matrix")

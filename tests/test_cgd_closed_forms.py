@@ -61,11 +61,13 @@ def test_scalar_closed_form_matches_game_block_formula(method, alpha, eta, gamma
     scalar = cgd.iteration_matrix(method, alpha, eta, gamma)
     block = cgd.game_iteration_matrix(method, BilinearGame(alpha), eta, eta, gamma)
     np.testing.assert_allclose(block, scalar, rtol=0, atol=1e-12 * (1 + (eta * alpha) ** 2) ** 2)
+    # Eigenvalues of a defective matrix (altgda at η|α| = 2, ogda at 2η|α| = 1) are only
+    # accurate to sqrt(eps); a margin of 1e-3 keeps the error near eps / sqrt(1e-3).
+    a = eta * abs(alpha)
+    assume(abs(a - 2) > 1e-3 and abs(2 * a - 1) > 1e-3)
     radius = cgd.spectral_radius(method, alpha, eta, gamma)
     eig = np.max(np.abs(np.linalg.eigvals(scalar)))
-    # Eigenvalues of a defective matrix (altgda at ηα = 2, ogda at 2ηα = 1) are only
-    # accurate to sqrt(eps); elsewhere to a few eps.
-    assert abs(radius - eig) <= 1e-7 * max(1.0, radius)
+    assert abs(radius - eig) <= 1e3 * EPS * max(1.0, radius)
 
 
 @given(alphas, step_sizes(1e-2, 1.0), starts, st.integers(1, 60))
@@ -73,9 +75,9 @@ def test_cgd_norm_contracts_exactly(alpha, eta, z0, k):
     result = cgd.run(BilinearGame(alpha), "cgd", z0[0], z0[1], steps=k, eta=eta)
     expected = np.hypot(*z0) * (1 + (eta * alpha) ** 2) ** (-k / 2)
     # (I + ηαJ)^{-1} is a scaled rotation, so each step only rounds: ~k eps relative.
-    np.testing.assert_allclose(result.distance[-1], expected, rtol=1e-12)
+    np.testing.assert_allclose(result.norm[-1], expected, rtol=1e-12)
     gda = cgd.run(BilinearGame(alpha), "gda", z0[0], z0[1], steps=k, eta=eta)
-    ratios = gda.distance[1:] / gda.distance[:-1]
+    ratios = gda.norm[1:] / gda.norm[:-1]
     np.testing.assert_allclose(ratios, np.sqrt(1 + (eta * alpha) ** 2), rtol=1e-12)
 
 
@@ -107,9 +109,9 @@ def test_observed_growth_matches_spectral_radius(method, alpha, eta, seed):
     assert result.status == "completed"
     if method == "ogda":
         # ‖(z_K, z_{K-1})‖ is what the 4×4 matrix acts on
-        final = np.hypot(result.distance[-1], result.distance[-2])
+        final = np.hypot(result.norm[-1], result.norm[-2])
     else:
-        final = result.distance[-1]
+        final = result.norm[-1]
     log_rate = np.log(final / np.linalg.norm(state)) / K - np.log(rho)
     slack = 1e-9  # rounding over K steps
     assert low - slack <= log_rate <= high + slack
@@ -136,10 +138,12 @@ def test_cgd_contracts_each_singular_direction(seed, n, m, rank):
     k = s.size
     before = np.hypot((U.T @ x0)[:k], (Vt @ y0)[:k])
     after = np.hypot((U.T @ result.x[1])[:k], (Vt @ result.y[1])[:k])
-    np.testing.assert_allclose(after, factors * before, rtol=1e-10, atol=1e-12)
+    # rounding of the dense solve and of the SVD: eps times (1 + η‖A‖)² ‖z0‖, with margin
+    atol = 1e3 * EPS * (1 + eta * np.linalg.norm(A, 2)) ** 2 * np.linalg.norm(np.r_[x0, y0])
+    np.testing.assert_allclose(after, factors * before, rtol=0, atol=atol)
     # null-space components (beyond the shared min(n, m) directions, or σ = 0) stay put
-    np.testing.assert_allclose((U.T @ result.x[1])[k:], (U.T @ x0)[k:], atol=1e-12)
-    np.testing.assert_allclose((Vt @ result.y[1])[k:], (Vt @ y0)[k:], atol=1e-12)
+    np.testing.assert_allclose((U.T @ result.x[1])[k:], (U.T @ x0)[k:], atol=atol)
+    np.testing.assert_allclose((Vt @ result.y[1])[k:], (Vt @ y0)[k:], atol=atol)
     zero = s < 1e-10 * max(1.0, s.max(initial=0.0))
     np.testing.assert_allclose(factors[zero], 1.0)
 
@@ -151,8 +155,12 @@ def test_cgd_closed_form_trajectory_matches_run(seed, n, m, k):
     x0, y0 = rng.standard_normal(n), rng.standard_normal(m)
     xk, yk = cgd.cgd_bilinear_closed_form(A, x0, y0, 0.4, k)
     result = cgd.run(BilinearGame(A), "cgd", x0, y0, steps=k, eta=0.4, solver="dense")
-    np.testing.assert_allclose(xk, result.x[-1], atol=1e-10)
-    np.testing.assert_allclose(yk, result.y[-1], atol=1e-10)
+    # CGD is a contraction here, so per-step rounding (≤ c·eps·(1 + η²‖A‖²)‖z0‖) adds up
+    # at most linearly in k.
+    norm_A = np.linalg.norm(A, 2)
+    atol = 100 * (k + 1) * EPS * (1 + (0.4 * norm_A) ** 2) * np.linalg.norm(np.r_[x0, y0])
+    np.testing.assert_allclose(xk, result.x[-1], rtol=0, atol=atol)
+    np.testing.assert_allclose(yk, result.y[-1], rtol=0, atol=atol)
 
 
 ICR = QuadraticGame(2.0, 10.0, -2.0)  # min_x max_y x² + 10xy + y²
@@ -179,7 +187,7 @@ def test_icr_example_closed_form_radii():
 def test_icr_example_simulation(method, eta_x, eta_y, converges):
     result = cgd.run(ICR, method, 1.0, 1.0, steps=400, eta_x=eta_x, eta_y=eta_y)
     rho = cgd.game_spectral_radius(method, ICR, eta_x, eta_y)
-    ratio = result.distance[-1] / result.distance[0]
+    ratio = result.norm[-1] / result.norm[0]
     if converges:
         assert ratio < 1e-3 and rho < 1
     else:

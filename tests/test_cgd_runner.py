@@ -38,9 +38,15 @@ def test_single_eta_sets_both_and_separate_etas_override():
         ({"y0": np.ones((2, 1))}, r"y0: expected an array with ndim in \(0, 1\)"),
         ({"x0": [1.0, np.nan, 0.0]}, "x0: expected finite values"),
         ({"y0": [np.inf, 0.0]}, "y0: expected finite values"),
-        ({"eta": 0.0}, "eta_x: expected a finite number > 0, received 0.0"),
-        ({"eta": -1.0}, "eta_x: expected a finite number > 0"),
-        ({"eta": None}, "eta: expected a step size"),
+        ({"eta": 0.0}, "eta: expected a finite number > 0, received 0.0"),
+        ({"eta": -1.0}, "eta: expected a finite number > 0"),
+        ({"eta": None}, "eta: expected a real number, received None"),
+        ({"eta_y": -1.0}, "eta_y: expected a finite number > 0, received -1.0"),
+        ({"method": "acgd", "eps": 0.0}, "eps: expected a finite number > 0, received 0.0"),
+        ({"maxiter": 0}, r"maxiter: expected an integer in \[1, inf\], received 0"),
+        ({"maxiter": 2.5}, "maxiter: expected an integer, received 2.5"),
+        ({"restart": 0}, r"restart: expected an integer in \[1, inf\]"),
+        ({"warm_start": np.ones(3)}, "warm_start: expected True or False, received ndarray"),
         ({"steps": -1}, r"steps: expected an integer in \[0, inf\], received -1"),
         ({"steps": 2.5}, "steps: expected an integer, received 2.5"),
         ({"method": "adam"}, "method: expected one of"),
@@ -66,6 +72,51 @@ def test_bad_game_matrices():
         BilinearGame([[1.0, np.nan]])
     with pytest.raises(ValueError, match="game: expected a refimpl.cgd Game"):
         cgd.run(object(), "gda", 1.0, 1.0, 1, eta=0.1)
+
+
+def test_step_functions_check_their_arguments():
+    game = BilinearGame(np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"x: expected an array of shape \(3,\), received \(2,\)"):
+        cgd.gda_step(game, np.ones(2), np.ones(2), 0.1, 0.1)
+    with pytest.raises(ValueError, match="eta_y: expected a step size > 0, received -0.1"):
+        cgd.cgd_step(game, np.ones(3), np.ones(2), 0.1, -0.1)
+    with pytest.raises(ValueError, match=r"eta_x: expected a positive scalar or positive array"):
+        cgd.cgd_step(game, np.ones(3), np.ones(2), np.array([0.1, 0.0, 0.1]), 0.1)
+    with pytest.raises(ValueError, match=r"order: expected an integer in \[0, inf\]"):
+        cgd.neumann_step(game, np.ones(3), np.ones(2), 0.1, 0.1, order=-1)
+    with pytest.raises(ValueError, match="k: expected an integer"):
+        cgd.cgd_bilinear_closed_form(np.ones((3, 2)), np.ones(3), np.ones(2), 0.1, 1.5)
+
+
+def test_zero_dimensional_alpha_is_the_scalar_game():
+    for alpha in (2.0, np.float64(2.0), np.array(2.0)):
+        assert BilinearGame(alpha).A.shape == (1, 1)
+
+
+def test_compare_methods_passes_step_sizes_to_every_method():
+    game = BilinearGame(1.0)
+    results = cgd.compare_methods(game, 1.0, 1.0, 1, eta_x=0.1, eta_y=0.3, tol=1e-8)
+    for method in ("gda", "cgd"):
+        alone = cgd.run(game, method, 1.0, 1.0, 1, eta_x=0.1, eta_y=0.3)
+        np.testing.assert_allclose(results[method].x, alone.x, atol=1e-7)
+    with pytest.raises(ValueError, match=r"options: \['tol'\] are accepted by none"):
+        cgd.compare_methods(game, 1.0, 1.0, 1, 0.1, methods=("gda",), tol=1e-8)
+
+
+def test_gmres_stall_is_reported_and_restart_fixes_it():
+    # General-sum game with an indefinite system: restarted GMRES(5) stalls, full GMRES does not.
+    rng = np.random.default_rng(0)
+    n = 40
+    game = GeneralSumQuadraticGame(
+        np.zeros((n, n)), rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.zeros((n, n))
+    )
+    x0, y0 = rng.standard_normal(n), rng.standard_normal(n)
+    stalled = cgd.run(game, "cgd", x0, y0, 3, eta=0.5, solver="gmres", restart=5, maxiter=200)
+    assert stalled.status == "inner_solver_failed" and stalled.stopped_at == 1
+    full = cgd.run(game, "cgd", x0, y0, 3, eta=0.5, solver="gmres", restart=n, tol=1e-10)
+    dense = cgd.run(game, "cgd", x0, y0, 3, eta=0.5, solver="dense")
+    assert full.status == "completed"
+    np.testing.assert_allclose(full.x, dense.x, rtol=1e-6)
 
 
 def test_general_sum_rejects_zero_sum_only_methods_and_cg():

@@ -56,7 +56,7 @@ def show():
 alpha, eta = 3.0, 0.2
 game = BilinearGame(alpha)
 gda = cgd.run(game, "gda", 0.5, 0.5, STEPS, eta)
-growth = gda.distance[1:] / gda.distance[:-1]
+growth = gda.norm[1:] / gda.norm[:-1]
 print(f"GDA growth per step: {growth.min():.6f} .. {growth.max():.6f}")
 print(f"closed form sqrt(1 + eta^2 alpha^2) = {np.sqrt(1 + (eta * alpha) ** 2):.6f}")
 
@@ -110,12 +110,12 @@ print("first-order conditions:", np.abs(residual_x).max(), np.abs(residual_y).ma
 # %%
 results = cgd.compare_methods(game, 0.5, 0.5, STEPS, eta, methods=cgd.METHODS)
 for method, result in results.items():
-    print(f"{method:>14}: |z_K| / |z_0| = {result.distance[-1] / result.distance[0]:.3e}")
+    print(f"{method:>14}: |z_K| / |z_0| = {result.norm[-1] / result.norm[0]:.3e}")
 print("CGD closed form:", (1 + (eta * alpha) ** 2) ** (-STEPS / 2))
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
 for method, result in results.items():
-    ax1.semilogy(result.distance, label=method)
+    ax1.semilogy(result.norm, label=method)
     ax2.plot(result.x[:, 0], result.y[:, 0], label=method)
 ax1.set(xlabel="iteration", ylabel="‖z‖", title=f"f = {alpha:g}xy, η = {eta}")
 ax2.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), xlabel="x", ylabel="y", title="trajectories")
@@ -175,7 +175,7 @@ for eta_x, eta_y in ((0.09, 0.01), (0.05, 0.05)):
         result = cgd.run(icr, method, 1.0, 1.0, icr_steps, eta_x=eta_x, eta_y=eta_y)
         print(
             f"{method} eta=({eta_x}, {eta_y}): spectral radius {rho:.4f}, "
-            f"|z_K|/|z_0| = {result.distance[-1] / result.distance[0]:.2e}"
+            f"|z_K|/|z_0| = {result.norm[-1] / result.norm[0]:.2e}"
         )
 
 # %% [markdown]

@@ -37,8 +37,14 @@ from refimpl.cgd.closed_forms import (
     spectral_radius,
 )
 from refimpl.cgd.competitive import CGDInfo, cgd_step, lcgd_step, neumann_step
-from refimpl.cgd.experiments import compare_methods, measured_rate
-from refimpl.cgd.games import BilinearGame, Game, GeneralSumQuadraticGame, QuadraticGame
+from refimpl.cgd.experiments import METHOD_STYLES, compare_methods, measured_rate
+from refimpl.cgd.games import (
+    BilinearGame,
+    Game,
+    GeneralSumQuadraticGame,
+    QuadraticGame,
+    check_step_arguments,
+)
 from refimpl.cgd.gradient_methods import (
     altgda_step,
     conopt_step,
@@ -48,7 +54,7 @@ from refimpl.cgd.gradient_methods import (
     sga_step,
 )
 from refimpl.cgd.linear_solvers import conjugate_gradient, gmres
-from refimpl.cgd.runner import METHODS, RunResult, run
+from refimpl.cgd.runner import METHODS, RunResult, method_options, run
 
 __all__ = [
     "ACGDState",
@@ -58,6 +64,7 @@ __all__ = [
     "GeneralSumQuadraticGame",
     "LINEAR_METHODS",
     "METHODS",
+    "METHOD_STYLES",
     "QuadraticGame",
     "RunResult",
     "acgd_step",
@@ -66,6 +73,7 @@ __all__ = [
     "cgd_bilinear_closed_form",
     "cgd_bilinear_contraction",
     "cgd_step",
+    "check_step_arguments",
     "compare_methods",
     "conjugate_gradient",
     "conopt_step",
@@ -77,6 +85,7 @@ __all__ = [
     "iteration_matrix",
     "lcgd_step",
     "measured_rate",
+    "method_options",
     "neumann_step",
     "ogda_step",
     "run",

@@ -108,6 +108,7 @@ def acgd_step(
     tol=1e-12,
     maxiter=None,
     warm_start=True,
+    restart=None,
 ):
     r"""One step of adaptive CGD.
 
@@ -122,7 +123,7 @@ def acgd_step(
         State from the previous step; a fresh one when None.
     beta, eps : float
         Averaging factor and the denominator's offset (defaults 0.99 and 1e−5).
-    solver, tol, maxiter
+    solver, tol, maxiter, restart
         As in :func:`refimpl.cgd.cgd_step`.
     warm_start : bool
         Start the inner solve from the previous step's solution.
@@ -132,6 +133,23 @@ def acgd_step(
     x_new, y_new : ndarray
     state : ACGDState
     info : CGDInfo
+
+    Notes
+    -----
+    With t the step number and g the player's gradient,
+
+    .. math::
+
+        v \leftarrow \beta v + (1-\beta) g^2, \qquad
+        H = \operatorname{diag}\Bigl(\frac{\sqrt{1-\beta^t}\,\mathrm{lr}}
+            {\sqrt{v} + \epsilon}\Bigr),
+
+        \bigl(I + H_x^{1/2} D_{xy} f\, H_y D_{yx} f\, H_x^{1/2}\bigr) w
+            = H_x^{1/2} (\nabla_x f + D_{xy} f\, H_y \nabla_y f), \qquad
+        \Delta x = -H_x^{1/2} w,
+
+    and Δy = H_y(∇_y f + D_yx f Δx) (zero-sum form; the general-sum form is that of
+    :func:`refimpl.cgd.cgd_step`).
     """
     state = ACGDState.zeros(x, y) if state is None else state
     t = state.t + 1
@@ -140,6 +158,6 @@ def acgd_step(
     v_y, eta_y = adaptive_step_sizes(state.v_y, gy, t, lr_y, beta, eps)
     guess = state.warm_start if warm_start else None
     x_new, y_new, info = cgd_step(
-        game, x, y, eta_x, eta_y, solver, tol, maxiter, guess, gradients=(gx, gy)
+        game, x, y, eta_x, eta_y, solver, tol, maxiter, guess, gradients=(gx, gy), restart=restart
     )
     return x_new, y_new, ACGDState(t, v_x, v_y, info.solution), info

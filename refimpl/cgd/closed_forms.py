@@ -39,7 +39,13 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_choice, check_nonnegative, check_positive
+from refimpl.validation import (
+    as_float_array,
+    check_choice,
+    check_integer,
+    check_nonnegative,
+    check_positive,
+)
 
 __all__ = [
     "LINEAR_METHODS",
@@ -278,6 +284,7 @@ def cgd_bilinear_closed_form(A, x0, y0, eta, k):
             f"received {x0.shape} and {y0.shape}"
         )
     eta = check_positive("eta", eta)
+    k = check_integer("k", k, minimum=0)
     xp = backend.array_namespace(A, x0, y0)
     U, sigma, Vt = xp.linalg.svd(A)  # full U (n, n), Vt (m, m)
     r = sigma.size

@@ -37,7 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from refimpl import backend
+from refimpl.cgd.games import check_step_arguments
 from refimpl.cgd.linear_solvers import conjugate_gradient, gmres
+from refimpl.validation import check_integer
 
 __all__ = ["CGDInfo", "cgd_step", "lcgd_step", "neumann_step", "SOLVERS"]
 
@@ -58,7 +60,8 @@ class CGDInfo:
         Relative residual of the inner solve (0 for the dense solve).
     converged : bool
     solution : ndarray
-        The inner system's solution, to warm-start the next step with.
+        The inner system's solution, to warm-start the next step of the *same*
+        solver with: w = H_x^{−1/2}(−Δx) for CG, Δx for GMRES and the dense solve.
     """
 
     solver: str
@@ -86,6 +89,7 @@ def cgd_step(
     maxiter=None,
     warm_start=None,
     gradients=None,
+    restart=None,
 ):
     r"""One step of competitive gradient descent.
 
@@ -120,6 +124,16 @@ def cgd_step(
 
     Notes
     -----
+    The update (Eq. 4 of [1]_, with diagonal step matrices H_x, H_y):
+
+    .. math::
+
+        \Delta x = -(I - H_x D_{xy} f\, H_y D_{yx} g)^{-1} H_x
+                   (\nabla_x f - D_{xy} f\, H_y \nabla_y g),
+
+        \Delta y = -(I - H_y D_{yx} g\, H_x D_{xy} f)^{-1} H_y
+                   (\nabla_y g - D_{yx} g\, H_x \nabla_x f).
+
     In a zero-sum game D_yx g = −(D_xy f)ᵀ, and with w = H_x^{−1/2}(−Δx) the system
     of x becomes symmetric positive definite:
 
@@ -130,7 +144,7 @@ def cgd_step(
 
     Its matrix is I plus a positive semi-definite matrix, so its inverse has
     norm at most 1 and the CG error in w is at most ``tol`` times the norm of
-    the right-hand side.
+    the right-hand side (``tol`` must be above cond·ε to be reachable).
 
     Examples
     --------
@@ -142,6 +156,7 @@ def cgd_step(
     >>> x1, y1
     (array([0.5]), array([0.5]))
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     if solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {SOLVERS}, received {solver!r}")
     if solver == "auto":
@@ -178,7 +193,7 @@ def cgd_step(
         dx, solution = -sqrt_ex * w, w
     else:
         rhs = -eta_x * (gx - game.dxy_f(x, y, eta_y * gy))
-        dx, krylov = gmres(lambda v: v - eta_x * mixed(v), rhs, warm_start, tol, maxiter=maxiter)
+        dx, krylov = gmres(lambda v: v - eta_x * mixed(v), rhs, warm_start, tol, restart, maxiter)
         solution = dx
     dy = -eta_y * (gy + game.dyx_g(x, y, dx))
     info = CGDInfo(solver, krylov.iterations, krylov.residual, krylov.converged, solution)
@@ -195,6 +210,7 @@ def lcgd_step(game, x, y, eta_x, eta_y):
 
     On bilinear games it coincides with extragradient.
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     dx = -eta_x * (gx - game.dxy_f(x, y, eta_y * gy))
     dy = -eta_y * (gy - game.dyx_g(x, y, eta_x * gx))
@@ -215,6 +231,8 @@ def neumann_step(game, x, y, eta_x, eta_y, order):
     the spectral radius of H N is below 1 (for xᵀAy with one η: η σ_max(A) < 1).
     Each term is one more level of "I think that you think…".
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
+    order = check_integer("order", order, minimum=0)
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     term_x, term_y = eta_x * gx, eta_y * gy
     total_x, total_y = term_x, term_y

@@ -5,16 +5,37 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.runner import METHODS, run
+from refimpl.cgd.runner import METHODS, method_options, run
 
-__all__ = ["compare_methods", "measured_rate"]
+__all__ = ["METHOD_STYLES", "compare_methods", "measured_rate"]
+
+# Plot style per method: (colour, line style, label). Methods that coincide on
+# bilinear games (LCGD = extragradient, ConOpt = SGA) are dashed so the line under
+# them stays visible.
+METHOD_STYLES = {
+    "gda": ("tab:red", "-", "gda"),
+    "altgda": ("tab:orange", "-", "altgda"),
+    "ogda": ("tab:olive", "-", "ogda"),
+    "extragradient": ("tab:green", "-", "extragradient"),
+    "lcgd": ("tab:cyan", "--", "lcgd (= extragradient on bilinear games)"),
+    "sga": ("tab:pink", "-", "sga"),
+    "conopt": ("tab:purple", "--", "conopt (= sga on bilinear games)"),
+    "cgd": ("black", "-", "cgd"),
+    "acgd": ("tab:blue", "-.", "acgd"),
+}
 
 
-def compare_methods(game, x0, y0, steps, eta, methods=METHODS, gamma=1.0, **options):
+def compare_methods(game, x0, y0, steps, eta=None, methods=METHODS, gamma=1.0, **options):
     """Run several methods from the same start; returns ``{method: RunResult}``.
 
-    ``gamma`` goes to SGA and ConOpt only; other ``options`` go to every method
-    that accepts them (``solver``, ``tol`` … to CGD and ACGD).
+    ``eta`` (or ``eta_x`` and ``eta_y`` in ``options``) goes to every method,
+    ``gamma`` to SGA and ConOpt, and every other option to the methods that
+    accept it (``solver``, ``tol`` … to CGD and ACGD).
+
+    Raises
+    ------
+    ValueError
+        If an option is accepted by none of ``methods``.
 
     Examples
     --------
@@ -23,12 +44,19 @@ def compare_methods(game, x0, y0, steps, eta, methods=METHODS, gamma=1.0, **opti
     >>> sorted(results), results["cgd"].steps_taken
     (['cgd', 'gda'], 10)
     """
+    steps_sizes = {k: options.pop(k) for k in ("eta_x", "eta_y") if k in options}
+    accepted = {m: method_options(m) for m in methods}
+    unused = set(options) - set().union(*accepted.values())
+    if unused:
+        raise ValueError(
+            f"options: {sorted(unused)} are accepted by none of the methods {list(methods)}"
+        )
     results = {}
     for method in methods:
-        extra = {"gamma": gamma} if method in ("sga", "conopt") else {}
-        if method in ("cgd", "acgd"):
-            extra.update(options)
-        results[method] = run(game, method, x0, y0, steps, eta, **extra)
+        extra = {k: v for k, v in options.items() if k in accepted[method]}
+        if "gamma" in accepted[method]:
+            extra["gamma"] = gamma
+        results[method] = run(game, method, x0, y0, steps, eta, **steps_sizes, **extra)
     return results
 
 
@@ -43,11 +71,11 @@ def measured_rate(result, ogda_state=False):
     With ``ogda_state=True`` the norm is that of (z_k, z_{k−1}), the state OGDA's
     4×4 matrix acts on.
     """
-    distance = backend.to_numpy(result.distance)
+    norm = backend.to_numpy(result.norm)
     if ogda_state:
-        distance = np.hypot(distance[1:], distance[:-1])
-    K = distance.size - 1
+        norm = np.hypot(norm[1:], norm[:-1])
+    K = norm.size - 1
     if K < 2:
         raise ValueError(f"result: expected a run of at least 2 steps, received {K}")
     half = K // 2
-    return float((distance[K] / distance[half]) ** (1.0 / (K - half)))
+    return float((norm[K] / norm[half]) ** (1.0 / (K - half)))

@@ -27,12 +27,20 @@ import numbers
 from refimpl import backend
 from refimpl.validation import as_float_array
 
-__all__ = ["Game", "BilinearGame", "QuadraticGame", "GeneralSumQuadraticGame"]
+__all__ = [
+    "Game",
+    "BilinearGame",
+    "QuadraticGame",
+    "GeneralSumQuadraticGame",
+    "check_step_arguments",
+]
 
 
 def _as_matrix(name: str, value, like=None):
     """A dense (p, q) float matrix or a sparse matrix (scipy or cupyx), checked finite."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if getattr(value, "ndim", None) == 0:  # a 0-d array or NumPy scalar: the game αxy
+        value = value.reshape(1, 1)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = [[float(value)]]
     if hasattr(value, "tocsr") and hasattr(value, "nnz"):  # sparse: check stored values
         as_float_array(name, value.data, ndim=1)
@@ -43,6 +51,28 @@ def _as_matrix(name: str, value, like=None):
 def _check_shape(name: str, matrix, shape: tuple[int, int]):
     if tuple(matrix.shape) != shape:
         raise ValueError(f"{name}: expected shape {shape}, received {tuple(matrix.shape)}")
+
+
+def check_step_arguments(game, x, y, eta_x, eta_y) -> None:
+    """Check the arguments of a single-step function; raise ValueError naming the culprit.
+
+    Shapes must match the game and step sizes must be positive (scalars, or
+    per-coordinate arrays of the players' shapes). Finiteness is checked once by
+    :func:`refimpl.cgd.run`, not at every step.
+    """
+    for name, vector, size in (("x", x, game.n), ("y", y, game.m)):
+        if getattr(vector, "shape", None) != (size,):
+            shape = getattr(vector, "shape", type(vector).__name__)
+            raise ValueError(f"{name}: expected an array of shape ({size},), received {shape}")
+    for name, eta, size in (("eta_x", eta_x, game.n), ("eta_y", eta_y, game.m)):
+        if getattr(eta, "ndim", 0) == 0:
+            if not float(eta) > 0:
+                raise ValueError(f"{name}: expected a step size > 0, received {eta!r}")
+        elif eta.shape != (size,) or not bool((eta > 0).all()):
+            raise ValueError(
+                f"{name}: expected a positive scalar or positive array of shape ({size},), "
+                f"received an array of shape {eta.shape} with minimum {float(eta.min())}"
+            )
 
 
 class Game:
@@ -91,10 +121,6 @@ class Game:
     def dyy_g(self, x, y, v):
         """D_yy g · v for v of shape (m,) or (m, k)."""
         raise NotImplementedError
-
-    def equilibrium(self):
-        """A Nash equilibrium (x*, y*) if known in closed form, else None."""
-        return None
 
 
 class GeneralSumQuadraticGame(Game):
@@ -235,10 +261,6 @@ class QuadraticGame(Game):
 
     def dyy_g(self, x, y, v):
         return self.Q @ v
-
-    def equilibrium(self):
-        xp = backend.array_namespace(self.A)
-        return xp.zeros(self.n), xp.zeros(self.m)
 
 
 class BilinearGame(QuadraticGame):

@@ -24,6 +24,8 @@ References
 
 from __future__ import annotations
 
+from refimpl.cgd.games import check_step_arguments
+
 __all__ = [
     "gda_step",
     "altgda_step",
@@ -35,6 +37,7 @@ __all__ = [
 
 
 def _require_zero_sum(game, method: str) -> None:
+    """SGA and ConOpt use D_yx f = −D_yx g, true only when g = −f."""
     if not game.zero_sum:
         raise ValueError(
             f"game: {method} is defined here for zero-sum games (g = -f), "
@@ -57,6 +60,7 @@ def gda_step(game, x, y, eta_x, eta_y):
     >>> gda_step(BilinearGame(1.0), np.array([1.0]), np.array([0.0]), 0.5, 0.5)
     (array([1.]), array([0.5]))
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     return x - eta_x * game.grad_x_f(x, y), y - eta_y * game.grad_y_g(x, y)
 
 
@@ -68,6 +72,7 @@ def altgda_step(game, x, y, eta_x, eta_y):
         x_{k+1} = x_k - \eta_x \nabla_x f(x_k, y_k), \qquad
         y_{k+1} = y_k - \eta_y \nabla_y g(x_{k+1}, y_k).
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     x_new = x - eta_x * game.grad_x_f(x, y)
     return x_new, y - eta_y * game.grad_y_g(x_new, y)
 
@@ -93,6 +98,7 @@ def ogda_step(game, x, y, eta_x, eta_y, previous_gradients=None):
     gradients : tuple (gx, gy)
         The gradients at z_k, to pass as ``previous_gradients`` next time.
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     px, py = (gx, gy) if previous_gradients is None else previous_gradients
     return x - eta_x * (2 * gx - px), y - eta_y * (2 * gy - py), (gx, gy)
@@ -108,6 +114,7 @@ def extragradient_step(game, x, y, eta_x, eta_y):
         x_{k+1} = x_k - \eta_x \nabla_x f(\tilde z),\quad
         y_{k+1} = y_k - \eta_y \nabla_y g(\tilde z).
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     x_look, y_look = gda_step(game, x, y, eta_x, eta_y)
     return x - eta_x * game.grad_x_f(x_look, y_look), y - eta_y * game.grad_y_g(x_look, y_look)
 
@@ -120,9 +127,10 @@ def sga_step(game, x, y, eta_x, eta_y, gamma=1.0):
         x_{k+1} = x_k - \eta_x\,(\nabla_x f + \gamma\, D_{xy} f\, \nabla_y f), \qquad
         y_{k+1} = y_k - \eta_y\,(\nabla_y g + \gamma\, D_{yx} f\, \nabla_x f),
 
-    which is ξ + γAᵀξ for the antisymmetric part A of the game Jacobian. With
+    which is ξ + γÃᵀξ for the antisymmetric part Ã of the game Jacobian. With
     ∇_y f = −∇_y g and D_yx f = −D_yx g this uses only the game protocol.
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     _require_zero_sum(game, "sga")
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     x_new = x - eta_x * (gx - gamma * game.dxy_f(x, y, gy))
@@ -144,6 +152,7 @@ def conopt_step(game, x, y, eta_x, eta_y, gamma=1.0):
     It is SGA plus the terms γ D_xx f ∇ₓf and γ D_yy g ∇_y g, which pull toward
     any stationary point, including ones that a player wants to leave.
     """
+    check_step_arguments(game, x, y, eta_x, eta_y)
     _require_zero_sum(game, "conopt")
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     x_new = x - eta_x * (gx - gamma * game.dxy_f(x, y, gy) + gamma * game.dxx_f(x, y, gx))

@@ -15,7 +15,6 @@ from refimpl import backend
 from refimpl.cgd.adaptive import acgd_step
 from refimpl.cgd.competitive import SOLVERS, cgd_step, lcgd_step
 from refimpl.cgd.gradient_methods import (
-    _require_zero_sum,
     altgda_step,
     conopt_step,
     extragradient_step,
@@ -32,7 +31,7 @@ from refimpl.validation import (
     check_positive,
 )
 
-__all__ = ["METHODS", "RunResult", "run"]
+__all__ = ["METHODS", "RunResult", "method_options", "run"]
 
 METHODS = ("gda", "altgda", "ogda", "extragradient", "conopt", "sga", "lcgd", "cgd", "acgd")
 
@@ -44,9 +43,15 @@ _OPTIONS = {
     "lcgd": set(),
     "conopt": {"gamma"},
     "sga": {"gamma"},
-    "cgd": {"solver", "tol", "maxiter", "warm_start"},
-    "acgd": {"solver", "tol", "maxiter", "warm_start", "beta", "eps"},
+    "cgd": {"solver", "tol", "maxiter", "restart", "warm_start"},
+    "acgd": {"solver", "tol", "maxiter", "restart", "warm_start", "beta", "eps"},
 }
+
+
+def method_options(method):
+    """The keyword options that :func:`run` accepts for ``method`` (besides eta_x, eta_y)."""
+    check_choice("method", method, METHODS)
+    return frozenset(_OPTIONS[method])
 
 
 @dataclass
@@ -88,9 +93,12 @@ class RunResult:
     inner_iterations: np.ndarray = field(repr=False)
 
     @property
-    def distance(self):
-        """‖z_k‖ for every recorded k: the distance to the equilibrium 0 of the
-        built-in games (shape (steps_taken + 1,))."""
+    def norm(self):
+        """‖z_k‖ = ‖(x_k, y_k)‖ for every recorded k, shape (steps_taken + 1,).
+
+        The built-in games have their stationary point at z = 0, so this is the
+        distance to it.
+        """
         xp = backend.array_namespace(self.x, self.y)
         z = xp.concatenate([self.x, self.y], axis=1)
         scale = xp.max(xp.abs(z), axis=1, keepdims=True)
@@ -166,8 +174,9 @@ def run(game, method, x0, y0, steps, eta=None, **options):
         ``eta_x``, ``eta_y``: separate step sizes (override ``eta``).
         ``gamma`` (SGA, ConOpt; default 1.0).
         ``solver`` ({"auto", "dense", "cg", "gmres"}, default "auto"), ``tol``
-        (default 1e−12), ``maxiter``, ``warm_start`` (default True) for CGD and ACGD.
-        ``beta`` (0.99) and ``eps`` (1e−5) for ACGD.
+        (relative residual, default 1e−12), ``maxiter``, ``restart`` (GMRES),
+        ``warm_start`` (bool, default True) for CGD and ACGD.
+        ``beta`` (0.99) and ``eps`` (1e−5, > 0) for ACGD.
 
     Returns
     -------
@@ -180,7 +189,8 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     ------
     ValueError
         For an unknown method or option, shape mismatches, non-finite starts,
-        η ≤ 0, γ < 0 or steps < 0.
+        η ≤ 0, γ < 0, steps < 0, maxiter < 1, or SGA/ConOpt/``solver="cg"`` on a
+        general-sum game.
 
     Examples
     --------
@@ -188,7 +198,7 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     >>> result = run(BilinearGame(3.0), "cgd", 0.5, 0.5, steps=50, eta=0.2)
     >>> result.x.shape, result.status
     ((51, 1), 'completed')
-    >>> float(result.distance[-1] / result.distance[0])   # (1 + 0.36)^(-25)
+    >>> float(result.norm[-1] / result.norm[0])   # (1 + 0.36)^(-25)
     0.000459...
     """
     check_choice("method", method, METHODS)
@@ -202,22 +212,20 @@ def run(game, method, x0, y0, steps, eta=None, **options):
         if not hasattr(game, attr):
             raise ValueError(f"game: expected a refimpl.cgd Game, received {type(game).__name__}")
     steps = check_integer("steps", steps, minimum=0)
-    eta_x = options.pop("eta_x", eta)
-    eta_y = options.pop("eta_y", eta)
-    if eta_x is None or eta_y is None:
-        raise ValueError("eta: expected a step size (or both eta_x and eta_y), received None")
-    eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
+    eta_x = check_positive("eta_x" if "eta_x" in options else "eta", options.pop("eta_x", eta))
+    eta_y = check_positive("eta_y" if "eta_y" in options else "eta", options.pop("eta_y", eta))
     if "gamma" in options:
         check_nonnegative("gamma", options["gamma"])
-    if method in ("sga", "conopt"):
-        _require_zero_sum(game, method)
     if "solver" in options:
         check_choice("solver", options["solver"], SOLVERS)
-        if options["solver"] == "cg" and not game.zero_sum:
-            raise ValueError(
-                "solver: 'cg' needs a zero-sum game (a symmetric positive definite system), "
-                f"received a general-sum {type(game).__name__}; use 'gmres' or 'dense'"
-            )
+    if options.get("maxiter") is not None:
+        check_integer("maxiter", options["maxiter"], minimum=1)
+    if options.get("restart") is not None:
+        check_integer("restart", options["restart"], minimum=1)
+    if not isinstance(options.get("warm_start", True), bool):
+        raise ValueError(
+            f"warm_start: expected True or False, received {type(options['warm_start']).__name__}"
+        )
     x = _start_vector("x0", x0, game.n)
     y = _start_vector("y0", y0, game.m)
     like = getattr(game, "A", None)
@@ -238,8 +246,9 @@ def run(game, method, x0, y0, steps, eta=None, **options):
             if not (bool(xp.all(xp.isfinite(x))) and bool(xp.all(xp.isfinite(y)))):
                 status, stopped_at, taken = "diverged", k, k - 1
                 message = (
-                    f"diverged: step {k} produced a non-finite iterate (overflow); "
-                    f"the trajectories end at step {k - 1}, the last finite iterate"
+                    f"diverged: step {k} produced a non-finite iterate (overflow or an "
+                    f"invalid operation); the trajectories end at step {k - 1}, the last "
+                    "finite iterate"
                 )
                 break
             xs[k], ys[k] = x, y
@@ -294,14 +303,16 @@ def _stepper(method, game, eta_x, eta_y, options):
     solver = options.get("solver", "auto")
     tol = check_positive("tol", options.get("tol", 1e-12))
     maxiter = options.get("maxiter")
-    warm = bool(options.get("warm_start", True))
+    restart = options.get("restart")
+    warm = options.get("warm_start", True)
 
     if method == "cgd":
         memory = {"guess": None}
 
         def step(x, y):
+            guess = memory["guess"] if warm else None
             x, y, info = cgd_step(
-                game, x, y, eta_x, eta_y, solver, tol, maxiter, memory["guess"] if warm else None
+                game, x, y, eta_x, eta_y, solver, tol, maxiter, guess, restart=restart
             )
             memory["guess"] = info.solution
             return x, y, info.iterations, info.converged
@@ -309,12 +320,24 @@ def _stepper(method, game, eta_x, eta_y, options):
         return step
 
     beta = check_in_interval("beta", options.get("beta", 0.99), 0.0, 1.0, closed="left")
-    eps = check_nonnegative("eps", options.get("eps", 1e-5))
+    eps = check_positive("eps", options.get("eps", 1e-5))  # eps = 0 divides 0 by 0
     memory = {"state": None}
 
     def step(x, y):
         x, y, memory["state"], info = acgd_step(
-            game, x, y, eta_x, eta_y, memory["state"], beta, eps, solver, tol, maxiter, warm
+            game,
+            x,
+            y,
+            eta_x,
+            eta_y,
+            memory["state"],
+            beta,
+            eps,
+            solver,
+            tol,
+            maxiter,
+            warm,
+            restart=restart,
         )
         return x, y, info.iterations, info.converged
 
