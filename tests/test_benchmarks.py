@@ -25,4 +25,4 @@ def test_benchmark_quick_mode_runs_and_prints_ratios(path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     # ratios are printed as e.g. "12.3x"
-    assert re.search(r"\d+(\.\d+)?x", out.stdout), out.stdout[-2000:]
+    assert re.search(r"\d+(\.\d+)?\s?[x×]", out.stdout), out.stdout[-2000:]

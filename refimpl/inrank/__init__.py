@@ -1,0 +1,74 @@
+"""Incremental low-rank learning: three-layer linear networks, mode dynamics, and InRank.
+
+Zhao, Zhang, Chen, Schäfer & Anandkumar, "InRank: Incremental Low-Rank Learning"
+(TMLR 2024) observe that the cumulative weight updates ``W_t − W_0`` of a deep
+network trained from an orthogonal init learn the target's singular directions one at
+a time, largest first, and exploit it by training ``W = W0 + U Vᵀ`` with a growing rank.
+
+Modules
+-------
+network
+    The linear network ``W_L⋯W_1 x``, loss and hand-written gradients.
+init
+    Orthogonal, aligned ("spectral") and small Gaussian initializations.
+data
+    Teacher data with chosen singular values, whitened or correlated inputs, noise.
+optim
+    Gradient descent / SGD and Adam.
+train
+    :func:`train` with tracking of cumulative updates, effective ranks, learned steps.
+rank
+    Energy- and variance-based explained ratios and effective rank.
+dynamics
+    Closed-form mode dynamics (Saxe et al.): ``mode_strength``, ``mode_time``, ...
+layers
+    Dense and low-rank-update layers as operators (forward/backward) for InRank.
+algorithm
+    The InRank algorithm, its efficient two-stage variant, parameter and MAC counts.
+mlp
+    A two-layer ReLU MLP with hand-written backprop and a synthetic nonlinear teacher.
+experiments
+    The runs behind the figures and the tutorial (staircase, MLP comparison).
+
+Conventions: ``X`` has shape ``(n_in, n_samples)`` (columns are samples); the loss is
+``½‖f(X) − Y‖²_F / n_samples``; with whitened inputs gradient descent with learning
+rate ``η`` has time scale ``τ = 1/η``.
+"""
+
+from refimpl.inrank import algorithm, dynamics, experiments, layers, mlp, optim, rank
+from refimpl.inrank.data import Teacher, teacher, teacher_data, whiten
+from refimpl.inrank.init import (
+    aligned_init,
+    orthogonal_init,
+    random_orthogonal,
+    small_gaussian_init,
+)
+from refimpl.inrank.network import end_to_end, forward, gradients, loss
+from refimpl.inrank.rank import effective_rank, explained_ratio
+from refimpl.inrank.train import TrainResult, train
+
+__all__ = [
+    "algorithm",
+    "experiments",
+    "layers",
+    "mlp",
+    "optim",
+    "rank",
+    "Teacher",
+    "TrainResult",
+    "aligned_init",
+    "dynamics",
+    "effective_rank",
+    "end_to_end",
+    "explained_ratio",
+    "forward",
+    "gradients",
+    "loss",
+    "orthogonal_init",
+    "random_orthogonal",
+    "small_gaussian_init",
+    "teacher",
+    "teacher_data",
+    "train",
+    "whiten",
+]

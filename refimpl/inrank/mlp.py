@@ -1,0 +1,282 @@
+r"""A two-layer ReLU MLP with hand-written backprop, and a synthetic nonlinear teacher.
+
+The student is ``f(x) = W2 relu(W1 x)`` with ``W1`` of shape ``(hidden, n_in)`` and
+``W2`` of shape ``(n_out, hidden)`` (no biases), trained on the loss
+``½‖f(X) − Y‖²_F / n_samples`` with ``X`` of shape ``(n_in, n_samples)`` (columns are
+samples). The teacher is a narrower ReLU network ``Y = A2 relu(A1 X) + noise`` with
+``k`` hidden units, so the useful weight updates of a wide student are close to rank
+``k``: the setting InRank is built for.
+
+Examples
+--------
+>>> import numpy as np
+>>> from refimpl.inrank.mlp import relu_teacher, mlp_init, mlp_gradients
+>>> task = relu_teacher(n_in=8, n_out=3, n_samples=32, rng=0, teacher_hidden=2)
+>>> weights = mlp_init(8, 16, 3, rng=1)
+>>> value, grads = mlp_gradients(weights, task.X, task.Y)
+>>> [g.shape for g in grads]
+[(16, 8), (3, 16)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from refimpl import backend
+from refimpl.inrank.network import check_network
+from refimpl.validation import (
+    as_generator,
+    check_integer,
+    check_nonnegative,
+    check_positive,
+)
+
+__all__ = [
+    "MLPTask",
+    "relu_teacher",
+    "mlp_init",
+    "mlp_forward",
+    "mlp_loss",
+    "mlp_gradients",
+    "train_mlp",
+]
+
+
+@dataclass(frozen=True)
+class MLPTask:
+    """Training data and the teacher that made it.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_in, n_samples)
+    Y : ndarray, shape (n_out, n_samples)
+    teacher_weights : list of ndarray
+        ``[A1, A2]`` with shapes ``(k, n_in)`` and ``(n_out, k)``.
+    noise : float
+    """
+
+    X: object
+    Y: object
+    teacher_weights: list
+    noise: float
+
+
+def relu_teacher(n_in, n_out, n_samples, rng, teacher_hidden=4, noise=0.0):
+    r"""Synthetic nonlinear regression task from a narrow two-layer ReLU teacher.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+    n_samples : int
+    rng : numpy.random.Generator or int
+    teacher_hidden : int
+        Hidden units ``k`` of the teacher (the rank of its weights).
+    noise : float
+        Standard deviation of Gaussian label noise, ``≥ 0``.
+
+    Returns
+    -------
+    MLPTask
+
+    Notes
+    -----
+    Inputs :math:`x \sim \mathcal N(0, I)`, teacher weights with i.i.d.
+    :math:`\mathcal N(0, 1/n_{\text{in}})` and :math:`\mathcal N(0, 2/k)` entries:
+
+    .. math:: y = A_2\,\mathrm{relu}(A_1 x) + \text{noise}\cdot\varepsilon
+
+    References
+    ----------
+    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024 (a small stand-in
+    for its MLP/transformer experiments).
+
+    Examples
+    --------
+    >>> relu_teacher(4, 2, 10, rng=0).Y.shape
+    (2, 10)
+    """
+    n_in = check_integer("n_in", n_in, minimum=1)
+    n_out = check_integer("n_out", n_out, minimum=1)
+    n_samples = check_integer("n_samples", n_samples, minimum=1)
+    k = check_integer("teacher_hidden", teacher_hidden, minimum=1)
+    noise = check_nonnegative("noise", noise)
+    rng = as_generator(rng)
+    xp = backend.default_namespace()
+    A1 = xp.asarray(rng.standard_normal((k, n_in)) / np.sqrt(n_in))
+    A2 = xp.asarray(rng.standard_normal((n_out, k)) * np.sqrt(2.0 / k))
+    X = xp.asarray(rng.standard_normal((n_in, n_samples)))
+    Y = A2 @ xp.maximum(A1 @ X, 0.0)
+    if noise > 0:
+        Y = Y + noise * xp.asarray(rng.standard_normal(Y.shape))
+    return MLPTask(X=X, Y=Y, teacher_weights=[A1, A2], noise=noise)
+
+
+def mlp_init(n_in, hidden, n_out, rng, scale=1.0):
+    r"""He-style Gaussian init of ``[W1, W2]``, times ``scale``.
+
+    Parameters
+    ----------
+    n_in, hidden, n_out : int
+    rng : numpy.random.Generator or int
+    scale : float
+        Multiplies both layers (``> 0``).
+
+    Returns
+    -------
+    weights : list of ndarray
+        ``W1`` of shape ``(hidden, n_in)``, ``W2`` of shape ``(n_out, hidden)``.
+
+    Notes
+    -----
+    .. math:: (W_1)_{ij} \sim \mathcal N(0, 2 s^2/n_{\text{in}}),\quad
+              (W_2)_{ij} \sim \mathcal N(0, s^2/h)
+
+    References
+    ----------
+    K. He et al., "Delving deep into rectifiers", ICCV 2015.
+
+    Examples
+    --------
+    >>> [w.shape for w in mlp_init(3, 5, 2, rng=0)]
+    [(5, 3), (2, 5)]
+    """
+    n_in = check_integer("n_in", n_in, minimum=1)
+    hidden = check_integer("hidden", hidden, minimum=1)
+    n_out = check_integer("n_out", n_out, minimum=1)
+    scale = check_positive("scale", scale)
+    rng = as_generator(rng)
+    xp = backend.default_namespace()
+    return [
+        xp.asarray(scale * rng.standard_normal((hidden, n_in)) * np.sqrt(2.0 / n_in)),
+        xp.asarray(scale * rng.standard_normal((n_out, hidden)) / np.sqrt(hidden)),
+    ]
+
+
+def _check_mlp(weights, X, Y=None):
+    weights, X, Y = check_network(weights, X, Y)
+    if len(weights) != 2:
+        raise ValueError(f"weights: expected [W1, W2] (two layers), received {len(weights)}")
+    return weights, X, Y
+
+
+def mlp_forward(weights, X):
+    """Forward pass: pre-activation, hidden activation and output.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1, W2]``.
+    X : ndarray, shape (n_in, n_samples)
+
+    Returns
+    -------
+    Z : ndarray, shape (hidden, n_samples)
+        ``W1 X``.
+    H : ndarray, shape (hidden, n_samples)
+        ``relu(Z)``.
+    out : ndarray, shape (n_out, n_samples)
+        ``W2 H``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mlp_forward([np.array([[1.0], [-1.0]]), np.ones((1, 2))], np.array([[2.0]]))[2]
+    array([[2.]])
+    """
+    (W1, W2), X, _ = _check_mlp(weights, X)
+    xp = backend.array_namespace(X)
+    Z = W1 @ X
+    H = xp.maximum(Z, 0.0)
+    return Z, H, W2 @ H
+
+
+def mlp_loss(weights, X, Y):
+    r"""``½‖W2 relu(W1 X) − Y‖²_F / n_samples``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(mlp_loss([np.ones((1, 1)), np.ones((1, 1))], np.ones((1, 2)), np.zeros((1, 2))))
+    0.5
+    """
+    weights, X, Y = _check_mlp(weights, X, Y)
+    xp = backend.array_namespace(X)
+    out = mlp_forward(weights, X)[2]
+    return 0.5 * xp.sum((out - Y) ** 2) / X.shape[1]
+
+
+def mlp_gradients(weights, X, Y):
+    r"""Loss and hand-written gradients ``[∇W1, ∇W2]`` of the ReLU MLP.
+
+    Returns
+    -------
+    loss : float
+    grads : list of ndarray
+
+    Notes
+    -----
+    With :math:`R = (W_2 H - Y)/n` and :math:`H = \mathrm{relu}(W_1 X)`,
+
+    .. math::
+
+        \nabla_{W_2} = R H^\top,\qquad
+        \nabla_{W_1} = \big((W_2^\top R) \odot \mathbb 1[W_1 X > 0]\big) X^\top .
+
+    References
+    ----------
+    Rumelhart, Hinton & Williams, "Learning representations by back-propagating
+    errors", Nature 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value, (g1, g2) = mlp_gradients([np.ones((1, 1)), np.ones((1, 1))],
+    ...                                 np.ones((1, 1)), np.zeros((1, 1)))
+    >>> float(value), float(g1[0, 0]), float(g2[0, 0])
+    (0.5, 1.0, 1.0)
+    """
+    weights, X, Y = _check_mlp(weights, X, Y)
+    xp = backend.array_namespace(X)
+    W1, W2 = weights
+    Z, H, out = mlp_forward(weights, X)
+    n = X.shape[1]
+    residual = out - Y
+    value = 0.5 * xp.sum(residual**2) / n
+    R = residual / n  # (n_out, n)
+    grad2 = R @ H.T
+    delta = (W2.T @ R) * (Z > 0)  # (hidden, n)
+    grad1 = delta @ X.T
+    return value, [grad1, grad2]
+
+
+def train_mlp(weights, X, Y, lr, steps, optimizer="gd", record_every=1, rng=None, **options):
+    """Full-rank training of the MLP (the baseline InRank is compared against).
+
+    Thin wrapper of :func:`refimpl.inrank.algorithm.full_rank_train` with
+    ``activation="relu"``; ``options`` pass through (``batch_size``, ``adam_options``).
+
+    Examples
+    --------
+    >>> task = relu_teacher(8, 2, 64, rng=0)
+    >>> res = train_mlp(mlp_init(8, 16, 2, rng=1), task.X, task.Y, lr=0.1, steps=200,
+    ...                 record_every=100)
+    >>> bool(res.loss[-1] < res.loss[0])
+    True
+    """
+    from refimpl.inrank.algorithm import full_rank_train
+
+    _check_mlp(weights, X, Y)
+    return full_rank_train(
+        weights,
+        X,
+        Y,
+        lr,
+        steps,
+        activation="relu",
+        optimizer=optimizer,
+        record_every=record_every,
+        rng=rng,
+        **options,
+    )

@@ -1,0 +1,271 @@
+# %% [markdown]
+# # Incremental low-rank learning in a three-layer linear network
+#
+# These notes follow Zhao, Zhang, Chen, Schäfer & Anandkumar, *InRank: Incremental
+# Low-Rank Learning* (TMLR 2024), and the exact mode dynamics of Saxe, McClelland &
+# Ganguli (ICLR 2014). The claim: trained by gradient descent on whitened inputs, the
+# **cumulative weight updates** $W_t - W_0$ of a deep linear network learn the target's
+# singular directions one at a time, largest first, even from an orthogonal
+# initialization of ordinary scale. InRank exploits this by training the update as
+# low-rank factors $W = W_0 + UV^\top$ whose rank grows during training.
+#
+# Conventions used throughout `refimpl.inrank`:
+#
+# * inputs `X` have shape `(n_in, n_samples)`: **columns are samples**;
+# * the loss is $\mathcal L = \frac{1}{2n}\|W_3W_2W_1X - Y\|_F^2$;
+# * with whitened inputs ($XX^\top/n = I$) gradient descent with learning rate $\eta$
+#   has time scale $\tau = 1/\eta$: step $k$ is time $t = k$ with `tau = 1/lr`.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from refimpl.inrank import (
+    aligned_init,
+    dynamics,
+    orthogonal_init,
+    teacher,
+    teacher_data,
+    train,
+)
+from refimpl.inrank.algorithm import cost_model, inrank, inrank_efficient, select_rank
+from refimpl.inrank.experiments import mlp_comparison, staircase
+from refimpl.inrank.rank import explained_ratio
+
+QUICK = os.environ.get("REFIMPL_QUICK") == "1"
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. The mode ODE
+#
+# Let the target be $T = U\,\mathrm{diag}(s)\,V^\top$ and the inputs whitened, so that
+# $\mathcal L = \tfrac12\|W_3W_2W_1 - T\|_F^2 + \text{const}$. Take the *aligned*
+# initialization
+#
+# $$W_1 = \sigma R_2 V^\top,\quad W_2 = \sigma R_3R_2^\top,\quad W_3 = \sigma U R_3^\top$$
+#
+# with any orthogonal $R_2, R_3$. The gradient
+# $\nabla_{W_1}\mathcal L = (W_3W_2)^\top(W_3W_2W_1 - T)$ keeps every layer diagonal in
+# the same frames, so each mode $i$ is one scalar $a$ per layer, and the loss of that
+# mode is $\tfrac12(a^3 - s)^2$. Its gradient with respect to one layer's scalar is
+# $a^2(a^3 - s)$, hence
+#
+# $$\tau\,\dot a = a^2\,(s - a^3),\qquad u = a^3,\qquad
+#   \tau\,\dot u = 3\,u^{4/3}(s - u).$$
+#
+# For $L$ weight matrices the same argument gives $\tau\dot u = L\,u^{2-2/L}(s-u)$.
+# Depth 2 is the logistic equation with the explicit solution
+# $u(t) = s e^{2st/\tau}/(e^{2st/\tau} - 1 + s/u_0)$. Depth 3 separates:
+# $dt/\tau = da/(a^2(s - a^3))$, and partial fractions with $c = s^{1/3}$ give
+#
+# $$F(a) = -\frac{1}{sa} + \frac{\ln(a^2+ac+c^2) - 2\ln|c-a|
+#    - 2\sqrt3\arctan\frac{2a+c}{\sqrt3\,c}}{6s^{4/3}},\qquad t = \tau[F(a) - F(a_0)].$$
+#
+# `dynamics.mode_strength` inverts $F$ by bisection. Let us check $F$ against a direct
+# numerical integration of the ODE.
+
+# %%
+from scipy.integrate import solve_ivp
+
+s, a0 = 2.0, 0.1
+sol = solve_ivp(
+    lambda t, a: a**2 * (s - a**3), (0, 60), [a0], rtol=1e-11, atol=1e-14, dense_output=True
+)
+t_grid = np.linspace(0, 60, 7)
+print("ODE:        ", np.round(sol.sol(t_grid)[0] ** 3, 8))
+print("closed form:", np.round(dynamics.mode_strength(s, a0**3, t_grid, depth=3), 8))
+
+# %% [markdown]
+# Two consequences. For small $a_0$ the term $-1/(sa)$ dominates, so the **learning
+# time is about $\tau/(s a_0)$**: it scales like $1/s$ (modes are learned in order of
+# decreasing $s$) and like the inverse init scale itself, not its logarithm as at depth 2.
+# And a **null mode** ($s = 0$) decays as $a(t) = (a_0^{-4} + 4t/\tau)^{-1/4}$: slowly,
+# polynomially.
+
+# %%
+s_values = np.array([4.0, 2.0, 1.0, 0.5])
+for sigma in (1e-3, 1e-2):
+    t_learn = dynamics.learning_time(s_values, sigma**3, depth=3)
+    print(f"σ = {sigma:g}: t·s·σ =", np.round(t_learn * s_values * sigma, 4))
+print("null mode a(t):", dynamics.null_mode_strength(0.5**3, [0.0, 10.0, 100.0], 3) ** (1 / 3))
+
+# %% [markdown]
+# ## 2. Training the network: the closed form is exact up to O(η)
+#
+# Gradient descent is forward Euler on the mode ODE, so with the aligned init the
+# simulated mode strengths $u_i(t) = u_i^\top W_3W_2W_1 v_i$ follow `mode_strength` up
+# to an error of order $\eta$.
+
+# %%
+s_target = np.array([3.0, 1.5, 0.75])
+tch = teacher(s_target, 5, 5, rng=rng)
+X, Y = teacher_data(tch.target, 20, rng=rng)
+sigma, lr = 0.2, 0.02
+steps = 800 if QUICK else 2500
+result = train(aligned_init(tch.target, sigma, rng), X, Y, lr, steps, record_every=10)
+u_closed = dynamics.mode_strength(
+    s_target[None, :], sigma**3, result.steps[:, None].astype(float), depth=3, tau=1 / lr
+)
+print("max |u_sim − u_closed| =", np.abs(result.mode_strengths[:, :3] - u_closed).max())
+
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for i in range(3):
+    ax.plot(result.steps, result.mode_strengths[:, i], label=f"s = {s_target[i]:g}")
+    ax.plot(result.steps, u_closed[:, i], "k--", lw=0.8)
+ax.set_xlabel("step")
+ax.set_ylabel("mode strength $u_i$")
+ax.legend()
+plt.close(fig) if QUICK else plt.show()
+
+# %% [markdown]
+# ## 3. The staircase from a random orthogonal init
+#
+# The aligned init is a theorist's device. InRank's observation is that a *random*
+# orthogonal init $W_l = \sigma Q_l$ behaves much the same: the singular values of the
+# cumulative update $W_t - W_0$ switch on one at a time. `experiments.staircase` trains
+# from three scales and returns the simulated spectrum next to the aligned closed form
+# $|u_i(t) - \sigma^3|$.
+
+# %%
+out = staircase(steps=800 if QUICK else 10000, n=6 if QUICK else 8, rng=0)
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
+for ax, run in zip(axes, out["runs"], strict=True):
+    steps_pos = np.maximum(run["steps"], 1)
+    ax.plot(steps_pos, run["update_sv"], lw=1.5)
+    ax.plot(steps_pos, run["closed_form_sv"], "k--", lw=0.7)
+    ax.set_xscale("log")
+    ax.set_title(f"σ = {run['sigma']:g}")
+plt.close(fig) if QUICK else plt.show()
+for run in out["runs"]:
+    print(
+        f"σ = {run['sigma']:<5g} learned at steps {run['learned_steps']}, "
+        f"aligned prediction {np.round(run['predicted_learning_steps']).astype(int)}"
+    )
+
+# %% [markdown]
+# ## 4. The effect of the init scale
+#
+# * Small $\sigma$: long plateaus, sharp steps, learning times $\approx \tau/(s\sigma)$
+#   — twice as long for half the singular value.
+# * $\sigma = 1$: the steps overlap and blur. The init's own product $W_3W_2W_1(0) =
+#   Q$ has to be removed in the directions where the target is zero: these **null
+#   modes** decay from $\sigma^3$ toward 0 and add a bulk of singular values near
+#   $\sigma^3$ to the update, so the update is no longer low rank at the end.
+#
+# The effective rank makes this quantitative. Two definitions are in use (see
+# `refimpl.inrank.rank`): the **energy** ratio $\sum_{i\le k}s_i^2/\sum_i s_i^2$
+# (Eckart–Young) and the **variance** ratio $1 - \mathrm{var}(s^{(k)})/\mathrm{var}(s)$
+# of InRank's code, where $s^{(k)}$ zeroes the first $k$ entries. They can disagree,
+# and the variance ratio is not even monotone in $k$:
+
+# %%
+spectrum = np.array([10.0, 1.0, 1.0, 1.0])
+print("energy  :", np.round(explained_ratio(spectrum, "energy"), 3))
+print("variance:", np.round(explained_ratio(spectrum, "variance"), 3))
+for run in out["runs"]:
+    print(
+        f"σ = {run['sigma']:<5g} final effective rank: energy {run['rank_energy'][-1]}, "
+        f"variance {run['rank_variance'][-1]}"
+    )
+
+# %% [markdown]
+# ## 5. InRank
+#
+# InRank writes each weight as $W = W_0 + UV^\top$ with $W_0$ frozen and trains the
+# factors. Of the preallocated columns, `rank + buffer` are active. After a warm-up,
+# every `gap` steps it takes the singular values of the current $U_kV_k^\top$ and picks
+# the smallest rank in $[r, \min(r + b, \text{cap})]$ whose explained ratio exceeds the
+# threshold (0.9 by default). The rank never decreases and never exceeds the cap
+# ($\min(m, n)/2$ by default).
+
+# %%
+print(select_rank(np.array([5.0, 4.0, 0.1, 0.1, 0.0]), 1, 4, 10, 0.9, "energy"))
+
+tch16 = teacher([3.0, 2.0, 1.0], 16, 16, rng=1)
+X16, Y16 = teacher_data(tch16.target, 32, rng=2)
+res = inrank(
+    orthogonal_init((16, 16, 16, 16), 0.5, rng=3),
+    X16,
+    Y16,
+    lr=0.05,
+    steps=600 if QUICK else 1500,
+    initial_rank=1,
+    buffer=2,
+    warmup=100,
+    record_every=50,
+    rng=4,
+)
+print("ranks per layer over training:\n", res.ranks[::4].T)
+print("loss:", np.round(res.loss[::6], 5))
+
+# %% [markdown]
+# The residual loss above is the part of $W_3W_2W_1(0)$ outside the target's rank: a
+# rank-3 update cannot cancel $\sigma^3 Q$ in the other 13 directions. This is the
+# same null-mode bulk as in section 4, and why InRank's rank cap and threshold matter.
+#
+# **Costs.** Training the factors of an $m\times n$ layer at rank $k$ costs
+# $3(m+n)k$ multiply-adds per sample instead of $3mn$ (forward, weight gradient, input
+# gradient) — but only if $W_0$ leaves the forward pass. In the adaptive stage it does
+# not; the *efficient* variant adapts the rank for a while, truncates by SVD and then
+# trains at fixed rank. Truncating the whole weight ($W_0 + UV^\top$, as the official
+# code does with its $B\cdot A$) removes $W_0$; truncating only the update keeps it.
+
+# %%
+for width in (1024, 2048):
+    dense = cost_model([(width, width)] * 2, batch=256)
+    low = cost_model([(width, width)] * 2, batch=256, ranks=[32, 32])
+    print(
+        f"width {width}: parameters {dense['trainable']:>9} → {low['trainable']:>7}, "
+        f"MACs per step ratio {dense['macs_step'] / low['macs_step']:.1f}"
+    )
+
+# %% [markdown]
+# ### InRank on a ReLU MLP
+#
+# The same algorithm trains a two-layer ReLU network on a narrower ReLU teacher.
+
+# %%
+cmp = mlp_comparison(
+    steps=300 if QUICK else 3000,
+    adapt_steps=150 if QUICK else 1000,
+    warmup=50 if QUICK else 200,
+    gap=10 if QUICK else 25,
+)
+for key in ("full", "inrank_variance", "inrank_energy", "efficient"):
+    r = cmp[key]
+    print(
+        f"{key:16s} final loss {r.loss[-1]:.2e}, ranks {r.ranks[-1].tolist()}, "
+        f"trainable {r.counts_final['trainable']}"
+    )
+eff = inrank_efficient(
+    orthogonal_init((16, 16, 16, 16), 0.5, rng=3),
+    X16,
+    Y16,
+    0.05,
+    400,
+    200,
+    truncate="update",
+    warmup=50,
+    record_every=100,
+    rng=4,
+)
+print("efficient variant, loss before/after truncation:", np.round(eff.truncation_loss, 5))
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Derive the null-mode formula $a(t) = (a_0^{-4} + 4t/\tau)^{-1/4}$ and check it with
+#    `dynamics.null_mode_strength`. What is the analogue for $L$ layers?
+# 2. Show that for small $a_0$ the depth-3 learning time is
+#    $\tau/(s a_0)\,(1 - 0.85\,a_0/s^{1/3} + \dots)$ for the half-way point. Where does
+#    the constant come from?
+# 3. Run `staircase` with correlated inputs (`teacher_data(..., input_spectrum=...)`).
+#    Which matrix's singular directions are learned now?
+# 4. Compare the energy and variance ratios on the spectra of section 3. When does
+#    InRank's rank rule behave differently under the two?
+# 5. With Adam, every active column moves at about the same speed. Explain why this
+#    makes the buffer directions grow and pushes the chosen rank up (figure (c)).
+# 6. Measure the step time of full-rank and fixed-rank training at width 1024 with
+#    `benchmarks/inrank_bench.py`, and compare the ratio with `cost_model`.
