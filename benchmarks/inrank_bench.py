@@ -5,7 +5,9 @@
    W = P Qᵀ, no W0), for widths 1024 and 2048; the steps are interleaved and the
    median of each is reported, with their ratio and the MAC-count ratio of
    ``refimpl.inrank.algorithm.cost_model``. The adaptive stage (W0 + U Vᵀ with rank
-   32 + buffer active columns) is timed too: it is not faster than full rank.
+   32 + buffer active columns) is timed too: it still applies the dense W0 (forward
+   and input gradient) and only skips the dense weight gradient, so it gains less than
+   the fixed-rank stage and may fall short of the 3× goal.
 2. Total wall time to reach a target loss on the MLP teacher task: full-rank Adam
    against efficient InRank (adaptive stage, SVD truncation of the whole weight,
    fixed-rank stage).

@@ -3,8 +3,13 @@
 A two-layer ReLU MLP (32 → 64 → 8, no biases) fit to a narrower ReLU teacher (4 hidden
 units) with Adam. InRank trains W = W0 + U Vᵀ per layer with threshold 0.9, initial
 rank 2, warm-up 200, gap 25 and buffer min(100, cap // 4), by both explained-ratio
-definitions; the efficient variant adapts for 1000 steps, truncates the update by SVD
-and trains at fixed rank.
+definitions (the variance ratio over all min(m, n) singular values, as in the official
+code); the efficient variant adapts for 1000 steps, truncates the update by SVD (keeping
+W0) and trains at fixed rank. Both ratios settle on ranks (7, 4) within about 140 steps
+of the first check, so their curves nearly coincide; layer 2 then sits at its cap.
+InRank's loss ends about five orders of magnitude above full-rank training (2.6e-3
+against 2.6e-8), and the truncation to the adapted rank costs the efficient variant a
+jump from 9e-3 to 0.86 (it ends at 3.6e-2).
 """
 
 import matplotlib.pyplot as plt

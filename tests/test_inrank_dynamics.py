@@ -1,5 +1,7 @@
 """Closed-form mode dynamics (refimpl.inrank.dynamics) against ODE integration and quadrature."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -133,6 +135,12 @@ def test_rhs_and_aligned_fixed_points():
         (lambda: dynamics.mode_time(1.0, 0.5, 0.1, 3), "u1"),
         (lambda: dynamics.mode_time(1.0, 0.0, 0.5, 3), "u0"),
         (lambda: dynamics.learning_time(1.0, 0.1, 3, fraction=1.5), "fraction"),
+        (lambda: dynamics.learning_time(1.0, 0.6, 3, fraction=0.5), "u0, fraction"),
+        (lambda: dynamics.learning_time(1.0, 0.0, 3), "u0, fraction"),
+        (lambda: dynamics.time_function_depth3(0.5, 0.0), "a, s"),
+        (lambda: dynamics.time_function_depth3(-0.5, 1.0), "a"),
+        (lambda: dynamics.time_function_depth3(np.nan, 1.0), "a"),
+        (lambda: dynamics.time_function_depth3(1.0, 1.0), "a"),
     ],
 )
 def test_bad_input_names_the_argument(call, name):
@@ -147,3 +155,24 @@ def test_backend_in_backend_out(xp):
         assert type(u) is type(s)
         ref = dynamics.mode_strength(np.array([3.0, 1.0, 0.0]), 0.01, 2.0, depth)
         np.testing.assert_allclose(u.get() if hasattr(u, "get") else u, ref, rtol=1e-8)
+
+
+@pytest.mark.parametrize("u0", [1e-24, 1e-12, 1e-3])
+@pytest.mark.parametrize("fraction", [0.3, 0.9, 0.999])
+def test_depth3_inversion_is_relative_accurate_for_tiny_starts(u0, fraction):
+    # Bisection runs in log a, so tiny strengths keep full relative precision: the round
+    # trip through mode_time is exact to a few ulps times the condition number of F
+    # (t ≈ τ/(s a) − τ/(s a0) cancels at most a factor 1/(1 − fraction) = 1000).
+    s = 2.0
+    t = fraction / (s * u0 ** (1 / 3))
+    u = dynamics.mode_strength(s, u0, t, 3)
+    back = dynamics.mode_time(s, u0, u, 3)
+    assert float(back) == pytest.approx(t, rel=1e3 * 16 * np.finfo(float).eps)
+
+
+def test_null_mode_with_tiny_start_does_not_overflow():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a0^{-4} = 1e400 would overflow
+        u = dynamics.null_mode_strength(1e-300, 5.0, depth=3)
+    # a = a0 (1 + 4 t a0⁴)^{-1/4} = a0 to machine precision; u = a³ up to the cube root
+    assert float(u) == pytest.approx(1e-300, rel=1e-13)

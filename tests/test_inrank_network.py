@@ -127,7 +127,7 @@ def test_small_gaussian_init_statistics():
     assert np.std(w) == pytest.approx(1e-3, rel=0.015)
 
 
-@given(seed=seeds, noise=st.floats(0.0, 0.5))
+@given(seed=seeds, noise=st.one_of(st.just(0.0), st.floats(0.01, 0.5)))
 def test_teacher_data_whitened_and_noise(seed, noise):
     t = teacher([3.0, 1.0, 0.5], 4, 5, rng=seed)
     np.testing.assert_allclose(np.linalg.svd(t.target, compute_uv=False)[:3], [3.0, 1.0, 0.5])
@@ -137,8 +137,9 @@ def test_teacher_data_whitened_and_noise(seed, noise):
     if noise == 0:
         assert np.max(np.abs(resid)) < 1e-12
     else:
-        # 160 noise draws: the sample std is within 25% of noise with overwhelming odds
-        assert np.std(resid) == pytest.approx(noise, rel=0.25)
+        # 160 draws: the sample std has relative standard error 1/sqrt(2·160) ≈ 0.056, so
+        # 25 % is 4.5 standard errors; rounding in Y − T X (~1e-15) is far below 0.01.
+        assert np.std(resid) == pytest.approx(noise, rel=0.25, abs=0.0)
 
 
 def test_teacher_data_correlated_inputs_have_exact_covariance():
@@ -163,9 +164,11 @@ def test_adam_column_slices_keep_separate_state():
     adam.update("u", np.ones((2, 1)), shape=(2, 3), cols=1)
     adam.begin_step()
     step = adam.update("u", np.ones((2, 2)), shape=(2, 3), cols=2)
-    # column 0 has history (m = 0.19, v = 0.001999), column 1 is fresh with t = 2
-    assert step[0, 0] != pytest.approx(step[0, 1])
-    assert step.shape == (2, 2)
+    # column 0 has history: m = 0.19, v = 0.001999, so m̂ = 0.19/(1 − 0.9²) = 1 and
+    # v̂ = 0.001999/(1 − 0.999²) = 1; column 1 is fresh at t = 2: m = 0.1, v = 0.001.
+    expected_0 = -0.1 * 1.0 / (1.0 + 1e-8)
+    expected_1 = -0.1 * (0.1 / 0.19) / (np.sqrt(0.001 / 0.001999) + 1e-8)
+    np.testing.assert_allclose(step, [[expected_0, expected_1]] * 2, rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -184,6 +187,7 @@ def test_adam_column_slices_keep_separate_state():
         (lambda: teacher_data(np.eye(2), 5, 0, input_spectrum=[1.0, -1.0]), "input_spectrum"),
         (lambda: make_optimizer("gd", 0.0), "lr"),
         (lambda: make_optimizer("rmsprop", 0.1), "optimizer"),
+        (lambda: make_optimizer("gd", 0.1, {"beta1": 0.5}), "adam_options"),
     ],
 )
 def test_bad_input_names_the_argument(call, name):

@@ -25,19 +25,47 @@ def test_energy_ratio_is_eckart_young(s):
     assert np.all(np.diff(rho) >= -1e-15)
 
 
-@given(s=spectra)
-def test_variance_ratio_matches_definition(s):
-    rho = explained_ratio(s, "variance")
+def _official_variance_ratio(s, k):
+    """InRank's ``_jit_compute_explained_variance(k, s)``, restated with NumPy.
+
+    ``s`` is every singular value of the matrix; the code keeps ``s[:k]`` in
+    ``s_current`` and compares the variances (``torch.var`` is unbiased: ddof=1).
+    """
+    s_current = s.copy()
+    s_current[k:] = 0
+    return 1 - np.var(s - s_current, ddof=1) / np.var(s, ddof=1)
+
+
+@given(s=spectra, extra=st.integers(0, 20))
+def test_variance_ratio_matches_official_formula_with_zero_padding(s, extra):
+    length = s.size + extra  # the code takes the SVD of the whole matrix: min(m, n) values
+    rho = explained_ratio(s, "variance", length=length)
     assert rho.shape == (s.size + 1,)
-    if np.var(s) == 0:
-        expected_last = 1.0
-        assert rho[-1] == expected_last
+    full = np.concatenate([s, np.zeros(extra)])
+    var = np.var(full)
+    eps = np.finfo(float).eps
+    if var <= (4 * length * eps * max(np.max(s), 1e-300)) ** 2:  # flat (or all zero)
+        assert rho[-1] == 1.0
         return
+    # Both sides cancel sums of size ~mean(s²) in float64; relative to var(s) the
+    # rounding error of a ratio is about L·ε·mean(s²)/var(s) for each of the two.
+    tol = 8 * length * eps * np.mean(full**2) / var
     for k in range(s.size + 1):
-        tail = s.copy()
-        tail[:k] = 0
-        assert rho[k] == pytest.approx(1 - np.var(tail) / np.var(s), abs=1e-12)
-    assert rho[0] == pytest.approx(0.0, abs=1e-12) and rho[-1] == 1.0
+        assert rho[k] == pytest.approx(_official_variance_ratio(full, k), abs=tol)
+    assert rho[0] == 0.0 and rho[-1] == 1.0
+
+
+def test_zero_padding_pulls_the_variance_ratio_towards_the_energy_ratio():
+    s = np.array([4.0, 2.0, 1.0, 0.5])
+    energy = explained_ratio(s, "energy")
+    unpadded = explained_ratio(s, "variance")
+    padded = explained_ratio(s, "variance", length=64)
+    # by hand: var(s) = 5.3125 − 1.875² = 1.796875; var(0, 2, 1, .5) = 1.3125 − .875²
+    assert unpadded[1] == pytest.approx(1 - 0.546875 / 1.796875, rel=1e-14)
+    assert np.all(np.abs(padded - energy)[1:-1] < np.abs(unpadded - energy)[1:-1])
+    assert np.max(np.abs(padded - energy)) < 0.02
+    # the energy ratio does not depend on the zeros
+    np.testing.assert_array_equal(explained_ratio(s, "energy", length=64), energy)
 
 
 def test_the_two_ratios_differ_and_variance_is_not_monotone():
@@ -71,6 +99,7 @@ def test_effective_rank_batched_and_exact_low_rank():
         (lambda: effective_rank(np.ones(3), 1.5), "threshold"),
         (lambda: explained_ratio(np.ones(3), "entropy"), "kind"),
         (lambda: explained_ratio(np.array([1.0, np.nan])), "s"),
+        (lambda: explained_ratio(np.ones(3), "variance", length=2), "length"),
     ],
 )
 def test_bad_input_names_the_argument(call, name):

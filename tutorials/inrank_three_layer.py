@@ -148,22 +148,32 @@ for run in out["runs"]:
 # ## 4. The effect of the init scale
 #
 # * Small $\sigma$: long plateaus, sharp steps, learning times $\approx \tau/(s\sigma)$
-#   — twice as long for half the singular value.
+#   — twice as long for half the singular value. The random init lags the aligned
+#   prediction (by 12–52 % at $\sigma = 0.01$ in the full run): its projection onto
+#   each target mode starts below $\sigma^3$.
 # * $\sigma = 1$: the steps overlap and blur. The init's own product $W_3W_2W_1(0) =
 #   Q$ has to be removed in the directions where the target is zero: these **null
 #   modes** decay from $\sigma^3$ toward 0 and add a bulk of singular values near
-#   $\sigma^3$ to the update, so the update is no longer low rank at the end.
+#   $\sigma^3$ to the update, so the update is no longer low rank at the end. The
+#   aligned closed form no longer describes the run at all here: it plateaus at
+#   $|4 - 1| = 3$ for the top mode, while the simulation reaches about 3.9.
 #
 # The effective rank makes this quantitative. Two definitions are in use (see
 # `refimpl.inrank.rank`): the **energy** ratio $\sum_{i\le k}s_i^2/\sum_i s_i^2$
 # (Eckart–Young) and the **variance** ratio $1 - \mathrm{var}(s^{(k)})/\mathrm{var}(s)$
 # of InRank's code, where $s^{(k)}$ zeroes the first $k$ entries. They can disagree,
-# and the variance ratio is not even monotone in $k$:
+# and the variance ratio is not even monotone in $k$. The code takes the variance over
+# *all* $\min(m, n)$ singular values of the matrix, zeros included (`length=` below);
+# many zeros pull the mean toward 0, and the variance ratio toward the energy ratio:
 
 # %%
 spectrum = np.array([10.0, 1.0, 1.0, 1.0])
 print("energy  :", np.round(explained_ratio(spectrum, "energy"), 3))
 print("variance:", np.round(explained_ratio(spectrum, "variance"), 3))
+steps4 = np.array([4.0, 2.0, 1.0, 0.5])
+print("energy              :", np.round(explained_ratio(steps4, "energy"), 3))
+print("variance, 4 values  :", np.round(explained_ratio(steps4, "variance"), 3))
+print("variance, 64 values :", np.round(explained_ratio(steps4, "variance", length=64), 3))
 for run in out["runs"]:
     print(
         f"σ = {run['sigma']:<5g} final effective rank: energy {run['rank_energy'][-1]}, "
@@ -177,8 +187,9 @@ for run in out["runs"]:
 # factors. Of the preallocated columns, `rank + buffer` are active. After a warm-up,
 # every `gap` steps it takes the singular values of the current $U_kV_k^\top$ and picks
 # the smallest rank in $[r, \min(r + b, \text{cap})]$ whose explained ratio exceeds the
-# threshold (0.9 by default). The rank never decreases and never exceeds the cap
-# ($\min(m, n)/2$ by default).
+# threshold (0.9 by default), the variance ratio taken over all $\min(m, n)$ singular
+# values of the $m\times n$ update as in the official code. The rank never decreases
+# and never exceeds the cap ($\min(m, n)/2$ by default).
 
 # %%
 print(select_rank(np.array([5.0, 4.0, 0.1, 0.1, 0.0]), 1, 4, 10, 0.9, "energy"))
@@ -201,9 +212,12 @@ print("ranks per layer over training:\n", res.ranks[::4].T)
 print("loss:", np.round(res.loss[::6], 5))
 
 # %% [markdown]
-# The residual loss above is the part of $W_3W_2W_1(0)$ outside the target's rank: a
-# rank-3 update cannot cancel $\sigma^3 Q$ in the other 13 directions. This is the
-# same null-mode bulk as in section 4, and why InRank's rank cap and threshold matter.
+# The rule settles on ranks (1, 2, 2) with `rank + buffer` = (3, 4, 4) trained columns,
+# enough for the rank-3 target. The residual loss (about 0.08) is the part of
+# $W_3W_2W_1(0)$ outside the target's rank: low-rank updates cannot cancel
+# $\sigma^3 Q$ in the other 13 directions (all of it would be
+# $\tfrac12 \cdot 13 \cdot 0.125^2 \approx 0.10$). This is the same null-mode bulk as in
+# section 4, and why InRank's rank cap and threshold matter.
 #
 # **Costs.** Training the factors of an $m\times n$ layer at rank $k$ costs
 # $3(m+n)k$ multiply-adds per sample instead of $3mn$ (forward, weight gradient, input
@@ -224,7 +238,11 @@ for width in (1024, 2048):
 # %% [markdown]
 # ### InRank on a ReLU MLP
 #
-# The same algorithm trains a two-layer ReLU network on a narrower ReLU teacher.
+# The same algorithm trains a two-layer ReLU network on a narrower ReLU teacher. In the
+# full run (figure (c)) both ratios settle on ranks (7, 4) soon after the first check,
+# but InRank's loss ends about five orders of magnitude above full-rank training, and
+# truncating to the adapted rank costs the efficient variant a loss jump: the buffer
+# directions it drops were carrying part of the fit.
 
 # %%
 cmp = mlp_comparison(
@@ -261,11 +279,13 @@ print("efficient variant, loss before/after truncation:", np.round(eff.truncatio
 # 2. Show that for small $a_0$ the depth-3 learning time is
 #    $\tau/(s a_0)\,(1 - 0.85\,a_0/s^{1/3} + \dots)$ for the half-way point. Where does
 #    the constant come from?
-# 3. Run `staircase` with correlated inputs (`teacher_data(..., input_spectrum=...)`).
-#    Which matrix's singular directions are learned now?
+# 3. Run `staircase(input_spectrum=(3, 1, 1, 1, 1, 1, 1, 0.3))` (correlated inputs).
+#    Which matrix's singular directions are learned now, and in which order?
 # 4. Compare the energy and variance ratios on the spectra of section 3. When does
 #    InRank's rank rule behave differently under the two?
-# 5. With Adam, every active column moves at about the same speed. Explain why this
-#    makes the buffer directions grow and pushes the chosen rank up (figure (c)).
+# 5. Rerun figure (c)'s InRank with the variance taken over only the `rank + buffer`
+#    computed singular values (`select_rank(..., length=None)`) instead of all
+#    $\min(m, n)$. Why does the chosen rank climb toward the cap? (Hint: without the
+#    zeros the mean is large, and Adam keeps every buffer column moving.)
 # 6. Measure the step time of full-rank and fixed-rank training at width 1024 with
 #    `benchmarks/inrank_bench.py`, and compare the ratio with `cost_model`.

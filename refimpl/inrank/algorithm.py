@@ -10,7 +10,9 @@ factor columns, ``rank + buffer`` are active. After a warm-up of ``warmup`` step
 ``U_k V_kᵀ`` (``k = rank + buffer``): the new rank is the smallest ``k'`` in
 ``[rank, min(rank + buffer, cap)]`` whose explained ratio (:mod:`refimpl.inrank.rank`,
 "variance" as in the official code, or "energy") exceeds ``threshold``, and the largest
-candidate if none does. The rank never decreases and never exceeds ``cap``.
+candidate if none does. As in the official code, the variance ratio is taken over all
+``min(m, n)`` singular values of the ``m × n`` update, the zeros beyond ``k`` included.
+The rank never decreases and never exceeds ``cap``.
 
 Defaults follow the official code (papers.md, section 1): threshold 0.9, initial rank
 2, buffer 100 (here ``min(100, max(1, cap // 4))`` unless given, so that small problems
@@ -69,7 +71,7 @@ from refimpl.inrank.layers import (
     predict,
 )
 from refimpl.inrank.network import check_network
-from refimpl.inrank.optim import OPTIMIZERS, make_optimizer
+from refimpl.inrank.optim import OPTIMIZERS, MiniBatches, make_optimizer
 from refimpl.inrank.rank import RATIO_KINDS, explained_ratio
 from refimpl.inrank.train import check_divergence
 from refimpl.validation import (
@@ -77,7 +79,6 @@ from refimpl.validation import (
     check_choice,
     check_in_interval,
     check_integer,
-    check_nonnegative,
     check_positive,
 )
 
@@ -91,7 +92,7 @@ __all__ = [
 ]
 
 
-def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance"):
+def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance", length=None):
     r"""InRank's rank rule: the smallest sufficient rank among the buffered candidates.
 
     Parameters
@@ -109,6 +110,11 @@ def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance"):
         In ``(0, 1]``.
     ratio : {"variance", "energy"}
         Explained-ratio definition (:func:`refimpl.inrank.rank.explained_ratio`).
+    length : int, optional
+        Number of singular values of the whole ``m × n`` update, ``min(m, n)``; the
+        ones beyond ``len(s)`` are zero. The official code takes the variance over all
+        of them (``torch.linalg.svdvals`` of the full product), so :func:`inrank` passes
+        ``min(m, n)``. Default ``len(s)``.
 
     Returns
     -------
@@ -136,6 +142,9 @@ def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance"):
     2
     >>> select_rank(np.array([5.0, 4.0, 0.1, 0.1, 0.0]), 1, 4, 10, 1.0, "energy")
     5
+    >>> s = np.array([4.0, 2.0, 1.0, 0.5])
+    >>> select_rank(s, 1, 3, 3, 0.92), select_rank(s, 1, 3, 3, 0.92, length=64)
+    (3, 2)
     """
     current_rank = check_integer("current_rank", current_rank, minimum=1)
     buffer = check_integer("buffer", buffer, minimum=0)
@@ -143,7 +152,7 @@ def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance"):
     threshold = check_in_interval("threshold", threshold, 0.0, 1.0, closed="right")
     check_choice("ratio", ratio, RATIO_KINDS)
     s = backend.to_numpy(s)
-    rho = backend.to_numpy(explained_ratio(s, ratio))  # (len(s) + 1,)
+    rho = backend.to_numpy(explained_ratio(s, ratio, length))  # (len(s) + 1,)
     top = max(current_rank, min(current_rank + buffer, cap, s.size))
     for k in range(current_rank, top + 1):  # a handful of scalar comparisons
         if k < rho.size and rho[k] > threshold:
@@ -271,34 +280,6 @@ class InRankResult:
     truncation_loss: tuple | None = None
 
 
-def _check_data(weights, X, Y, activation):
-    check_choice("activation", activation, ACTIVATIONS)
-    weights, X, Y = check_network(weights, X, Y)
-    return weights, X, Y
-
-
-class _Schedule:
-    """Mini-batch sampler: full batch, or shuffled epochs of ``batch_size``."""
-
-    def __init__(self, n, batch_size, rng, optimizer="gd"):
-        self.n = n
-        if batch_size is None:  # as in train(): "sgd" means mini-batches by default
-            batch_size = max(1, n // 8) if optimizer == "sgd" else n
-        self.batch_size = check_integer("batch_size", batch_size, minimum=1, maximum=n)
-        self.rng = rng
-        self.order = rng.permutation(n)
-        self.cursor = 0
-
-    def next(self, X, Y):
-        if self.batch_size == self.n:
-            return X, Y
-        if self.cursor + self.batch_size > self.n:
-            self.order, self.cursor = self.rng.permutation(self.n), 0
-        idx = backend.asarray(self.order[self.cursor : self.cursor + self.batch_size], like=X)
-        self.cursor += self.batch_size
-        return X[:, idx], Y[:, idx]
-
-
 def _full_loss(layers, X, Y, activation):
     xp = backend.array_namespace(X)
     out = predict(layers, X, activation)
@@ -325,7 +306,7 @@ def _run(
     records=None,
 ):
     """The shared training loop; ``rule(step, layers)`` may grow ranks before a step."""
-    opt = make_optimizer(optimizer, lr, **(adam_options or {}))
+    opt = make_optimizer(optimizer, lr, adam_options)
     if records is None:
         records = {"steps": [], "loss": [], "ranks": [], "act": [], "time": [], "clock": 0.0}
 
@@ -413,14 +394,15 @@ def full_rank_train(
     >>> bool(res.loss[-1] < 1e-10)
     True
     """
-    weights, X, Y = _check_data(weights, X, Y, activation)
+    check_choice("activation", activation, ACTIVATIONS)
+    weights, X, Y = check_network(weights, X, Y)
     lr = check_positive("lr", lr)
     steps = check_integer("steps", steps, minimum=0)
     record_every = check_integer("record_every", record_every, minimum=1)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     rng = as_generator(rng)
     layers = [DenseLayer(w.copy()) for w in weights]
-    schedule = _Schedule(X.shape[1], batch_size, rng, optimizer)
+    schedule = MiniBatches(X.shape[1], batch_size, rng, optimizer)
     records = _run(
         layers, X, Y, lr, steps, activation, optimizer, schedule, record_every, adam_options
     )
@@ -442,8 +424,8 @@ def _make_inrank_layers(weights, initial_rank, buffer, rank_cap, init_scale, rng
         b = min(100, max(1, cap // 4)) if buffer is None else buffer
         b = check_integer("buffer", b, minimum=0)
         alloc = min(cap + b, min(m, n))
-        U = backend.asarray(init_scale * rng.standard_normal((m, alloc)), like=w)
-        V = backend.asarray(np.zeros((n, alloc)), like=w)
+        U = backend.asarray(init_scale * rng.standard_normal((m, alloc)), like=w)  # host draw
+        V = backend.array_namespace(w).zeros((n, alloc), dtype=w.dtype)
         layer = LowRankUpdateLayer(w.copy(), U, V, active=min(r0 + b, alloc))
         layer.rank, layer.cap, layer.buffer = r0, cap, b
         layers.append(layer)
@@ -457,8 +439,10 @@ def _rank_rule(warmup, gap, threshold, ratio):
         for layer in layers:
             if layer.rank >= layer.cap:
                 continue
-            s = layer.update_singular_values()
-            layer.rank = select_rank(s, layer.rank, layer.buffer, layer.cap, threshold, ratio)
+            s = layer.update_singular_values()  # the leading `active`; the rest are 0
+            layer.rank = select_rank(
+                s, layer.rank, layer.buffer, layer.cap, threshold, ratio, min(layer.shape)
+            )
             layer.active = min(layer.rank + layer.buffer, layer.allocated)
 
     return rule
@@ -472,7 +456,7 @@ def _check_inrank_options(lr, steps, threshold, ratio, warmup, gap, init_scale, 
         check_choice("ratio", ratio, RATIO_KINDS),
         check_integer("warmup", warmup, minimum=0),
         check_integer("gap", gap, minimum=1),
-        check_nonnegative("init_scale", init_scale),
+        check_positive("init_scale", init_scale),
         check_integer("record_every", record_every, minimum=1),
     )
 
@@ -528,7 +512,8 @@ def inrank(
         Cap on the rank, one for all layers or one per layer, ``1 ≤ cap ≤ min(m, n)``
         (out of range raises ValueError); default ``min(m, n) // 2`` per layer.
     init_scale : float
-        Standard deviation of the initial entries of ``U`` (``V`` starts at 0).
+        Standard deviation ``> 0`` of the initial entries of ``U`` (``V`` starts at 0;
+        ``U = V = 0`` would be a saddle point that never moves).
     batch_size : int, optional
         Mini-batch size; default ``max(1, n_samples // 8)`` for "sgd", else full batch.
     record_every : int
@@ -558,14 +543,15 @@ def inrank(
     ----------
     Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Algorithm 1.
     """
-    weights, X, Y = _check_data(weights, X, Y, activation)
+    check_choice("activation", activation, ACTIVATIONS)
+    weights, X, Y = check_network(weights, X, Y)
     lr, steps, threshold, ratio, warmup, gap, init_scale, record_every = _check_inrank_options(
         lr, steps, threshold, ratio, warmup, gap, init_scale, record_every
     )
     check_choice("optimizer", optimizer, OPTIMIZERS)
     rng = as_generator(rng)
     layers = _make_inrank_layers(weights, initial_rank, buffer, rank_cap, init_scale, rng)
-    schedule = _Schedule(X.shape[1], batch_size, rng, optimizer)
+    schedule = MiniBatches(X.shape[1], batch_size, rng, optimizer)
     records = _run(
         layers,
         X,
@@ -652,7 +638,8 @@ def inrank_efficient(
     ----------
     Zhao et al. (2024), Section 5 ("efficient InRank"); official code ``resize``.
     """
-    weights, X, Y = _check_data(weights, X, Y, activation)
+    check_choice("activation", activation, ACTIVATIONS)
+    weights, X, Y = check_network(weights, X, Y)
     lr, steps, threshold, ratio, warmup, gap, init_scale, record_every = _check_inrank_options(
         lr, steps, threshold, ratio, warmup, gap, init_scale, record_every
     )
@@ -662,7 +649,7 @@ def inrank_efficient(
     rng = as_generator(rng)
     xp = backend.array_namespace(X)
     layers = _make_inrank_layers(weights, initial_rank, buffer, rank_cap, init_scale, rng)
-    schedule = _Schedule(X.shape[1], batch_size, rng, optimizer)
+    schedule = MiniBatches(X.shape[1], batch_size, rng, optimizer)
     records = _run(
         layers,
         X,

@@ -57,7 +57,10 @@ __all__ = [
     "aligned_update_singular_values",
 ]
 
-_BISECTION_STEPS = 90  # halves [a0, c] below float64 resolution (2**-90 ≪ 1e-16 relative)
+# Bisection in log a: the bracket [log a0, log c] is at most ~1500 wide (float64 range),
+# and 64 halvings shrink it to ≤ 1500·2**-64 ≈ 8e-17 in log a, i.e. relative resolution
+# in a at the float64 rounding level.
+_BISECTION_STEPS = 64
 
 
 def _as_nonnegative(name, x, xp):
@@ -67,10 +70,6 @@ def _as_nonnegative(name, x, xp):
     if bool(xp.any(arr < 0)):
         raise ValueError(f"{name}: expected values >= 0, received {backend.to_numpy(arr)!r}")
     return arr
-
-
-def _namespace(*values):
-    return backend.array_namespace(*values)
 
 
 def mode_ode_rhs(u, s, depth, tau=1.0):
@@ -105,7 +104,7 @@ def mode_ode_rhs(u, s, depth, tau=1.0):
     >>> float(mode_ode_rhs(1.0, 2.0, depth=3))
     3.0
     """
-    xp = _namespace(u, s)
+    xp = backend.array_namespace(u, s)
     depth = check_integer("depth", depth, minimum=1)
     tau = check_positive("tau", tau)
     u = _as_nonnegative("u", u, xp)
@@ -119,14 +118,20 @@ def time_function_depth3(a, s):
     Parameters
     ----------
     a : array_like
-        Per-layer mode scalar ``a > 0`` (so ``u = a³``), ``a ≠ s^{1/3}``.
+        Per-layer mode scalar ``a > 0`` (so ``u = a³``), finite, ``a ≠ s^{1/3}``.
     s : array_like
-        Target singular value ``s > 0``; broadcasts with ``a``.
+        Target singular value ``s > 0``, finite; broadcasts with ``a``.
 
     Returns
     -------
     F : ndarray
         Values of the antiderivative of ``1 / (a² (s − a³))``.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` or ``s`` is not finite and positive, or ``a = s^{1/3}`` (where
+        ``F = +∞``: the fixed point is reached only asymptotically).
 
     Notes
     -----
@@ -153,10 +158,22 @@ def time_function_depth3(a, s):
     >>> bool(np.isclose(dF, 1 / (a**2 * (s - a**3))))
     True
     """
-    xp = _namespace(a, s)
-    a = xp.asarray(a, dtype=xp.float64)
-    s = xp.asarray(s, dtype=xp.float64)
+    xp = backend.array_namespace(a, s)
+    a = _as_nonnegative("a", a, xp)
+    s = _as_nonnegative("s", s, xp)
+    if bool(xp.any(a <= 0)) or bool(xp.any(s <= 0)):
+        raise ValueError(
+            f"a, s: expected values > 0, received a={backend.to_numpy(a)!r}, "
+            f"s={backend.to_numpy(s)!r}"
+        )
     c = xp.cbrt(s)
+    if bool(xp.any(a == c)):
+        raise ValueError(f"a: expected a != s**(1/3) (F is infinite there), received {a!r}")
+    return _time_function_depth3(a, s, c, xp)
+
+
+def _time_function_depth3(a, s, c, xp):
+    """:func:`time_function_depth3` without validation (``a = c`` gives ``+inf``)."""
     sqrt3 = float(np.sqrt(3.0))
     bracket = (
         xp.log(a * a + a * c + c * c)
@@ -205,7 +222,7 @@ def null_mode_strength(u0, t, depth, tau=1.0):
     >>> round(a, 10) == round((0.5**-4 + 8.0) ** -0.25, 10)
     True
     """
-    xp = _namespace(u0, t)
+    xp = backend.array_namespace(u0, t)
     depth = check_integer("depth", depth, minimum=1)
     tau = check_positive("tau", tau)
     u0 = _as_nonnegative("u0", u0, xp)
@@ -214,13 +231,21 @@ def null_mode_strength(u0, t, depth, tau=1.0):
         return u0 * xp.exp(-t / tau)
     p = 2.0 * depth - 2.0
     a0 = u0 ** (1.0 / depth)
-    safe = xp.where(a0 > 0, a0, 1.0)
-    a = xp.where(a0 > 0, (safe**-p + p * t / tau) ** (-1.0 / p), 0.0)
+    # For a0 ≤ 1 write a = a0 (1 + p t a0^p / τ)^{-1/p}, which cannot overflow (a0^{-p}
+    # would for tiny a0); for a0 > 1 the original form is safe.
+    small = a0 <= 1.0
+    a_lo = xp.where(small, a0, 1.0)
+    a_hi = xp.where(small, 1.0, a0)
+    a = xp.where(
+        small,
+        a_lo * (1.0 + p * t * a_lo**p / tau) ** (-1.0 / p),
+        (a_hi**-p + p * t / tau) ** (-1.0 / p),
+    )
     return xp.where(t > 0, a**depth, u0)  # exactly u0 at t = 0 (no cube-root round trip)
 
 
 def _depth3_strength(s, u0, t, tau, xp):
-    """Invert ``t/τ = F(a) − F(a0)`` by vectorized bisection between a0 and c."""
+    """Invert ``t/τ = F(a) − F(a0)`` by vectorized bisection in ``log a`` between a0 and c."""
     a0 = xp.cbrt(u0)
     c = xp.cbrt(s)
     moving = (s > 0) & (u0 > 0) & (a0 != c) & (t > 0)
@@ -228,21 +253,20 @@ def _depth3_strength(s, u0, t, tau, xp):
     s_m = xp.where(moving, s, 1.0)
     a0_m = xp.where(moving, a0, 0.5)
     c_m = xp.where(moving, c, 1.0)
-    target = time_function_depth3(a0_m, s_m) + xp.where(moving, t, 0.0) / tau
-    lo = xp.minimum(a0_m, c_m)
-    hi = xp.maximum(a0_m, c_m)
+    target = _time_function_depth3(a0_m, s_m, c_m, xp) + xp.where(moving, t, 0.0) / tau
+    lo = xp.log(xp.minimum(a0_m, c_m))
+    hi = xp.log(xp.maximum(a0_m, c_m))
     increasing = a0_m < c_m  # F increases on (0, c) and decreases on (c, ∞)
     for _ in range(_BISECTION_STEPS):
         mid = 0.5 * (lo + hi)
         with np.errstate(divide="ignore"):  # mid == c gives F = +inf, which compares fine
-            value = time_function_depth3(mid, s_m)
+            value = _time_function_depth3(xp.exp(mid), s_m, c_m, xp)
         # Reaching mid takes longer than t: the answer lies on the a0 side of mid.
         past = value >= target
         go_low = past == increasing
         hi = xp.where(go_low, mid, hi)
         lo = xp.where(go_low, lo, mid)
-    a = 0.5 * (lo + hi)
-    u = a**3
+    u = xp.exp(1.5 * (lo + hi))  # a³ at the bracket's midpoint
     return xp.where(moving, u, u0)
 
 
@@ -311,7 +335,7 @@ def mode_strength(s, u0, t, depth, tau=1.0):
     >>> np.round(u, 3)  # the largest mode is learned first
     array([3.998, 1.197, 0.052])
     """
-    xp = _namespace(s, u0, t)
+    xp = backend.array_namespace(s, u0, t)
     depth = check_integer("depth", depth, minimum=1)
     tau = check_positive("tau", tau)
     s = _as_nonnegative("s", s, xp)
@@ -375,7 +399,7 @@ def mode_time(s, u0, u1, depth, tau=1.0):
     >>> round(float(mode_time(2.0, 0.01, 1.0, depth=2)), 6)
     1.323326
     """
-    xp = _namespace(s, u0, u1)
+    xp = backend.array_namespace(s, u0, u1)
     depth = check_integer("depth", depth, minimum=1)
     tau = check_positive("tau", tau)
     s = _as_nonnegative("s", s, xp)
@@ -403,19 +427,20 @@ def mode_time(s, u0, u1, depth, tau=1.0):
         safe = xp.where(moving, s - u1, 1.0)
         t = tau * xp.log(xp.where(moving, (s - u0) / safe, 1.0))
         return xp.where(moving, t, 0.0)
-    # Null modes: invert null_mode_strength in closed form.
-    if depth >= 2:
-        p = 2.0 * depth - 2.0
-        a0 = u0 ** (1.0 / depth)
-        a1 = xp.where(u1 > 0, u1, 1.0) ** (1.0 / depth)
-        t_null = tau * (a1**-p - a0**-p) / p
+    # Null modes: invert null_mode_strength in closed form (depth ≥ 2 from here on).
+    p = 2.0 * depth - 2.0
+    a0 = u0 ** (1.0 / depth)
+    a1 = xp.where(u1 > 0, u1, 1.0) ** (1.0 / depth)
+    t_null = tau * (a1**-p - a0**-p) / p
     ss = xp.where((s > 0) & moving, s, 1.0)
     uu0 = xp.where((s > 0) & moving, u0, 0.25)
     uu1 = xp.where((s > 0) & moving, u1, 0.5)
     if depth == 2:
         t = tau / (2.0 * ss) * xp.log(uu1 * (ss - uu0) / (uu0 * (ss - uu1)))
     elif depth == 3:
-        t = tau * (time_function_depth3(xp.cbrt(uu1), ss) - time_function_depth3(xp.cbrt(uu0), ss))
+        c = xp.cbrt(ss)
+        f1 = _time_function_depth3(xp.cbrt(uu1), ss, c, xp)
+        t = tau * (f1 - _time_function_depth3(xp.cbrt(uu0), ss, c, xp))
     else:
         t = backend.asarray(_quadrature_time(ss, uu0, uu1, depth, tau), like=ss).reshape(ss.shape)
     t = xp.where(s > 0, t, t_null)
@@ -450,7 +475,9 @@ def learning_time(s, u0, depth, fraction=0.5, tau=1.0):
     s : array_like
         Target singular values ``s > 0``.
     u0 : array_like
-        Initial strengths, ``0 < u0 < fraction · s``.
+        Initial *end-to-end* strengths ``u0 = a0^L`` (``σ^L`` for the aligned init of
+        scale ``σ``), ``0 < u0 < fraction · s``. Note that
+        :func:`learning_time_asymptotic` takes the per-layer ``a0`` instead.
     depth : int
         Number of weight matrices.
     fraction : float
@@ -484,8 +511,17 @@ def learning_time(s, u0, depth, fraction=0.5, tau=1.0):
     from refimpl.validation import check_in_interval
 
     fraction = check_in_interval("fraction", fraction, 0.0, 1.0, closed="neither")
-    xp = _namespace(s, u0)
+    xp = backend.array_namespace(s, u0)
     s = _as_nonnegative("s", s, xp)
+    u0 = _as_nonnegative("u0", u0, xp)
+    if bool(xp.any(s <= 0)):
+        raise ValueError(f"s: expected values > 0 for a learning time, received {s!r}")
+    if bool(xp.any(u0 <= 0)) or bool(xp.any(u0 >= fraction * s)):
+        raise ValueError(
+            f"u0, fraction: expected 0 < u0 < fraction·s (the mode must start below "
+            f"fraction={fraction} of its target), received u0={backend.to_numpy(u0)!r}, "
+            f"s={backend.to_numpy(s)!r}"
+        )
     return mode_time(s, u0, fraction * s, depth, tau)
 
 
@@ -515,7 +551,7 @@ def learning_order(s):
     >>> learning_order([1.0, 3.0, 2.0])
     array([1, 2, 0])
     """
-    xp = _namespace(s)
+    xp = backend.array_namespace(s)
     s = xp.asarray(s, dtype=xp.float64)
     if s.ndim != 1:
         raise ValueError(f"s: expected a 1-d array, received shape {s.shape}")
@@ -530,7 +566,8 @@ def learning_time_asymptotic(s, a0, depth, tau=1.0):
     s : array_like
         Target singular values ``s > 0``.
     a0 : array_like
-        Initial per-layer scalar ``a₀ > 0`` (the init scale ``σ`` of the aligned init).
+        Initial *per-layer* scalar ``a₀ > 0`` (the init scale ``σ`` of the aligned init),
+        not the end-to-end ``u0 = a₀^L`` that :func:`learning_time` takes.
     depth : int
         Number of weight matrices ``L ≥ 2``.
     tau : float
@@ -559,7 +596,7 @@ def learning_time_asymptotic(s, a0, depth, tau=1.0):
     >>> float(learning_time_asymptotic(2.0, 0.01, depth=3))
     50.0
     """
-    xp = _namespace(s, a0)
+    xp = backend.array_namespace(s, a0)
     depth = check_integer("depth", depth, minimum=2)
     tau = check_positive("tau", tau)
     s = _as_nonnegative("s", s, xp)
@@ -616,7 +653,7 @@ def aligned_update_singular_values(s, scale, t, depth=3, tau=1.0, n_modes=None):
     >>> np.round(sv[1], 4).tolist()  # mode learned; the null mode decayed from 1e-3 to ~0
     [1.999, 0.001]
     """
-    xp = _namespace(s, t)
+    xp = backend.array_namespace(s, t)
     s = _as_nonnegative("s", s, xp)
     if s.ndim != 1:
         raise ValueError(f"s: expected a 1-d array, received shape {s.shape}")

@@ -54,6 +54,7 @@ def staircase(
     steps=10000,
     n_samples=None,
     rank_threshold=0.9,
+    input_spectrum=None,
     rng=0,
 ):
     r"""Train from random orthogonal inits of each scale and track ``W_t − W_0``.
@@ -63,22 +64,31 @@ def staircase(
     sigmas : sequence of float
         Init scales ``σ``.
     singular_values : sequence of float
-        Target singular values (the rest of the ``n`` modes are null).
+        Target singular values (the rest of the ``n`` modes are null); sorted
+        descending before use, so that mode ``i`` is the ``i``-th largest everywhere.
     n : int
         Width of every layer (``n → n → n → n``).
     lr : float
         Gradient descent learning rate (time scale ``τ = 1/lr``).
     steps : int
     n_samples : int, optional
-        Default ``2 n``; inputs are exactly whitened.
+        Default ``2 n``.
     rank_threshold : float
+    input_spectrum : sequence of float, shape (n,), optional
+        Eigenvalues of the input covariance ``X Xᵀ / n_samples``
+        (:func:`refimpl.inrank.data.teacher_data`); default exactly whitened inputs.
+        The closed forms assume whitened inputs, so with correlated inputs they are
+        only a reference curve.
     rng : numpy.random.Generator or int
+        One draw of the teacher, the data and a single random orthogonal init ``Q``;
+        every ``σ`` starts from ``σ Q``, so the panels differ only by the scale.
 
     Returns
     -------
     out : dict
-        ``singular_values``, ``lr`` and ``runs``: one dict per ``σ`` with log-spaced
-        ``steps``, ``loss``, ``update_sv`` (simulated, ``(R, n)``), ``closed_form_sv``
+        ``singular_values`` (sorted descending), ``lr`` and ``runs``: one dict per ``σ``
+        with log-spaced ``steps``, ``loss``, ``update_sv`` (simulated, ``(R, n)``),
+        ``closed_form_sv``
         (aligned-init prediction), ``rank_energy``, ``rank_variance`` and their closed-form
         counterparts ``closed_rank_energy``, ``closed_rank_variance``, plus
         ``learned_steps`` (half of each target value) and ``predicted_learning_steps``
@@ -98,13 +108,15 @@ def staircase(
     rng = as_generator(rng)
     n = check_integer("n", n, minimum=1)
     lr = check_positive("lr", lr)
-    s = np.asarray(singular_values, dtype=float)
+    s = np.sort(np.asarray(singular_values, dtype=float))[::-1]
     t = teacher(s, n, n, rng=rng)
-    X, Y = teacher_data(t.target, n_samples or 2 * n, rng=rng)
+    X, Y = teacher_data(t.target, n_samples or 2 * n, rng=rng, input_spectrum=input_spectrum)
+    unit = orthogonal_init((n, n, n, n), 1.0, rng=rng)  # one Q for every scale
     runs = []
     for sigma in sigmas:
+        sigma = check_positive("sigmas", sigma)
         res = train(
-            orthogonal_init((n, n, n, n), sigma, rng=rng),
+            [sigma * w for w in unit],
             X,
             Y,
             lr,
@@ -172,6 +184,8 @@ def mlp_comparison(
         Length of the rank-adaptive stage of the efficient variant (which truncates the
         update, keeping ``W0``, with the variance ratio).
     rng : numpy.random.Generator or int
+        Draws the task, the init ``W0`` and one seed shared by the three InRank runs
+        (same initial factor ``U``, so they differ only by the rank rule).
     **inrank_options
         Passed to every InRank run (``threshold``, ``warmup``, ``gap``, ...).
 
@@ -188,11 +202,20 @@ def mlp_comparison(
     rng = as_generator(rng)
     task = relu_teacher(n_in, n_out, n_samples, rng=rng, teacher_hidden=teacher_hidden)
     weights = mlp_init(n_in, hidden, n_out, rng=rng)
+    factor_seed = int(rng.integers(2**31))
     common = {"activation": "relu", "optimizer": optimizer, "record_every": record_every}
     out = {"task": task, "full": full_rank_train(weights, task.X, task.Y, lr, steps, **common)}
     for ratio in ("variance", "energy"):
         out[f"inrank_{ratio}"] = inrank(
-            weights, task.X, task.Y, lr, steps, ratio=ratio, rng=1, **common, **inrank_options
+            weights,
+            task.X,
+            task.Y,
+            lr,
+            steps,
+            ratio=ratio,
+            rng=factor_seed,
+            **common,
+            **inrank_options,
         )
     out["efficient"] = inrank_efficient(
         weights,
@@ -202,7 +225,7 @@ def mlp_comparison(
         steps,
         adapt_steps,
         truncate="update",
-        rng=1,
+        rng=factor_seed,
         **common,
         **inrank_options,
     )

@@ -55,12 +55,15 @@ def random_orthogonal(rows, cols, rng):
     """
     rows = check_integer("rows", rows, minimum=1)
     cols = check_integer("cols", cols, minimum=1)
-    rng = as_generator(rng)
+    return backend.asarray(_haar(rows, cols, as_generator(rng)))
+
+
+def _haar(rows, cols, rng):
+    """Host-side draw of :func:`random_orthogonal` (the random numbers come from NumPy)."""
     big, small = max(rows, cols), min(rows, cols)
     q, r = np.linalg.qr(rng.standard_normal((big, small)))
     q = q * np.sign(np.diag(r))  # sign fix makes the distribution Haar
-    q = q if rows >= cols else q.T
-    return backend.asarray(q)
+    return q if rows >= cols else q.T
 
 
 def orthogonal_init(widths, scale, rng):
@@ -155,8 +158,8 @@ def aligned_init(target, scale, rng):
     xp = backend.array_namespace(target)
     u, _, vt = xp.linalg.svd(target, full_matrices=False)  # (m, h), (h, n)
     h = u.shape[1]
-    r2 = backend.asarray(backend.to_numpy(random_orthogonal(h, h, rng)), like=target)
-    r3 = backend.asarray(backend.to_numpy(random_orthogonal(h, h, rng)), like=target)
+    r2 = backend.asarray(_haar(h, h, rng), like=target)  # (h, h), drawn on the host
+    r3 = backend.asarray(_haar(h, h, rng), like=target)
     return [scale * (r2 @ vt), scale * (r3 @ r2.T), scale * (u @ r3.T)]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
+from refimpl.inrank.layers import DenseLayer, forward_backward
 from refimpl.inrank.network import check_network
 from refimpl.validation import (
     as_generator,
@@ -222,7 +223,9 @@ def mlp_gradients(weights, X, Y):
     .. math::
 
         \nabla_{W_2} = R H^\top,\qquad
-        \nabla_{W_1} = \big((W_2^\top R) \odot \mathbb 1[W_1 X > 0]\big) X^\top .
+        \nabla_{W_1} = \big((W_2^\top R) \odot \mathbb 1[W_1 X > 0]\big) X^\top ,
+
+    computed by the shared backward pass :func:`refimpl.inrank.layers.forward_backward`.
 
     References
     ----------
@@ -238,17 +241,8 @@ def mlp_gradients(weights, X, Y):
     (0.5, 1.0, 1.0)
     """
     weights, X, Y = _check_mlp(weights, X, Y)
-    xp = backend.array_namespace(X)
-    W1, W2 = weights
-    Z, H, out = mlp_forward(weights, X)
-    n = X.shape[1]
-    residual = out - Y
-    value = 0.5 * xp.sum(residual**2) / n
-    R = residual / n  # (n_out, n)
-    grad2 = R @ H.T
-    delta = (W2.T @ R) * (Z > 0)  # (hidden, n)
-    grad1 = delta @ X.T
-    return value, [grad1, grad2]
+    value, grads = forward_backward([DenseLayer(w) for w in weights], X, Y, "relu")
+    return value, [g for (g,) in grads]
 
 
 def train_mlp(weights, X, Y, lr, steps, optimizer="gd", record_every=1, rng=None, **options):

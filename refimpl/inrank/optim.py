@@ -2,8 +2,9 @@
 
 An optimizer turns a gradient into an update. Parameters are identified by a key so
 that Adam can keep its moments; ``cols`` updates only the first ``cols`` columns of a
-parameter's state (InRank grows its factors by activating columns). Mini-batching is
-done by the training loops: "sgd" is :class:`GradientDescent` on mini-batches.
+parameter's state (InRank grows its factors by activating columns). Mini-batches come
+from :class:`MiniBatches`, shared by both training loops: "sgd" is
+:class:`GradientDescent` on mini-batches, "gd" is always full batch.
 
 Examples
 --------
@@ -18,9 +19,9 @@ array([-0.1,  0.1])
 from __future__ import annotations
 
 from refimpl import backend
-from refimpl.validation import check_choice, check_in_interval, check_positive
+from refimpl.validation import check_choice, check_in_interval, check_integer, check_positive
 
-__all__ = ["OPTIMIZERS", "GradientDescent", "Adam", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "GradientDescent", "Adam", "make_optimizer", "MiniBatches"]
 
 OPTIMIZERS = ("gd", "sgd", "adam")
 
@@ -117,8 +118,15 @@ class Adam:
         return -self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
 
-def make_optimizer(name, lr, **options):
+def make_optimizer(name, lr, adam_options=None):
     """Build an optimizer by name: ``"gd"``, ``"sgd"`` (both plain steps) or ``"adam"``.
+
+    Parameters
+    ----------
+    name : {"gd", "sgd", "adam"}
+    lr : float
+    adam_options : dict, optional
+        ``beta1``, ``beta2``, ``eps`` of :class:`Adam`; a ValueError for other optimizers.
 
     Examples
     --------
@@ -128,5 +136,60 @@ def make_optimizer(name, lr, **options):
     check_choice("optimizer", name, OPTIMIZERS)
     lr = check_positive("lr", lr)
     if name == "adam":
-        return Adam(lr, **options)
+        return Adam(lr, **(adam_options or {}))
+    if adam_options:
+        raise ValueError(
+            f"adam_options: expected None for optimizer={name!r} (only 'adam' takes them), "
+            f"received {adam_options!r}"
+        )
     return GradientDescent(lr)
+
+
+class MiniBatches:
+    """Which samples each step sees: the full batch, or shuffled epochs of ``batch_size``.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    batch_size : int or None
+        Default: ``max(1, n // 8)`` for "sgd", ``n`` (full batch) otherwise. "gd" is
+        full-batch gradient descent: any other ``batch_size`` raises ValueError.
+    rng : numpy.random.Generator
+        Draws the order of every epoch.
+    optimizer : {"gd", "sgd", "adam"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batches = MiniBatches(4, 2, np.random.default_rng(0), "sgd")
+    >>> X = np.arange(8.0).reshape(2, 4)
+    >>> Xb, Yb = batches.next(X, X)
+    >>> Xb.shape
+    (2, 2)
+    """
+
+    def __init__(self, n, batch_size, rng, optimizer="gd"):
+        check_choice("optimizer", optimizer, OPTIMIZERS)
+        self.n = n
+        if batch_size is None:
+            batch_size = max(1, n // 8) if optimizer == "sgd" else n
+        self.batch_size = check_integer("batch_size", batch_size, minimum=1, maximum=n)
+        if optimizer == "gd" and self.batch_size != n:
+            raise ValueError(
+                f"batch_size: optimizer='gd' is full-batch gradient descent, expected None "
+                f"or {n}, received {batch_size}; use optimizer='sgd' for mini-batches"
+            )
+        self.rng = rng
+        self.order = rng.permutation(n)
+        self.cursor = 0
+
+    def next(self, X, Y):
+        """The next mini-batch ``(X[:, idx], Y[:, idx])`` (columns are samples)."""
+        if self.batch_size == self.n:
+            return X, Y
+        if self.cursor + self.batch_size > self.n:
+            self.order, self.cursor = self.rng.permutation(self.n), 0
+        idx = backend.asarray(self.order[self.cursor : self.cursor + self.batch_size], like=X)
+        self.cursor += self.batch_size
+        return X[:, idx], Y[:, idx]

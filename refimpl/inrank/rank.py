@@ -5,9 +5,14 @@ singular values ``s_1 ≥ ... ≥ s_n ≥ 0``:
 
 * **energy** (Eckart–Young):
   :math:`\rho_E(k) = \sum_{i\le k} s_i^2 / \sum_i s_i^2 = 1 - \|A - A_k\|_F^2/\|A\|_F^2`.
-* **variance** (what InRank's official code computes): zero the first ``k`` entries of
-  ``s`` to get ``s^{(k)}`` and set :math:`\rho_V(k) = 1 - \mathrm{var}(s^{(k)})/\mathrm{var}(s)`,
-  the variance taken over all ``n`` entries (the zeros included).
+* **variance** (InRank's official code, ``_jit_compute_explained_variance``): zero the
+  first ``k`` entries of ``s`` to get ``s^{(k)}`` and set
+  :math:`\rho_V(k) = 1 - \mathrm{var}(s^{(k)})/\mathrm{var}(s)`. The code takes ``s``
+  as *all* ``N = min(rows, cols)`` singular values of the matrix, most of them zero
+  when the matrix is a rank-``n`` factor product; pass ``length=N`` when ``s`` holds only
+  the leading ``n``. The zeros matter: with many of them ``ρ_V`` comes close to ``ρ_E``
+  (the mean is near 0, so the variance is nearly the mean square), while over the ``n``
+  values alone it is much smaller.
 
 They differ: the variance ratio measures how much the padded tail still varies after
 the cut, not how much energy it holds. A spike on top of a flat bulk,
@@ -41,14 +46,14 @@ array([0.   , 0.988, 0.984, 0.988, 1.   ])
 from __future__ import annotations
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_choice, check_in_interval
+from refimpl.validation import as_float_array, check_choice, check_in_interval, check_integer
 
 __all__ = ["RATIO_KINDS", "explained_ratio", "effective_rank"]
 
 RATIO_KINDS = ("energy", "variance")
 
 
-def explained_ratio(s, kind="energy"):
+def explained_ratio(s, kind="energy", length=None):
     r"""Explained ratio of the top ``k`` singular values, for every ``k = 0..n``.
 
     Parameters
@@ -56,23 +61,49 @@ def explained_ratio(s, kind="energy"):
     s : ndarray, shape (..., n)
         Non-negative singular values, sorted descending along the last axis.
     kind : {"energy", "variance"}
+    length : int, optional
+        Number ``N ≥ n`` of singular values of the whole matrix, ``min(rows, cols)``,
+        when ``s`` holds only its leading ``n`` (the rest are zero). Default ``n``. The
+        energy ratio does not depend on it; the variance ratio does, because the
+        official code takes the variance over all ``N`` values, zeros included.
 
     Returns
     -------
     ratio : ndarray, shape (..., n + 1)
         ``ratio[..., k]``; ``ratio[..., 0] = 0`` and ``ratio[..., n] = 1`` unless ``s`` is
-        all zero (then every entry is 1).
+        all zero (then every entry is 1). For ``k > n`` the ratio would stay 1.
 
     Notes
     -----
+    With :math:`s` padded by zeros to length :math:`N`,
+
     .. math::
 
         \rho_E(k) = \frac{\sum_{i \le k} s_i^2}{\sum_i s_i^2},\qquad
-        \rho_V(k) = 1 - \frac{\mathrm{var}(0,\dots,0,s_{k+1},\dots,s_n)}{\mathrm{var}(s)}
+        \rho_V(k) = 1 - \frac{\mathrm{var}(0,\dots,0,s_{k+1},\dots,s_N)}{\mathrm{var}(s)} .
+
+    The variances come from suffix sums of the deviations ``d_i = s_i − c`` from the
+    mean ``c`` (``O(n)`` memory per spectrum): the cut-off vector has ``k + N − n``
+    entries ``−c`` and the kept ``d_i``, so
+
+    .. math::
+
+        \mathrm{var}_k = \frac{(k + N - n) c^2 + \sum_{i>k} d_i^2}{N}
+        - \Big(\frac{\sum_{i>k} d_i - (k + N - n) c}{N}\Big)^2 .
+
+    A spectrum whose variance is at rounding level, :math:`\mathrm{var}(s) \le
+    (4 N \epsilon \max s)^2`, counts as flat: its variance ratio is 0 until ``k = n``.
+    The ratio's rounding error is about :math:`\epsilon\,\overline{s^2}/\mathrm{var}(s)`.
 
     References
     ----------
-    Zhao et al. (2024); official code of InRank.
+    Zhao et al. (2024); official code of InRank, ``_jit_compute_explained_variance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(explained_ratio(np.array([2.0, 1.0]), "variance", length=4), 3)
+    array([0.   , 0.727, 1.   ])
     """
     check_choice("kind", kind, RATIO_KINDS)
     s = as_float_array("s", s)
@@ -80,28 +111,39 @@ def explained_ratio(s, kind="energy"):
         raise ValueError(f"s: expected an array of singular values, received shape {s.shape}")
     xp = backend.array_namespace(s)
     n = s.shape[-1]
+    length = n if length is None else check_integer("length", length, minimum=max(n, 1))
     zero = xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
+    everything_zero = xp.all(s == 0, axis=-1, keepdims=True)  # (..., 1)
     if kind == "energy":
         energy = xp.concatenate([zero, xp.cumsum(s * s, axis=-1)], axis=-1)
         total = energy[..., -1:]
         safe = xp.where(total > 0, total, 1.0)
         return xp.where(total > 0, energy / safe, 1.0)
-    # variance: tails[..., k, :] is s with its first k entries set to zero
-    keep = xp.arange(n)[None, :] >= xp.arange(n + 1)[:, None]  # (n + 1, n)
-    tails = s[..., None, :] * keep
-    var_tail = xp.var(tails, axis=-1)  # (..., n + 1)
+    c = xp.sum(s, axis=-1, keepdims=True) / length  # (..., 1), mean over all N values
+    d = s - c  # (..., n)
+
+    def suffix(v):  # suffix[..., k] = Σ_{i ≥ k} v_i (0-based), k = 0..n
+        total = xp.sum(v, axis=-1, keepdims=True)
+        return xp.concatenate([total, total - xp.cumsum(v, axis=-1)], axis=-1)
+
+    zeros = xp.arange(n + 1, dtype=s.dtype) + (length - n)  # (n + 1,) entries set to 0
+    mean_e = (suffix(d) - zeros * c) / length  # (..., n + 1)
+    var_tail = (zeros * c * c + suffix(d * d)) / length - mean_e * mean_e
+    var_tail = xp.maximum(var_tail, 0.0)
     var_all = var_tail[..., :1]
-    safe = xp.where(var_all > 0, var_all, 1.0)
+    smax = xp.max(s, axis=-1, keepdims=True)
+    eps = float(xp.finfo(s.dtype).eps)
+    spread = var_all > (4.0 * length * eps * smax) ** 2  # (..., 1): not flat
+    safe = xp.where(spread, var_all, 1.0)
     ratio = 1.0 - var_tail / safe
-    everything_zero = xp.all(s == 0, axis=-1, keepdims=True)
-    flat = xp.concatenate(
-        [xp.zeros(s.shape[:-1] + (n,), dtype=s.dtype), xp.ones_like(zero)], axis=-1
-    )
-    ratio = xp.where(var_all > 0, ratio, flat)
+    last = xp.arange(n + 1) == n  # exact end points: nothing kept varies at k = n
+    ratio = xp.where(last, 1.0, ratio)
+    ratio = xp.where(xp.arange(n + 1) == 0, 0.0, ratio)
+    ratio = xp.where(spread, ratio, xp.where(last, 1.0, 0.0))
     return xp.where(everything_zero, 1.0, ratio)
 
 
-def effective_rank(s, threshold=0.9, kind="energy"):
+def effective_rank(s, threshold=0.9, kind="energy", length=None):
     """Smallest ``k`` whose explained ratio exceeds ``threshold`` (``n`` if none does).
 
     Parameters
@@ -111,6 +153,8 @@ def effective_rank(s, threshold=0.9, kind="energy"):
     threshold : float
         In ``(0, 1]``.
     kind : {"energy", "variance"}
+    length : int, optional
+        Number of singular values of the whole matrix (see :func:`explained_ratio`).
 
     Returns
     -------
@@ -131,7 +175,7 @@ def effective_rank(s, threshold=0.9, kind="energy"):
     array([1, 3])
     """
     threshold = check_in_interval("threshold", threshold, 0.0, 1.0, closed="right")
-    ratio = explained_ratio(s, kind)
+    ratio = explained_ratio(s, kind, length)
     xp = backend.array_namespace(ratio)
     n = ratio.shape[-1] - 1
     above = ratio > threshold

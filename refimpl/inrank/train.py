@@ -37,7 +37,7 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.inrank import network
-from refimpl.inrank.optim import OPTIMIZERS, make_optimizer
+from refimpl.inrank.optim import OPTIMIZERS, MiniBatches, make_optimizer
 from refimpl.inrank.rank import effective_rank
 from refimpl.validation import (
     DivergenceError,
@@ -137,10 +137,6 @@ def check_divergence(value, step, lr):
         )
 
 
-def _svdvals(A, xp):
-    return xp.linalg.svd(A, compute_uv=False)
-
-
 def train(
     weights,
     X,
@@ -171,8 +167,9 @@ def train(
     steps : int
         Number of optimizer steps ``≥ 0``.
     optimizer : {"gd", "sgd", "adam"}
-        "gd" uses the full batch; "sgd" draws mini-batches of ``batch_size`` samples
-        (reshuffled every epoch); "adam" uses mini-batches when ``batch_size`` is given.
+        "gd" uses the full batch (a ``batch_size`` other than ``n_samples`` raises
+        ValueError); "sgd" draws mini-batches of ``batch_size`` samples (reshuffled every
+        epoch); "adam" uses mini-batches when ``batch_size`` is given.
     record_every : int
         Record every this many steps (step 0 and the last step are always recorded).
     rng : numpy.random.Generator or int, optional
@@ -186,7 +183,7 @@ def train(
     rank_threshold : float
         Threshold of the effective ranks, in ``(0, 1]``.
     adam_options : dict, optional
-        ``beta1``, ``beta2``, ``eps`` for Adam.
+        ``beta1``, ``beta2``, ``eps`` for Adam; ValueError with "gd" or "sgd".
     record_updates : bool
         Also keep every layer's cumulative update matrix at each record
         (``TrainResult.layer_updates``); off by default to save memory.
@@ -224,10 +221,8 @@ def train(
     rank_threshold = check_in_interval("rank_threshold", rank_threshold, 0.0, 1.0, "right")
     rng = as_generator(rng)
     xp = backend.array_namespace(X)
-    n = X.shape[1]
-    if batch_size is None:
-        batch_size = max(1, n // 8) if optimizer == "sgd" else n
-    batch_size = check_integer("batch_size", batch_size, minimum=1, maximum=n)
+    batches = MiniBatches(X.shape[1], batch_size, rng, optimizer)
+    opt = make_optimizer(optimizer, lr, adam_options)
     if target is None:
         target = xp.linalg.lstsq(X.T, Y.T, rcond=None)[0].T  # Y X⁺, (n_out, n_in)
     else:
@@ -239,7 +234,6 @@ def train(
     tu, ts, tvt = xp.linalg.svd(target, full_matrices=False)
     # Singular values at rounding level are null modes (s = 0), not tiny targets.
     ts = xp.where(ts > 1e-10 * max(float(ts[0]), 1e-300), ts, 0.0)
-    opt = make_optimizer(optimizer, lr, **(adam_options or {}))
 
     initial = [w.copy() for w in weights]
     current = [w.copy() for w in weights]
@@ -254,12 +248,10 @@ def train(
         rec["loss"].append(float(value))
         rec["e2e"].append(e2e)
         for l, (w, w0) in enumerate(zip(current, initial, strict=True)):
-            rec["layer_sv"][l].append(_svdvals(w - w0, xp))
+            rec["layer_sv"][l].append(xp.linalg.svd(w - w0, compute_uv=False))
             if record_updates:
                 rec["updates"][l].append(w - w0)
 
-    order = rng.permutation(n)
-    cursor = 0
     # Overflow is reported by check_divergence as a DivergenceError, not as warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps + 1):
@@ -269,14 +261,7 @@ def train(
                 record(step, value)
             if step == steps:
                 break
-            if batch_size == n:
-                value, grads = network.gradients(current, X, Y)
-            else:
-                if cursor + batch_size > n:
-                    order, cursor = rng.permutation(n), 0
-                idx = backend.asarray(order[cursor : cursor + batch_size], like=X)
-                cursor += batch_size
-                value, grads = network.gradients(current, X[:, idx], Y[:, idx])
+            value, grads = network.gradients(current, *batches.next(X, Y))
             check_divergence(value, step, lr)  # the loss of the iterate after `step` updates
             opt.begin_step()
             for l, g in enumerate(grads):
