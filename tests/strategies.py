@@ -52,7 +52,8 @@ def point_clouds(draw, n=st.integers(2, 60), d=st.integers(1, 3), min_separation
     rng = np.random.default_rng(draw(seeds))
     points = rng.uniform(size=(count, dim))
     diff = points[:, None, :] - points[None, :, :]
-    dist = np.sqrt((diff**2).sum(-1)) + np.eye(count) * np.inf
+    dist = np.sqrt((diff**2).sum(-1))
+    np.fill_diagonal(dist, np.inf)
     keep = np.ones(count, dtype=bool)
     for i in range(count):  # greedy thinning; sizes here are tiny
         if keep[i] and np.any(dist[i, keep] < min_separation):

@@ -1,0 +1,100 @@
+"""Bad input to refimpl.vecchia raises ValueError naming the argument."""
+
+import numpy as np
+import pytest
+
+from refimpl.vecchia import (
+    Gaussian,
+    Matern,
+    ball_pattern,
+    kl_cholesky,
+    kl_factor,
+    knn_pattern,
+    maximin_ordering,
+    predict,
+    supernodal_kl_factor,
+    supernodes,
+)
+
+X = np.random.default_rng(0).uniform(size=(30, 2))
+K = Matern(1.5, 0.2)
+
+
+def test_duplicate_points_are_rejected_with_their_rows():
+    points = np.concatenate([X, X[[4]]])
+    with pytest.raises(ValueError, match=r"points: expected distinct points.*rows 4 and 30"):
+        maximin_ordering(points)
+    with pytest.raises(ValueError, match="points: expected distinct"):
+        kl_cholesky(points, K, rho=2.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_points_are_rejected(bad):
+    points = X.copy()
+    points[3, 1] = bad
+    with pytest.raises(ValueError, match="points: expected finite values"):
+        kl_cholesky(points, K, rho=2.0)
+
+
+@pytest.mark.parametrize("rho", [0.0, -1.0, np.nan, "3"])
+def test_rho_must_be_positive(rho):
+    with pytest.raises(ValueError, match="rho: expected a number > 0"):
+        kl_cholesky(X, K, rho=rho)
+
+
+@pytest.mark.parametrize("lam", [0.99, -1.0, np.inf])
+def test_lam_must_be_at_least_one(lam):
+    with pytest.raises(ValueError, match=r"lam: expected a number in \[1.0, inf\)"):
+        kl_cholesky(X, K, rho=2.0, lam=lam)
+
+
+@pytest.mark.parametrize("p", [0, -2, 1.5])
+def test_p_must_be_a_positive_integer(p):
+    with pytest.raises(ValueError, match="p: expected an integer"):
+        kl_cholesky(X, K, rho=2.0, p=p)
+    with pytest.raises(ValueError, match="p: expected an integer"):
+        maximin_ordering(X, p=p)
+
+
+def test_dimension_mismatch_between_points_and_kernel():
+    kernel = Matern(1.5, [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="points: expected points of dimension 3"):
+        kl_cholesky(X, kernel, rho=2.0)
+    with pytest.raises(ValueError, match="Y: expected points of dimension d = 2"):
+        K(X, np.ones((3, 3)))
+    with pytest.raises(ValueError, match="new_points: expected dimension 2"):
+        predict(X, np.zeros(30), np.eye(3)[:2], K, rho=2.0)
+
+
+def test_other_arguments_are_checked():
+    with pytest.raises(ValueError, match="length_scale: expected a finite number > 0"):
+        Matern(1.5, 0.0)
+    with pytest.raises(ValueError, match="nu: expected a finite number > 0"):
+        Matern(-0.5, 1.0)
+    with pytest.raises(ValueError, match="initial: expected an integer in"):
+        maximin_ordering(X, initial=30)
+    with pytest.raises(ValueError, match="m: expected an integer"):
+        knn_pattern(X, -1)
+    with pytest.raises(ValueError, match="lengths: expected shape"):
+        ball_pattern(X, np.ones(3), 2.0)
+    with pytest.raises(ValueError, match="nugget: expected a finite number >= 0"):
+        kl_cholesky(X, K, rho=2.0, nugget=-1.0)
+    with pytest.raises(ValueError, match="y: expected 30 values"):
+        predict(X, np.zeros(3), X[:2] + 0.01, K, rho=2.0)
+    with pytest.raises(ValueError, match="pattern: expected 30 columns"):
+        order, lengths = maximin_ordering(X[:10])
+        kl_factor(X, K, ball_pattern(X[:10][order], lengths, 2.0))
+
+
+def test_non_positive_definite_block_names_the_supernode_and_suggests_a_nugget():
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, 25), np.linspace(0, 1, 25)), -1).reshape(-1, 2)
+    smooth = Gaussian(0.5)
+    with pytest.raises(np.linalg.LinAlgError, match=r"supernode \d+ .*nugget.*smaller rho"):
+        kl_cholesky(grid, smooth, rho=np.inf)
+    order, lengths = maximin_ordering(grid)
+    pattern = ball_pattern(grid[order], lengths, 3.0)
+    with pytest.raises(np.linalg.LinAlgError, match=r"column \d+ .*nugget"):
+        kl_factor(grid[order], smooth, ball_pattern(grid[order], lengths, np.inf))
+    # a nugget makes it work
+    L = supernodal_kl_factor(grid[order], smooth, supernodes(pattern, lengths), nugget=1e-6)
+    assert np.all(np.isfinite(L.data)) and np.all(L.diagonal() > 0)

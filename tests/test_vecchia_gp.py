@@ -1,0 +1,111 @@
+"""Using the factor: with the full pattern every quantity equals its dense formula."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from scipy.spatial.distance import pdist
+from scipy.stats import multivariate_normal
+
+from refimpl.vecchia import (
+    Matern,
+    apply_covariance,
+    kl_cholesky,
+    log_likelihood,
+    logdet,
+    predict,
+    sample,
+    solve,
+)
+from tests.strategies import point_clouds
+
+EPS = np.finfo(float).eps
+
+
+def exact_factor(points, kernel):
+    L, order = kl_cholesky(points, kernel, rho=np.inf)
+    theta = kernel(points[order], points[order])
+    return L, order, theta, np.linalg.cond(theta)
+
+
+@given(point_clouds(n=st.integers(2, 40), d=st.integers(1, 2)), st.integers(0, 2**31))
+def test_full_pattern_quantities_equal_dense_formulas(points, seed):
+    assume(pdist(points).min() >= 1e-3)
+    L, order, theta, kappa = exact_factor(points, Matern(0.5, 0.3))
+    n = len(points)
+    tolerance = 10 * n * kappa * EPS
+    b = np.random.default_rng(seed).standard_normal(n)
+    scale = np.linalg.norm(np.linalg.solve(theta, b))
+    assert np.linalg.norm(solve(L, b) - np.linalg.solve(theta, b)) <= tolerance * scale
+    assert np.linalg.norm(apply_covariance(L, b) - theta @ b) <= tolerance * np.linalg.norm(
+        theta @ b
+    )
+    sign, reference = np.linalg.slogdet(theta)
+    assert sign == 1 and logdet(L) == pytest.approx(reference, abs=tolerance)
+    dense = multivariate_normal(np.zeros(n), theta).logpdf(b)
+    assert log_likelihood(L, b) == pytest.approx(
+        dense, abs=tolerance * (1 + b @ np.linalg.solve(theta, b))
+    )
+
+
+def test_log_likelihood_of_several_columns():
+    x = np.random.default_rng(0).uniform(size=(30, 2))
+    L, order, theta, _ = exact_factor(x, Matern(1.5, 0.2))
+    Y = np.random.default_rng(1).standard_normal((30, 3))
+    values = log_likelihood(L, Y)
+    assert values.shape == (3,)
+    for k in range(3):
+        assert values[k] == pytest.approx(
+            multivariate_normal(np.zeros(30), theta).logpdf(Y[:, k]), rel=1e-9
+        )
+
+
+@given(point_clouds(n=st.integers(3, 40), d=st.integers(1, 2)), st.integers(0, 2**31))
+def test_prediction_with_full_pattern_equals_dense_gp_regression(points, seed):
+    rng = np.random.default_rng(seed)
+    split = max(1, len(points) // 3)
+    test_points, train = points[:split], points[split:]
+    assume(len(train) >= 1 and pdist(points).min() >= 1e-3)
+    kernel = Matern(0.5, 0.3)
+    y = rng.standard_normal(len(train))
+    mean, variance = predict(train, y, test_points, kernel, rho=np.inf)
+    K = kernel(train, train)
+    cross = kernel(test_points, train)
+    dense_mean = cross @ np.linalg.solve(K, y)
+    dense_var = 1.0 - np.sum(cross * np.linalg.solve(K, cross.T).T, axis=1)
+    kappa = np.linalg.cond(kernel(points, points))
+    tolerance = 10 * len(points) * kappa * EPS
+    np.testing.assert_allclose(mean, dense_mean, atol=tolerance * (1 + np.abs(y).max()))
+    np.testing.assert_allclose(variance, dense_var, atol=tolerance)
+
+
+def test_sparse_prediction_is_close_and_variances_are_positive():
+    rng = np.random.default_rng(2)
+    train, test_points = rng.uniform(size=(400, 2)), rng.uniform(size=(50, 2))
+    kernel = Matern(1.5, 0.1)
+    y = np.sin(4 * train[:, 0]) * np.cos(3 * train[:, 1])
+    exact_mean, exact_var = predict(train, y, test_points, kernel, rho=np.inf)
+    mean, variance = predict(train, y, test_points, kernel, rho=3.0, p=3)
+    assert np.all(variance > 0)
+    assert np.abs(mean - exact_mean).max() < 0.05 * np.abs(y).max()
+    assert np.abs(variance - exact_var).max() < 0.05
+
+
+def test_sample_is_the_triangular_solve_of_the_same_normals():
+    x = np.random.default_rng(3).uniform(size=(25, 2))
+    L, *_ = exact_factor(x, Matern(1.5, 0.2))
+    draw = sample(L, size=4, rng=11)
+    z = np.random.default_rng(11).standard_normal((25, 4))
+    np.testing.assert_allclose(L.T @ draw, z, atol=1e-10)
+    assert sample(L, rng=11).shape == (25,)
+
+
+def test_sample_covariance_matches_the_model():
+    x = np.random.default_rng(4).uniform(size=(6, 2))
+    L, order, theta, _ = exact_factor(x, Matern(0.5, 0.5))
+    n_samples = 40_000
+    draws = sample(L, size=n_samples, rng=5)
+    empirical = draws @ draws.T / n_samples
+    # standard error of a sample covariance entry: sqrt((Σ_ii Σ_jj + Σ_ij²) / n)
+    stderr = np.sqrt((np.outer(np.diag(theta), np.diag(theta)) + theta**2) / n_samples)
+    assert np.all(np.abs(empirical - theta) < 5 * stderr)

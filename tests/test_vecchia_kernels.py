@@ -1,0 +1,89 @@
+"""Kernels of refimpl.vecchia against their closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import gamma, kv
+
+from refimpl.vecchia import Gaussian, Matern, pairwise_distances
+from tests.strategies import point_clouds
+
+
+def bessel_matern(r, nu, ell):
+    """The textbook Matérn formula, evaluated with scipy.special.kv."""
+    s = math.sqrt(2 * nu) * r / ell
+    with np.errstate(invalid="ignore"):
+        value = 2 ** (1 - nu) / gamma(nu) * s**nu * kv(nu, s)
+    return np.where(s > 0, value, 1.0)
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5, 3.5])
+def test_half_integer_closed_forms_match_bessel_formula(nu):
+    r = np.linspace(0.0, 5.0, 201)
+    points = np.stack([r, np.zeros_like(r)], axis=1)
+    block = Matern(nu, 0.7, variance=2.0)(points[:1], points)[0]
+    # kv is accurate to a few ulps; the closed forms have no cancellation for r >= 0
+    np.testing.assert_allclose(block, 2.0 * bessel_matern(r, nu, 0.7), rtol=1e-12, atol=1e-15)
+
+
+def test_general_nu_uses_bessel_and_is_continuous_at_zero():
+    r = np.array([0.0, 1e-8, 0.3, 2.0])
+    points = r[:, None]
+    values = Matern(0.8, 0.5)(points[:1], points)[0]
+    np.testing.assert_allclose(values, bessel_matern(r, 0.8, 0.5), rtol=1e-12)
+    # k(r) = 1 - O(r^{2ν}) near 0 for ν < 1
+    assert abs(values[1] - 1.0) < 1e-5
+
+
+def test_general_nu_agrees_with_closed_form_in_the_limit():
+    x = np.random.default_rng(0).uniform(size=(20, 2))
+    # k is smooth in ν; the change over Δν = 1e-9 is O(1e-9)
+    np.testing.assert_allclose(Matern(1.5 + 1e-9, 0.3)(x), Matern(1.5, 0.3)(x), atol=1e-8)
+
+
+def test_gaussian_closed_form():
+    x = np.array([[0.0, 0.0], [3.0, 4.0]])
+    assert Gaussian(5.0, variance=3.0)(x)[0, 1] == pytest.approx(3.0 * math.exp(-0.5))
+
+
+@given(point_clouds(n=st.integers(2, 30), d=st.integers(1, 3)))
+def test_blocks_are_symmetric_positive_definite_with_variance_on_diagonal(points):
+    for kernel in (Matern(0.5, 0.3, 1.7), Matern(2.5, 0.3, 1.7)):
+        K = kernel(points, points)
+        np.testing.assert_allclose(K, K.T, rtol=0, atol=0)
+        np.testing.assert_allclose(np.diag(K), 1.7)
+        # points are >= 1e-3 apart, so the matrix is positive definite
+        np.linalg.cholesky(K)
+
+
+@given(point_clouds(n=st.integers(2, 20), d=st.integers(1, 3)))
+def test_batched_blocks_equal_single_blocks(points):
+    kernel = Matern(1.5, 0.4)
+    X, Y = points[:5], points[3:]
+    stacked = kernel(np.stack([X, X[::-1]]), np.stack([Y, Y]))
+    np.testing.assert_array_equal(stacked[0], kernel(X, Y))
+    np.testing.assert_array_equal(stacked[1], kernel(X[::-1], Y))
+
+
+def test_per_coordinate_length_scales_equal_scaled_isotropic_kernel():
+    x = np.random.default_rng(1).uniform(size=(15, 2))
+    ard = Matern(2.5, [0.2, 0.5])(x)
+    iso = Matern(2.5, 1.0)(x / np.array([0.2, 0.5]))
+    np.testing.assert_allclose(ard, iso, rtol=1e-14)
+
+
+def test_pairwise_distances_are_exact_for_nearby_points():
+    x = np.array([[1.0, 1.0], [1.0 + 2.0**-30, 1.0]])
+    # |x|² + |y|² − 2x·y would lose every digit here; differences are exact
+    assert pairwise_distances(x, x)[0, 1] == 2.0**-30
+
+
+def test_kernels_follow_the_array_backend(xp):
+    points = xp.asarray(np.random.default_rng(2).uniform(size=(6, 2)))
+    block = Matern(1.5, 0.3)(points, points)
+    assert type(block) is type(points)
+    reference = Matern(1.5, 0.3)(np.asarray(points.get() if hasattr(points, "get") else points))
+    np.testing.assert_allclose(block.get() if hasattr(block, "get") else block, reference)
