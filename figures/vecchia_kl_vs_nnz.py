@@ -1,8 +1,9 @@
 """KL divergence against nonzeros per column: ρ-ball (p = 1, 3) against m-nearest-neighbour Vecchia.
 
 Matérn-3/2 (l = 0.1) on a regular grid and on uniform random points in the unit
-square, all in reverse maximin order. On the grid the ρ-ball patterns beat the
-nearest-neighbour pattern at equal cost, as the theory says. On random points the
+square, all in reverse maximin order. On the grid the p = 1 ρ-ball pattern and the
+nearest-neighbour pattern are about equal at equal cost (KL ratios 0.92–1.22 in the
+JSON); neither beats the other. On random points the
 p = 1 ρ-ball pattern is several times *worse* than nearest neighbours: a few points
 have a very close coarser neighbour, a tiny l_i and a nearly empty column (the known
 pitfall). The p = 3 maximin ordering repairs most of it; at these sizes it is still

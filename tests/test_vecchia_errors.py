@@ -6,8 +6,12 @@ import pytest
 from refimpl.vecchia import (
     Gaussian,
     Matern,
+    Pattern,
     ball_pattern,
+    dense_inverse_cholesky,
+    full_pattern,
     kl_cholesky,
+    kl_divergence,
     kl_factor,
     knn_pattern,
     maximin_ordering,
@@ -98,3 +102,53 @@ def test_non_positive_definite_block_names_the_supernode_and_suggests_a_nugget()
     # a nugget makes it work
     L = supernodal_kl_factor(grid[order], smooth, supernodes(pattern, lengths), nugget=1e-6)
     assert np.all(np.isfinite(L.data)) and np.all(L.diagonal() > 0)
+
+
+def test_prediction_point_on_a_training_point_names_both_rows():
+    new = np.stack([X[7] + 0.01, X[4]])
+    with pytest.raises(ValueError, match=r"new_points: .*new_points\[1\] == points\[4\]"):
+        predict(X, np.zeros(30), new, K, rho=2.0)
+
+
+def test_kl_divergence_of_an_indefinite_theta_names_theta():
+    theta = np.array([[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(np.linalg.LinAlgError, match="theta: expected a symmetric positive"):
+        kl_divergence(theta, np.eye(2))
+
+
+def test_a_kernel_without_batch_axes_gets_a_clear_error():
+    def two_d_only(A, B):
+        return np.exp(-np.linalg.norm(A[:, None] - B[None], axis=-1))
+
+    with pytest.raises(ValueError, match=r"kernel: expected kernel\(X, Y\) to accept leading"):
+        kl_cholesky(X, two_d_only, rho=2.0)
+    wrapped = np.vectorize(two_d_only, signature="(n,d),(m,d)->(n,m)")
+    L, _ = kl_cholesky(X, wrapped, rho=2.0)
+    assert np.all(L.diagonal() > 0)
+
+
+def test_indefinite_block_is_caught_even_when_the_solve_looks_fine():
+    A = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 2.0], [0.0, 2.0, 1.0]])
+    assert np.linalg.eigvalsh(A)[0] < 0 < np.linalg.inv(A)[0, 0]  # indefinite, y₀ > 0
+
+    def table(P, Q):  # points 0, 1, 2 on a line index the table A
+        i, j = P[..., 0].astype(int), Q[..., 0].astype(int)
+        return A[i[..., :, None], j[..., None, :]]
+
+    x = np.array([[0.0], [1.0], [2.0]])
+    # only column 0 sees the whole (indefinite) block; there Θ⁻¹e₁ = e₁ looks valid
+    pattern = Pattern(indptr=np.array([0, 3, 4, 5]), indices=np.array([0, 1, 2, 1, 2]))
+    with pytest.raises(np.linalg.LinAlgError, match=r"column 0 \(3 rows\).*not positive definite"):
+        kl_factor(x, table, pattern)
+
+
+def test_factors_accept_repeated_locations():
+    # two measurements at one location (as with a value and a derivative): the
+    # ordering refuses them, the factor itself does not
+    x = np.array([[0.0], [0.4], [0.4], [1.0]])
+    nugget = 0.1
+    L = kl_factor(x, K, full_pattern(4), nugget=nugget).toarray()
+    exact = dense_inverse_cholesky(K(x, x) + nugget * np.eye(4))
+    np.testing.assert_allclose(L, exact, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="points: expected distinct points"):
+        maximin_ordering(x)

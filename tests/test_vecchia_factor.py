@@ -32,7 +32,7 @@ EPS = np.finfo(float).eps
 
 
 def separated(points, gap=1e-3):
-    # tests.strategies.point_clouds does not enforce its min_separation (see report)
+    # point_clouds already keeps points 1e-3 apart; larger gaps are asked for here
     return len(points) < 2 or pdist(points).min() >= gap
 
 
@@ -136,7 +136,10 @@ def test_matern_half_in_1d_is_markov_so_one_neighbour_is_exact():
     theta = kernel(x, x)
     # sorted points, each column holds the point and its right neighbour
     L = kl_factor(x, kernel, knn_pattern(x, 1))
-    assert np.all(np.diff(L.indices.reshape(-1)[L.indptr[:-1]]) == 1)
+    n = len(x)
+    np.testing.assert_array_equal(np.diff(L.indptr), [2] * (n - 1) + [1])
+    np.testing.assert_array_equal(L.indices[L.indptr[:-1]], np.arange(n))  # diagonal first
+    np.testing.assert_array_equal(L.indices[L.indptr[:-2] + 1], np.arange(1, n))  # then j + 1
     # the Ornstein–Uhlenbeck process is Markov: θ_i | θ_{>i} = θ_i | θ_{i+1}
     kl = kl_divergence(theta, L)
     assert abs(kl) <= 10 * len(x) * condition(theta) * EPS
@@ -234,13 +237,52 @@ def test_kl_decays_exponentially_in_rho_on_a_grid():
 def test_kl_cholesky_maps_back_to_the_input_order():
     x = np.random.default_rng(6).uniform(size=(150, 2))
     kernel = Matern(1.5, 0.1)
-    L, order = kl_cholesky(x, kernel, rho=2.5, p=2)
+    theta_input = kernel(x, x)  # in the order of the input points
+    L, order = kl_cholesky(x, kernel, rho=np.inf, p=2)
     assert order[-1] == 0
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(x)))
+    # L Lᵀ is Θ⁻¹ in the elimination order: undo the permutation to get the input's
+    inverse = np.empty(len(x), dtype=int)
+    inverse[order] = np.arange(len(x))
+    precision = (L @ L.T).toarray()[inverse][:, inverse]
+    kappa = np.linalg.cond(theta_input)
+    np.testing.assert_allclose(
+        precision @ theta_input, np.eye(len(x)), atol=10 * len(x) * kappa * EPS
+    )
+    # a sparse factor in the same order: nonzero KL below that of a smaller ρ
     theta = kernel(x[order], x[order])
-    L_dense = L.toarray()
+    L_sparse, order_sparse = kl_cholesky(x, kernel, rho=2.5, p=2)
+    np.testing.assert_array_equal(order_sparse, order)
+    L_dense = L_sparse.toarray()
     assert np.all(np.triu(L_dense, 1) == 0) and np.all(np.diag(L_dense) > 0)
-    kl = kl_divergence(theta, L)
-    assert 0 <= kl < kl_divergence(theta, kl_cholesky(x, kernel, rho=1.0, p=2)[0])
+    kl = kl_divergence(theta, L_sparse)
+    assert 0 < kl < kl_divergence(theta, kl_cholesky(x, kernel, rho=1.0, p=2)[0])
+
+
+class SpyKernel:
+    """Wraps a kernel and records the largest block it was asked for."""
+
+    def __init__(self, kernel):
+        self.kernel, self.largest = kernel, 0
+
+    def __call__(self, X, Y):
+        self.largest = max(self.largest, X.shape[-2], Y.shape[-2])
+        return self.kernel(X, Y)
+
+
+def test_sparse_factor_never_forms_an_n_by_n_block():
+    x = np.random.default_rng(8).uniform(size=(3000, 2))
+    spy = SpyKernel(Matern(1.5, 0.1))
+    L, order = kl_cholesky(x, spy, rho=2.0)
+    groups = supernodes(*_pattern_and_lengths(x, order, 2.0))
+    largest_row_set = int(np.diff(groups.row_ptr).max())
+    # blocks are padded to the next size class (at most 12.5 % larger)
+    assert 0 < spy.largest <= int(np.ceil(1.125 * largest_row_set)) < len(x) // 10
+
+
+def _pattern_and_lengths(x, order, rho):
+    _, lengths = maximin_ordering(x)
+    return ball_pattern(x[order], lengths, rho), lengths
 
 
 def test_dense_baseline_follows_the_array_backend(xp):

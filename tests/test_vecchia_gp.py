@@ -11,12 +11,14 @@ from refimpl.vecchia import (
     Matern,
     apply_covariance,
     kl_cholesky,
+    kl_divergence,
     log_likelihood,
     logdet,
     predict,
     sample,
     solve,
 )
+from refimpl.vecchia.gp import _joint_factor
 from tests.strategies import point_clouds
 
 EPS = np.finfo(float).eps
@@ -79,16 +81,38 @@ def test_prediction_with_full_pattern_equals_dense_gp_regression(points, seed):
     np.testing.assert_allclose(variance, dense_var, atol=tolerance)
 
 
-def test_sparse_prediction_is_close_and_variances_are_positive():
+def test_sparse_prediction_error_is_bounded_by_the_joint_kl():
     rng = np.random.default_rng(2)
     train, test_points = rng.uniform(size=(400, 2)), rng.uniform(size=(50, 2))
     kernel = Matern(1.5, 0.1)
-    y = np.sin(4 * train[:, 0]) * np.cos(3 * train[:, 1])
-    exact_mean, exact_var = predict(train, y, test_points, kernel, rho=np.inf)
-    mean, variance = predict(train, y, test_points, kernel, rho=3.0, p=3)
+    y = sample(exact_factor(train, kernel)[0], rng=3)  # a draw from the prior
+    y_input = np.empty_like(y)
+    y_input[exact_factor(train, kernel)[1]] = y
+    exact_mean, exact_var = predict(train, y_input, test_points, kernel, rho=np.inf)
+    mean, variance = predict(train, y_input, test_points, kernel, rho=3.0, p=3)
     assert np.all(variance > 0)
-    assert np.abs(mean - exact_mean).max() < 0.05 * np.abs(y).max()
-    assert np.abs(variance - exact_var).max() < 0.05
+    # The joint factor's KL bounds the error of the conditional (chain rule for KL):
+    # KL_joint = KL(train marginals) + E_y KL(p(·|y) ‖ q(·|y)), and the conditional KL
+    # is ½[r − 1 − log r] per marginal variance ratio r = exact/approx plus the mean
+    # part ½ Δμᵀ Σ̃⁻¹ Δμ with Σ̃⁻¹ = L_pp L_ppᵀ.
+    L, order, new_order = _joint_factor(train, None, test_points, kernel, 3.0, 1.5, 3, 0.0)
+    # predict factors only the supernodes of the prediction columns: the same columns
+    m = len(test_points)
+    partial, *_ = _joint_factor(
+        train, None, test_points, kernel, 3.0, 1.5, 3, 0.0, prediction_only=True
+    )
+    np.testing.assert_array_equal(partial[:, :m].toarray(), L[:, :m].toarray())
+    assert partial.nnz < L.nnz / 2
+    joint = np.concatenate([test_points[new_order], train[order]])
+    kl_joint = kl_divergence(kernel(joint, joint), L)
+    assert 0 < kl_joint < 1.0
+    r = exact_var / variance
+    assert np.all(0.5 * (r - 1 - np.log(r)) <= kl_joint)
+    # the mean part holds in expectation over y ~ prior; Markov's inequality makes
+    # a single draw exceed KL_joint / α with probability at most α = 1 %
+    delta = (mean - exact_mean)[new_order]
+    mean_part = 0.5 * np.sum((L[:m, :m].T @ delta) ** 2)
+    assert mean_part <= kl_joint / 0.01
 
 
 def test_sample_is_the_triangular_solve_of_the_same_normals():

@@ -38,6 +38,23 @@ def test_general_nu_uses_bessel_and_is_continuous_at_zero():
     assert abs(values[1] - 1.0) < 1e-5
 
 
+def test_large_nu_is_finite_and_one_at_tiny_distances():
+    nu = 20.0
+    r = np.array([0.0, 1e-20, 1e-12, 1e-6, 0.5])
+    values = Matern(nu, 1.0)(r[:1, None], r[:, None])[0]
+    assert np.all(np.isfinite(values))
+    np.testing.assert_array_equal(values[:3], 1.0)
+    # 1 − k(s) = s²/(4(ν − 1)) + O(s⁴) for ν > 1, s = √(2ν) r
+    s = math.sqrt(2 * nu) * r[3]
+    assert 1.0 - values[3] == pytest.approx(s**2 / (4 * (nu - 1)), rel=1e-3)
+    np.testing.assert_allclose(values[4], bessel_matern(r[4], nu, 1.0), rtol=1e-12)
+
+
+def test_bessel_overflow_for_huge_nu_raises_instead_of_nan():
+    with pytest.raises(ValueError, match="nu: the Bessel-function form overflows"):
+        Matern(200.0, 1.0)(np.zeros((1, 1)), np.full((1, 1), 0.1))
+
+
 def test_general_nu_agrees_with_closed_form_in_the_limit():
     x = np.random.default_rng(0).uniform(size=(20, 2))
     # k is smooth in ν; the change over Δν = 1e-9 is O(1e-9)
@@ -81,9 +98,10 @@ def test_pairwise_distances_are_exact_for_nearby_points():
     assert pairwise_distances(x, x)[0, 1] == 2.0**-30
 
 
-def test_kernels_follow_the_array_backend(xp):
+@pytest.mark.parametrize("nu", [1.5, 0.8])  # 0.8: kv runs on the host and comes back
+def test_kernels_follow_the_array_backend(xp, nu):
     points = xp.asarray(np.random.default_rng(2).uniform(size=(6, 2)))
-    block = Matern(1.5, 0.3)(points, points)
+    block = Matern(nu, 0.3)(points, points)
     assert type(block) is type(points)
-    reference = Matern(1.5, 0.3)(np.asarray(points.get() if hasattr(points, "get") else points))
+    reference = Matern(nu, 0.3)(np.asarray(points.get() if hasattr(points, "get") else points))
     np.testing.assert_allclose(block.get() if hasattr(block, "get") else block, reference)

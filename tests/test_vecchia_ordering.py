@@ -75,10 +75,12 @@ def test_fast_ordering_equals_brute_force_on_a_grid_with_ties():
         np.testing.assert_array_equal(fast[1], brute[1])
 
 
-def test_large_random_set_matches_brute_force_through_many_batches():
-    x = np.random.default_rng(3).uniform(size=(6000, 2))
-    fast, brute = maximin_ordering(x), maximin_ordering_brute_force(x)
+@pytest.mark.parametrize(("n", "p"), [(6000, 1), (4000, 3)])
+def test_large_random_set_matches_brute_force_through_many_batches(n, p):
+    x = np.random.default_rng(3).uniform(size=(n, 2))
+    fast, brute = maximin_ordering(x, p=p), maximin_ordering_brute_force(x, p=p)
     np.testing.assert_array_equal(fast[0], brute[0])
+    np.testing.assert_array_equal(fast[1], brute[1])
 
 
 @given(point_clouds(n=st.integers(4, 50), d=st.integers(1, 2)), st.integers(1, 2))

@@ -11,13 +11,14 @@ dense baseline follows the backend of its input.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from refimpl import backend
 from refimpl.validation import check_nonnegative
 
 from .kernels import Kernel
-from .ordering import _maximin_ordering, check_points
+from .ordering import _checked_points_and_tree, _maximin_ordering, check_points
 from .patterns import Pattern, ball_pattern, check_rho
 from .supernodes import Supernodes, check_lam, supernodes
 
@@ -51,7 +52,20 @@ def _blocks(points, kernel, index, valid, nugget):
     index : (B, n) int, valid : (B, n) bool. Returns (B, n, n).
     """
     X = points[index]  # (B, n, d)
-    K = np.asarray(kernel(X, X), dtype=float)  # (B, n, n)
+    hint = (
+        "kernel: expected kernel(X, Y) to accept leading batch axes, X (B, n, d) -> "
+        f"(B, n, n) with X of shape {X.shape}; wrap a 2-D-only kernel k as "
+        "numpy.vectorize(k, signature='(n,d),(m,d)->(n,m)')"
+    )
+    if isinstance(kernel, Kernel):  # batch axes are supported; let its own errors through
+        K = np.asarray(backend.to_numpy(kernel(X, X)), dtype=float)  # (B, n, n)
+    else:
+        try:
+            K = np.asarray(backend.to_numpy(kernel(X, X)), dtype=float)  # (B, n, n)
+        except (ValueError, IndexError, TypeError) as error:
+            raise ValueError(f"{hint}; it raised {type(error).__name__}: {error}") from error
+    if K.shape != X.shape[:2] + (X.shape[1],):
+        raise ValueError(f"{hint}; it returned shape {K.shape}")
     both = valid[:, :, None] & valid[:, None, :]
     K = np.where(both, K, 0.0)
     diagonal = np.arange(index.shape[1])
@@ -84,6 +98,24 @@ def _not_pd_error(what, where, size):
         "(numerically). Add a nugget (e.g. nugget=1e-8 * kernel variance) or use a "
         "smaller rho; smooth kernels such as Gaussian need one."
     )
+
+
+def _stacked_cholesky(K, what, labels, sizes):
+    """Stacked Cholesky of K (B, n, n); on failure name the first block that is not PD."""
+    try:
+        C = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        C = None
+    if C is None or not np.all(np.isfinite(C)):
+        for b in range(K.shape[0]):
+            try:
+                block = np.linalg.cholesky(K[b])
+            except np.linalg.LinAlgError:
+                block = None
+            if block is None or not np.all(np.isfinite(block)):
+                raise _not_pd_error(what, int(labels[b]), int(sizes[b])) from None
+        raise np.linalg.LinAlgError(f"{what}s {labels[0]}..: the stacked Cholesky failed")
+    return C
 
 
 def _assemble(n, indptr, dest, rows, values):
@@ -133,7 +165,9 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
         {\\sqrt{e_1^\\top \\Theta_{s_i s_i}^{-1} e_1}}.
 
     Columns of similar size are padded (with identity rows, which do not change
-    the solution) and solved as one stacked :func:`numpy.linalg.solve`. This costs
+    the solution) and factored as one stacked :func:`numpy.linalg.cholesky` of the
+    flipped blocks, :math:`F\\Theta_{s_is_i}F = CC^\\top`, after which
+    :math:`L_{s_i,i} = F C^{-\\top} F e_1` (a failed Cholesky names the column). This costs
     :math:`O(\\sum_i |s_i|^3)`; :func:`supernodal_kl_factor` is the fast version.
 
     References
@@ -150,7 +184,7 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
     >>> bool(np.allclose(L @ L.T, np.linalg.inv(Matern(0.5, 1.0)(x))))
     True
     """
-    points = check_points(points)
+    points = check_points(points, distinct=False)  # repeated locations are fine here
     _check_kernel(kernel, points)
     nugget = check_nonnegative("nugget", nugget)
     n = points.shape[0]
@@ -168,18 +202,14 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
             valid = offset[None, :] < counts[cols][:, None]  # (B, size)
             where = np.minimum(pattern.indptr[cols][:, None] + offset, pattern.nnz - 1)
             index = np.where(valid, pattern.indices[where], 0)
-            K = _blocks(points, kernel, index, valid, nugget)
+            K = _blocks(points, kernel, index, valid, nugget)  # (B, size, size)
+            # Θ_ss = U Uᵀ with U = F C F, C = chol(F Θ_ss F); then Θ_ss⁻¹e₁ = U⁻ᵀe₁ / U₀₀
+            # and the normalized column is U⁻ᵀe₁, that is F C⁻ᵀ F e₁ = F C⁻ᵀ e_last
+            C = _stacked_cholesky(K[:, ::-1, ::-1], "column", cols, counts[cols])
             rhs = np.zeros((cols.size, size, 1))
-            rhs[:, 0, 0] = 1.0
-            try:
-                y = np.linalg.solve(K, rhs)[..., 0]  # (B, size)
-            except np.linalg.LinAlgError:
-                y = np.full((cols.size, size), np.nan)
-            bad = ~(np.isfinite(y).all(axis=1) & (y[:, 0] > 0))
-            if bad.any():
-                j = int(cols[np.flatnonzero(bad)[0]])
-                raise _not_pd_error("column", j, int(counts[j]))
-            column = y / np.sqrt(y[:, :1])
+            rhs[:, -1, 0] = 1.0
+            z = _solve_triangular_batched(np.swapaxes(C, -1, -2), rhs, lower=False)
+            column = z[:, ::-1, 0]  # (B, size)
             values[where[valid]] = column[valid]
     return sp.csc_matrix((values, pattern.indices.copy(), pattern.indptr.copy()), shape=(n, n))
 
@@ -239,7 +269,7 @@ def supernodal_kl_factor(points, kernel, groups: Supernodes, nugget=0.0):
     >>> L.shape, bool(np.all(L.diagonal() > 0))
     ((100, 100), True)
     """
-    points = check_points(points)
+    points = check_points(points, distinct=False)  # repeated locations are fine here
     _check_kernel(kernel, points)
     nugget = check_nonnegative("nugget", nugget)
     if groups.n != points.shape[0]:
@@ -253,12 +283,8 @@ def _supernodal_kl_factor(points, kernel, groups, nugget):
     """:func:`supernodal_kl_factor` without the input checks (done by the caller)."""
     n = points.shape[0]
     n_rows, n_members = groups.sizes()
-    position = groups.positions()  # (N,) in the order of groups.members
-    owner = np.repeat(np.arange(groups.count), n_members)
-    counts = np.zeros(n, dtype=np.intp)
-    counts[groups.members] = n_rows[owner] - position
-    indptr = np.zeros(n + 1, dtype=np.intp)
-    np.cumsum(counts, out=indptr[1:])
+    position = groups.positions()  # (members,) in the order of groups.members
+    _, indptr = groups.column_pointers(n)
 
     dests, rows_out, values = [], [], []
     classes = _size_class(n_rows)
@@ -275,15 +301,7 @@ def _supernodal_kl_factor(points, kernel, groups, nugget):
             where = groups.row_ptr[nodes][:, None] + sizes[:, None] - 1 - t
             index = np.where(valid, groups.rows[np.where(valid, where, 0)], 0)
             K = _blocks(points, kernel, index, valid, nugget)  # (B, size, size)
-            try:
-                C = np.linalg.cholesky(K)
-            except np.linalg.LinAlgError:
-                for b, node in enumerate(nodes):
-                    try:
-                        np.linalg.cholesky(K[b])
-                    except np.linalg.LinAlgError:
-                        raise _not_pd_error("supernode", int(node), int(sizes[b])) from None
-                raise
+            C = _stacked_cholesky(K, "supernode", nodes, sizes)
             # member c of supernode b sits at flipped position q = size_b - 1 - position
             c = np.arange(width)
             has = c[None, :] < n_members[nodes][:, None]  # (B, width)
@@ -347,7 +365,8 @@ def dense_inverse_cholesky(theta):
 
     where F reverses the order. L is the KL-optimal factor for the full pattern
     (ρ = ∞), the baseline every sparse factor is compared against. Costs N³/3 for
-    the Cholesky and N³/3 for the triangular inverse.
+    the Cholesky and N³/3 for the triangular inverse (LAPACK ``dtrtri`` on NumPy;
+    on CuPy a triangular solve against the identity, N³).
 
     Examples
     --------
@@ -365,6 +384,13 @@ def dense_inverse_cholesky(theta):
     C = xp.linalg.cholesky(flipped)
     if not bool(xp.all(xp.isfinite(C))):  # CuPy returns NaN instead of raising
         raise np.linalg.LinAlgError("theta: the matrix is not positive definite")
+    if xp is np:
+        # LAPACK trtri inverts a triangular matrix in N³/3 flops (a triangular solve
+        # against the identity would cost N³); U⁻¹ = F C⁻¹ F, so L = U⁻ᵀ = F C⁻ᵀ F
+        C_inv, info = scipy.linalg.lapack.dtrtri(np.asfortranarray(C), lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"theta: the triangular inverse failed (info = {info})")
+        return np.ascontiguousarray(C_inv.T[::-1, ::-1])
     U = C[::-1, ::-1]  # upper triangular, theta = U Uᵀ
     eye = xp.eye(theta.shape[0], dtype=theta.dtype)
     return linalg.solve_triangular(U, eye, lower=False).T
@@ -427,12 +453,12 @@ def kl_cholesky(points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     >>> round(kl_divergence(theta, L), 2), round(L.nnz / len(x), 1)  # KL, nonzeros per column
     (0.54, 45.1)
     """
-    points = check_points(points)
+    points, tree = _checked_points_and_tree(points)  # the ordering needs distinct points
     _check_kernel(kernel, points)
     rho = check_rho(rho)
     lam = check_lam(lam)
     nugget = check_nonnegative("nugget", nugget)
-    order, lengths = _maximin_ordering(points, p, 0)  # points are checked once, above
+    order, lengths = _maximin_ordering(points, tree, p, 0)  # one KD-tree: check and order
     ordered = points[order]
     groups = supernodes(ball_pattern(ordered, lengths, rho), lengths, lam)
     return _supernodal_kl_factor(ordered, kernel, groups, nugget), order

@@ -13,10 +13,22 @@ factorization code in :mod:`refimpl.vecchia.factor` and
 :mod:`refimpl.vecchia.supernodes` only ever asks a kernel for blocks of rows it
 names, and uses the point coordinates only for geometry (ordering and sparsity
 patterns). Derivative measurements (``u ↦ ∂u(x)``, ``u ↦ Δu(x)``, needed for the
-nonlinear-PDE follow-up of Chen, Owhadi & Schäfer) slot in here: a kernel whose
+nonlinear-PDE follow-up of Chen, Owhadi & Schäfer) can be added as a kernel whose
 rows carry a measurement type as well as a point, and whose block evaluates the
-corresponding derivatives of :meth:`Kernel.profile`; the ordering then puts the
-derivative measurements last, at the finest scale. Nothing else needs to change.
+corresponding derivatives of :meth:`Kernel.profile`. What else that needs:
+
+- :func:`~refimpl.vecchia.factor.kl_factor` and
+  :func:`~refimpl.vecchia.factor.supernodal_kl_factor` accept repeated
+  coordinates (a value and a derivative at the same x), so they work unchanged
+  with a user-supplied order, lengths and pattern;
+- :func:`~refimpl.vecchia.ordering.maximin_ordering`,
+  :func:`~refimpl.vecchia.factor.kl_cholesky` and
+  :func:`~refimpl.vecchia.gp.predict` reject repeated points (a maximin length
+  would be 0), so the ordering of such measurements (derivatives last in the
+  coarse-to-fine sequence, at the finest scale) has to be written first;
+- the kernel must accept leading batch axes, ``X (..., n, d)``, as the kernels
+  here do (a kernel written for 2-D arrays only can be wrapped with
+  ``numpy.vectorize(k, signature="(n,d),(m,d)->(n,m)")``).
 
 Examples
 --------
@@ -32,6 +44,9 @@ array([[1.    , 0.1397],
 from __future__ import annotations
 
 import math
+
+import numpy as np
+import scipy.special
 
 from refimpl import backend
 from refimpl.validation import as_float_array, check_positive
@@ -154,7 +169,12 @@ class Matern(Kernel):
     ----------
     nu : float
         Smoothness > 0. The half-integers 1/2, 3/2, 5/2 and 7/2 use closed forms;
-        any other value uses the modified Bessel function ``scipy.special.kv``.
+        any other value uses the modified Bessel function ``scipy.special.kv``,
+        evaluated on the CPU (CuPy input is copied to the host and back, since
+        ``cupyx.scipy.special`` has no ``kv``). Below a scaled distance
+        :math:`s_0 = \\varepsilon^{1/(2\\min(\\nu, 1))}` the value is 1 to rounding and
+        is returned as such. Very large ν (where ``kv`` overflows at distances that
+        matter, about ν ≥ 100) raises ValueError.
     length_scale : float or ndarray, shape (d,)
         ``l > 0``, or one length scale per coordinate.
     variance : float, optional
@@ -207,13 +227,25 @@ class Matern(Kernel):
             return (1.0 + s + s * s / 3.0) * xp.exp(-s)
         if nu == 3.5:
             return (1.0 + s + s * s * (0.4 + s / 15.0)) * xp.exp(-s)
-        special = backend.scipy_namespace(r).special
-        positive = s > 0
-        safe = xp.where(positive, s, 1.0)
+        # general ν: scipy.special.kv on the host (cupyx.scipy.special has no kv)
+        s_host = np.asarray(backend.to_numpy(s), dtype=float)
+        # below s₀ the value is 1 to rounding: 1 − k(s) ≈ c·s^(2 min(ν, 1)) with c ≤ 1
+        # for ν ≥ 1 and logarithmic growth at ν = 1; there s^ν·K_ν(s) would be 0·inf
+        s0 = np.finfo(float).eps ** (1.0 / (2.0 * min(nu, 1.0)))
+        small = s_host <= s0
+        safe = np.where(small, 1.0, s_host)
         log_coeff = (1.0 - nu) * math.log(2.0) - math.lgamma(nu)
-        value = xp.exp(log_coeff + nu * xp.log(safe)) * special.kv(nu, safe)
-        value = xp.where(safe > 700.0, 0.0, value)  # kv underflows; avoid 0·inf
-        return xp.where(positive, value, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = np.exp(log_coeff + nu * np.log(safe)) * scipy.special.kv(nu, safe)
+        value = np.where(safe > 700.0, 0.0, value)  # kv underflows; avoid 0·inf
+        value = np.where(small, 1.0, value)
+        if not np.all(np.isfinite(value)):
+            bad = float(s_host[~np.isfinite(value)].max())
+            raise ValueError(
+                f"nu: the Bessel-function form overflows for nu = {nu} at s = {bad:.3g}; "
+                "use a smaller nu (the Gaussian kernel is the limit nu → inf)"
+            )
+        return backend.asarray(value, like=r)
 
     def _args(self):
         return f"nu={self.nu!r}, " + super()._args()

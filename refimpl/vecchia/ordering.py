@@ -28,11 +28,12 @@ __all__ = [
     "maximin_ordering_brute_force",
     "conditional_maximin_ordering",
     "check_points",
+    "check_disjoint",
 ]
 
 
-def check_points(points, name="points"):
-    """Validate a point set: finite, shape (N, d), no duplicates.
+def check_points(points, name="points", distinct=True):
+    """Validate a point set: finite, shape (N, d), and (by default) no duplicates.
 
     Parameters
     ----------
@@ -40,6 +41,11 @@ def check_points(points, name="points"):
         A 1-D array is read as N points in one dimension.
     name : str
         Argument name used in error messages.
+    distinct : bool, optional
+        Reject repeated points (the default). The factor functions pass False: a
+        kernel that attaches several measurements (say a value and a derivative) to
+        one location has repeated coordinates, and only the ordering, whose lengths
+        would be 0, needs them distinct.
 
     Returns
     -------
@@ -49,9 +55,15 @@ def check_points(points, name="points"):
     Raises
     ------
     ValueError
-        If the array is empty, has non-finite entries, or two points coincide
-        (their maximin length would be 0 and the kernel matrix singular).
+        If the array is empty, has non-finite entries, or (with ``distinct``) two
+        points coincide (their maximin length would be 0 and the kernel matrix
+        singular).
     """
+    return _checked_points_and_tree(points, name, distinct)[0]
+
+
+def _checked_points_and_tree(points, name="points", distinct=True):
+    """:func:`check_points`, also returning the KD-tree it built (None if none was)."""
     points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
     if points.ndim == 1:
         points = points[:, None]
@@ -59,8 +71,10 @@ def check_points(points, name="points"):
         raise ValueError(
             f"{name}: expected at least one point of dimension >= 1, received shape {points.shape}"
         )
-    if points.shape[0] > 1:
-        dist, idx = cKDTree(points).query(points, k=2)
+    tree = None
+    if distinct and points.shape[0] > 1:
+        tree = cKDTree(points)
+        dist, idx = tree.query(points, k=2)
         clash = np.flatnonzero(dist[:, 1] == 0.0)
         if clash.size:
             i = int(clash[0])
@@ -71,7 +85,22 @@ def check_points(points, name="points"):
                 "repeated point has maximin length 0 and makes the kernel matrix singular. "
                 "Remove duplicates, or jitter them (e.g. points + 1e-9 * rng.standard_normal)"
             )
-    return points
+    return points, tree
+
+
+def check_disjoint(points, reference, name="points", reference_name="reference"):
+    """Raise ValueError if a row of ``points`` coincides with a row of ``reference``.
+
+    The message names both rows, each by its own argument's index.
+    """
+    dist, idx = cKDTree(reference).query(points, k=1)
+    clash = np.flatnonzero(dist == 0.0)
+    if clash.size:
+        i = int(clash[0])
+        raise ValueError(
+            f"{name}: expected points distinct from {reference_name}, received {clash.size} "
+            f"that coincide (first: {name}[{i}] == {reference_name}[{int(idx[i])}])"
+        )
 
 
 def _check_p(p, n):
@@ -279,7 +308,10 @@ def maximin_ordering(points, p=1, initial=0):
     point. While fewer than p points are chosen the p-th distance is infinite; those
     points are ranked by the distance to their farthest chosen point and get
     :math:`l = \\infty`. Ties go to the lowest index (as in the brute-force
-    version).
+    version). This choice of the first p points is ours; the authors' KoLesky.jl
+    breaks it differently, so for p > 1 the first few points (and through them the
+    rest of the order) may differ from theirs, while every later step is the same
+    greedy p-maximin rule.
 
     The fast version keeps every unchosen point's current distance and a buffer of
     the largest ones, sorted by a key that is an upper bound of the distance (the
@@ -311,18 +343,19 @@ def maximin_ordering(points, p=1, initial=0):
     >>> order.tolist(), lengths.tolist()
     ([3, 2, 1, 0], [0.25, 0.5, 1.0, inf])
     """
-    return _maximin_ordering(check_points(points), p, initial)
+    return _maximin_ordering(*_checked_points_and_tree(points), p, initial)
 
 
-def _maximin_ordering(points, p, initial):
-    """:func:`maximin_ordering` for points already checked by :func:`check_points`."""
+def _maximin_ordering(points, tree, p, initial):
+    """:func:`maximin_ordering` for checked points and their KD-tree (None: build one)."""
     n = points.shape[0]
     p = _check_p(p, n)
     initial = check_integer("initial", initial, minimum=0, maximum=n - 1)
     near, selected, chosen = _first_phase(points, p, initial)
     lengths = [np.inf] * len(chosen)
     if len(chosen) < n:
-        rest, rest_lengths = _greedy_phase(points, near, selected, cKDTree(points))
+        tree = cKDTree(points) if tree is None else tree
+        rest, rest_lengths = _greedy_phase(points, near, selected, tree)
         chosen += rest
         lengths += rest_lengths
     return np.asarray(chosen[::-1], dtype=np.intp), np.asarray(lengths[::-1], dtype=float)
@@ -375,7 +408,12 @@ def conditional_maximin_ordering(points, reference, p=1):
         raise ValueError(
             f"reference: expected at least p = {p} points, received {reference.shape[0]}"
         )
-    check_points(np.concatenate([points, reference]), "points and reference together")
+    check_disjoint(points, reference)
+    return _conditional_maximin_ordering(points, reference, p)
+
+
+def _conditional_maximin_ordering(points, reference, p):
+    """:func:`conditional_maximin_ordering` for checked, disjoint inputs."""
     dist, _ = cKDTree(reference).query(points, k=p)
     near = np.asarray(dist, dtype=float).reshape(points.shape[0], p)
     selected = np.zeros(points.shape[0], dtype=bool)

@@ -19,6 +19,8 @@ from scipy.spatial import cKDTree
 from refimpl import backend
 from refimpl.validation import as_float_array, check_integer
 
+from .ordering import _flatten
+
 __all__ = ["Pattern", "ball_pattern", "knn_pattern", "full_pattern", "check_rho"]
 
 
@@ -93,12 +95,6 @@ def _from_pairs(rows, cols, n):
     return Pattern(indptr=indptr, indices=rows.astype(np.intp))
 
 
-def _flatten(lists):
-    counts = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
-    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp, count=counts.sum())
-    return flat, counts
-
-
 def _scale_levels(lengths, base=2.0):
     """Split the ordered indices into runs whose lengths lie within a factor ``base``."""
     n = lengths.size
@@ -137,6 +133,11 @@ def ball_pattern(points, lengths, rho):
     a level's columns are found by ball queries in a KD-tree of the points at
     least as coarse as the level, so each query returns O(ρ^d) points and the
     cost is O(N log N ρ^d) in all.
+
+    With non-monotone lengths (prediction points placed first) the radius is
+    :math:`\\rho\\, l_j` as in the definition above; the authors' Julia code uses
+    :math:`\\rho \\min(l_i, l_j)` there, so this pattern is a superset of theirs
+    (equal when the lengths do not decrease).
 
     References
     ----------
