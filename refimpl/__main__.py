@@ -155,9 +155,17 @@ def _cmd_info(args) -> int:
     for package in ("numpy", "scipy", "matplotlib"):
         print(f"{package:<11} {_version(package)}")
     requested = os.environ.get("REFIMPL_BACKEND", "")
-    print(f"backend     {backend.get_default()} (REFIMPL_BACKEND={requested!r})")
+    # `info` is what a user runs when the backend does not work, so it reports a
+    # broken backend instead of failing on it.
+    try:
+        default = backend.get_default()
+    except (backend.BackendUnavailableError, ValueError) as exc:
+        default = f"unavailable: {exc}"
+    print(f"backend     {default} (REFIMPL_BACKEND={requested!r})")
     has_cupy = importlib.util.find_spec("cupy") is not None
-    print(f"cupy        {'installed' if has_cupy else 'not installed'}")
+    available, reason = backend.gpu_available() if has_cupy else (False, "")
+    state = "not installed" if not has_cupy else ("usable" if available else f"broken: {reason}")
+    print(f"cupy        {state}")
     print(f"blas        {_blas_description()}")
     return 0
 

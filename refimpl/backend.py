@@ -46,6 +46,7 @@ __all__ = [
     "asarray",
     "to_numpy",
     "is_cupy_array",
+    "is_foreign_array",
     "gpu_available",
 ]
 
@@ -65,6 +66,20 @@ def is_cupy_array(x) -> bool:
     return type(x).__module__.split(".", 1)[0] in ("cupy", "cupyx")
 
 
+def is_foreign_array(x) -> bool:
+    """Return True if ``x`` is an array of a library other than NumPy or CuPy.
+
+    Recognised by the array protocols (``__array_namespace__``, ``__dlpack__``,
+    ``__array__``, ``__cuda_array_interface__``) on an object that is neither a
+    NumPy, CuPy nor SciPy-sparse array. Such arrays are refused rather than
+    converted, so that "the same kind of array out" can hold.
+    """
+    if _is_numpy_array(x) or is_cupy_array(x):
+        return False
+    protocols = ("__array_namespace__", "__dlpack__", "__array__", "__cuda_array_interface__")
+    return any(hasattr(type(x), attr) for attr in protocols)
+
+
 def _is_numpy_array(x) -> bool:
     if isinstance(x, np.ndarray | np.generic):
         return True
@@ -75,6 +90,12 @@ def _backend_of_inputs(arrays) -> str | None:
     """Name of the backend the array inputs live on, or None if there are none."""
     kinds: dict[str, list[int]] = {"numpy": [], "cupy": []}
     for position, x in enumerate(arrays):
+        if is_foreign_array(x):
+            raise ValueError(
+                f"arrays: expected NumPy or CuPy arrays, received "
+                f"{type(x).__module__}.{type(x).__name__} at position {position}; "
+                "convert it with numpy.asarray first"
+            )
         if is_cupy_array(x):
             kinds["cupy"].append(position)
         elif _is_numpy_array(x):
@@ -204,7 +225,14 @@ def asarray(x, like=None, dtype=None):
     :func:`to_numpy` for the way back.
     """
     xp = array_namespace(like) if like is not None else default_namespace()
-    return xp.asarray(x, dtype=dtype)
+    if is_foreign_array(x):
+        raise ValueError(
+            f"x: expected a NumPy or CuPy array or a list, received {type(x).__name__}"
+        )
+    try:
+        return xp.asarray(x, dtype=dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype: expected a NumPy dtype, received {dtype!r} ({exc})") from exc
 
 
 def to_numpy(x):
@@ -213,6 +241,11 @@ def to_numpy(x):
     SciPy sparse matrices and non-arrays pass through ``numpy.asarray`` unchanged
     in value; cupyx sparse matrices become SciPy sparse matrices.
     """
+    if is_foreign_array(x):
+        raise ValueError(
+            f"x: expected a NumPy or CuPy array, received {type(x).__module__}."
+            f"{type(x).__name__}; convert it with that library's own function"
+        )
     if is_cupy_array(x):
         return x.get()
     if type(x).__module__.startswith("scipy.sparse"):

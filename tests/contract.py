@@ -1,0 +1,426 @@
+"""The API contract, as a harness that drives every public function with bad input.
+
+refimpl promises, for every public name: bad input raises ``ValueError`` whose
+message names the argument; numerical failure raises ``numpy.linalg.LinAlgError`` or
+:class:`refimpl.validation.DivergenceError`; nothing returns NaN or inf silently;
+every call returns within a few seconds. This module turns that promise into code.
+
+A :class:`Spec` says how to make one *valid* call of a public function. The harness
+derives the bad calls itself: each argument in turn is replaced by every
+:func:`mutations` of its valid value (None, strings, bools, complex numbers, NaN,
+inf, empty and mis-shaped arrays, arrays of a foreign library, zero, negative, huge
+and tiny values, unknown options, ...), and :func:`check_outcome` judges the result.
+
+The specs live in ``tests/contract_specs_<topic>.py`` (one file per subpackage, each
+exporting ``SPECS`` and ``EXEMPT``); ``tests/test_contract.py`` collects them and
+fails if a name in any ``__all__`` has neither a spec nor a written exemption.
+``BackendUnavailableError`` also keeps the contract: it is the documented answer
+to asking for CuPy where there is none.
+
+Writing a spec
+--------------
+>>> import numpy as np
+>>> from refimpl import validation
+>>> spec = Spec(
+...     "validation.check_positive",
+...     lambda name, value: validation.check_positive(name, value),
+...     lambda: {"name": "eta", "value": 0.5},
+...     names={"value": ("eta",)},  # the message names the argument called `name`
+...     skip={"name": "the argument's name, any string is accepted"},
+... )
+>>> failures(spec)
+[]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import signal
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+from refimpl.backend import BackendUnavailableError
+from refimpl.validation import DivergenceError
+
+#: Seconds a single call may take before it counts as a hang.
+DEFAULT_TIMEOUT = 5.0
+
+
+class ForeignArray:
+    """A stand-in for an array of another library (array_api_strict, torch, jax).
+
+    It speaks the array protocols, so ``numpy.asarray`` would convert it silently:
+    exactly what refimpl must refuse, naming the argument.
+    """
+
+    def __init__(self, data):
+        self._data = np.asarray(data)
+        self.shape = self._data.shape
+        self.ndim = self._data.ndim
+        self.dtype = self._data.dtype
+        self.size = self._data.size
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __array_namespace__(self, api_version=None):  # pragma: no cover - protocol only
+        raise NotImplementedError
+
+    def __len__(self):
+        return len(self._data)
+
+    def __getitem__(self, key):
+        return ForeignArray(self._data[key])
+
+    def __repr__(self):
+        return f"ForeignArray(shape={self.shape})"
+
+
+class UnknownOption:
+    """Marker for an extra keyword argument that the function must refuse by name."""
+
+    def __init__(self, key: str, value: Any = 1):
+        self.key, self.value = key, value
+
+
+@dataclasses.dataclass
+class Spec:
+    """How to call one public function validly, and what its errors may name.
+
+    Parameters
+    ----------
+    name : str
+        The public name, relative to ``refimpl`` (``"cgd.gda_step"``,
+        ``"inrank.dynamics.mode_strength"``); methods as ``"cgd.BilinearGame.grad_x_f"``.
+    call : callable
+        Called as ``call(**kwargs)``.
+    valid : callable
+        Returns fresh valid keyword arguments (deterministic: seeds, not entropy).
+    kinds : dict
+        Overrides the inferred kind of an argument: ``"size"`` (an integer that sizes
+        an allocation: also tried huge), ``"flag"`` (a bool), ``"seed"``, ``"options"``
+        (a dict of options), ``"object"`` (a game, kernel, pattern, ...).
+    skip : dict
+        Arguments not mutated, each with the reason.
+    extra : list of (argument, value)
+        More bad values for an argument, such as misbehaving kernels or games. Use
+        ``("**", UnknownOption("key"))`` for an unknown keyword option.
+    names : dict
+        Other words an error about an argument may use (its own name always counts).
+    timeout : float
+        Seconds one call may take.
+    passes_values_through : str
+        Non-empty (the reason) for converters whose output holds the input's values,
+        NaN included, by design (``backend.to_numpy``).
+    exact_values : bool
+        Whether a seeded call with ``rng`` in ``valid()`` must give bitwise equal
+        results in two processes (default True; set False for timings).
+    """
+
+    name: str
+    call: Callable[..., Any]
+    valid: Callable[[], dict]
+    kinds: dict = dataclasses.field(default_factory=dict)
+    skip: dict = dataclasses.field(default_factory=dict)
+    extra: list = dataclasses.field(default_factory=list)
+    names: dict = dataclasses.field(default_factory=dict)
+    timeout: float = DEFAULT_TIMEOUT
+    exact_values: bool = True
+    passes_values_through: str = ""
+
+
+# --------------------------------------------------------------------------- mutations
+
+
+def _infer_kind(argument: str, value) -> str:
+    if argument in ("rng", "seed"):
+        return "seed"
+    if isinstance(value, bool | np.bool_):
+        return "flag"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    if isinstance(value, numbers.Real):
+        return "real"
+    if isinstance(value, str):
+        return "choice"
+    if isinstance(value, np.ndarray):
+        return "array"
+    if scipy.sparse.issparse(value):
+        return "sparse"
+    if isinstance(value, list | tuple) and value and all(isinstance(v, np.ndarray) for v in value):
+        return "array_list"
+    if isinstance(value, dict):
+        return "options"
+    if value is None:
+        return "none"
+    return "object"
+
+
+def _array_mutations(x: np.ndarray) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [
+        ("None", None),
+        ("str", "abc"),
+        ("bool", True),
+        ("foreign array", ForeignArray(x)),
+        ("extra axis", x[None]),
+        ("empty", np.zeros((0,) * max(x.ndim, 1))),
+    ]
+    if x.ndim >= 1 and x.shape[0] > 1:
+        out.append(("one row short", x[:-1]))
+    if x.ndim >= 1 and x.size:
+        out.append(("complex", x.astype(complex) + 1j))
+        if x.dtype.kind == "f":
+            for label, bad in (("NaN entry", np.nan), ("inf entry", np.inf)):
+                y = x.copy()
+                y.flat[0] = bad
+                out.append((label, y))
+            out.append(("huge", x * 1e300 + np.sign(x) * 1e300))
+            out.append(("tiny", x * 1e-300))
+        if x.ndim >= 1:
+            out.append(("0-d", x.flat[0].copy() if hasattr(x.flat[0], "copy") else x.flat[0]))
+    return out
+
+
+def mutations(kind: str, value) -> list[tuple[str, Any]]:
+    """Bad (or extreme) values to try in place of ``value``, labelled."""
+    common = [("None", None), ("str", "abc")]
+    if kind == "seed":
+        return [("bool", True), ("str", "abc"), ("negative", -1), ("float", 1.5)]
+    if kind == "flag":
+        return common + [("int 2", 2), ("float", 0.5)]
+    if kind in ("int", "size"):
+        out = common + [("bool", True), ("float", 2.5), ("zero", 0), ("negative", -1)]
+        out += [("complex", 1 + 1j), ("NaN", math.nan)]
+        if kind == "size":
+            out.append(("huge", 10**13))
+        return out
+    if kind == "real":
+        v = float(value)
+        return common + [
+            ("bool", True),
+            ("complex", complex(v, 1.0)),
+            ("NaN", math.nan),
+            ("inf", math.inf),
+            ("-inf", -math.inf),
+            ("zero", 0.0),
+            ("negative", -abs(v) if v else -1.0),
+            ("huge", 1e300),
+            ("tiny", 1e-300),
+            ("array", np.array([v, v])),
+        ]
+    if kind == "choice":
+        return [("unknown", "no-such-choice"), ("None", None), ("int", 3), ("empty", "")]
+    if kind == "array":
+        return _array_mutations(np.asarray(value))
+    if kind == "sparse":
+        dense = value.toarray()
+        out = [(f"dense {label}", v) for label, v in _array_mutations(dense)]
+        nan = value.copy().astype(float)
+        if nan.nnz:
+            nan.data[0] = np.nan
+            out.append(("sparse NaN", nan))
+        return out
+    if kind == "array_list":
+        arrays = list(value)
+        out = common + [("empty list", []), ("one short", arrays[:-1])]
+        nan = [a.copy() for a in arrays]
+        if nan[0].size and nan[0].dtype.kind == "f":
+            nan[0].flat[0] = np.nan
+            out.append(("NaN entry", nan))
+        out.append(("foreign", [ForeignArray(a) for a in arrays]))
+        out.append(("transposed", [a.T for a in arrays]))
+        return out
+    if kind == "options":
+        return [("str", "abc"), ("unknown key", {"no_such_option": 1})]
+    if kind == "none":
+        return [("str", "abc")]
+    return common + [("float", 1.0), ("object", object())]
+
+
+# --------------------------------------------------------------------------- judging
+
+
+class CallTimeout(Exception):
+    """A call ran longer than its spec allows."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise :class:`CallTimeout` in the main thread after ``seconds``."""
+
+    def handler(signum, frame):
+        raise CallTimeout(f"did not return within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def non_finite_parts(result, path: str = "result", depth: int = 0) -> list[str]:
+    """Paths of NaN or inf values inside ``result`` (arrays, numbers, containers)."""
+    if depth > 4 or result is None or isinstance(result, str | bytes | bool):
+        return []
+    if isinstance(result, numbers.Number):
+        return [] if np.isfinite(complex(result)) else [f"{path} = {result}"]
+    if scipy.sparse.issparse(result):
+        return non_finite_parts(result.data, f"{path}.data", depth + 1)
+    if isinstance(result, np.ndarray):
+        if result.dtype.kind in "fc" and not np.all(np.isfinite(result)):
+            return [f"{path} has {int(np.sum(~np.isfinite(result)))} non-finite entries"]
+        if result.dtype == object:
+            return [
+                p
+                for i, r in enumerate(result.flat)
+                for p in non_finite_parts(r, f"{path}[{i}]", depth + 1)
+            ]
+        return []
+    if isinstance(result, dict):
+        return [
+            p for k, v in result.items() for p in non_finite_parts(v, f"{path}[{k!r}]", depth + 1)
+        ]
+    if isinstance(result, list | tuple):
+        return [
+            p for i, v in enumerate(result) for p in non_finite_parts(v, f"{path}[{i}]", depth + 1)
+        ]
+    if dataclasses.is_dataclass(result):
+        return [
+            p
+            for f in dataclasses.fields(result)
+            for p in non_finite_parts(getattr(result, f.name), f"{path}.{f.name}", depth + 1)
+        ]
+    if type(result).__module__.startswith("refimpl") and hasattr(result, "__dict__"):
+        return [
+            p
+            for k, v in vars(result).items()
+            if not k.startswith("_")
+            for p in non_finite_parts(v, f"{path}.{k}", depth + 1)
+        ]
+    return []
+
+
+def check_outcome(spec: Spec, argument: str, label: str, thunk) -> str | None:
+    """Run ``thunk`` and return why it breaks the contract, or None if it keeps it."""
+    start = time.perf_counter()
+    try:
+        with time_limit(spec.timeout), np.errstate(all="ignore"):
+            result = thunk()
+    except CallTimeout as exc:
+        return f"{argument} = <{label}>: {exc}"
+    except (np.linalg.LinAlgError, DivergenceError, BackendUnavailableError):
+        return None
+    except ValueError as exc:
+        message = str(exc)
+        accepted = (argument, *spec.names.get(argument, ()))
+        if argument == "**" or any(word in message for word in accepted):
+            return None
+        return f"{argument} = <{label}>: ValueError does not name {accepted}: {message[:200]}"
+    except Exception as exc:  # noqa: BLE001 - any other type breaks the contract
+        return f"{argument} = <{label}>: {type(exc).__name__}: {str(exc)[:200]}"
+    elapsed = time.perf_counter() - start
+    if label.startswith("foreign"):
+        return f"{argument} = <{label}>: a foreign array was accepted (expected ValueError)"
+    bad = [] if spec.passes_values_through else non_finite_parts(result)
+    if bad:
+        return f"{argument} = <{label}>: returned non-finite values: {'; '.join(bad[:3])}"
+    if elapsed > spec.timeout:
+        return f"{argument} = <{label}>: took {elapsed:.1f} s"
+    return None
+
+
+def bad_calls(spec: Spec):
+    """Yield ``(argument, label, thunk)`` for every bad call derived from ``spec``."""
+    valid = spec.valid()
+    for argument, value in valid.items():
+        if argument in spec.skip:
+            continue
+        kind = spec.kinds.get(argument) or _infer_kind(argument, value)
+        for label, bad in mutations(kind, value):
+            yield argument, label, _thunk(spec, argument, bad)
+    for argument, bad in spec.extra:
+        if isinstance(bad, UnknownOption):
+            kwargs = spec.valid()
+            kwargs[bad.key] = bad.value
+
+            def unknown(kwargs=kwargs):
+                return spec.call(**kwargs)
+
+            yield bad.key, "unknown option", unknown
+        else:
+            yield argument, f"extra {bad!r}"[:60], _thunk(spec, argument, bad)
+
+
+def _thunk(spec: Spec, argument: str, bad):
+    def call():
+        kwargs = spec.valid()
+        kwargs[argument] = bad
+        return spec.call(**kwargs)
+
+    return call
+
+
+def failures(spec: Spec) -> list[str]:
+    """Every way in which ``spec``'s function breaks the contract (empty: it keeps it)."""
+    found = []
+    for argument, label, thunk in bad_calls(spec):
+        problem = check_outcome(spec, argument, label, thunk)
+        if problem:
+            found.append(problem)
+    return found
+
+
+def valid_call_problem(spec: Spec) -> str | None:
+    """Why the valid call itself fails, or None (a spec must describe a working call)."""
+    try:
+        with time_limit(spec.timeout):
+            result = spec.call(**spec.valid())
+    except Exception as exc:  # noqa: BLE001
+        return f"valid call raised {type(exc).__name__}: {exc}"
+    bad = non_finite_parts(result)
+    return f"valid call returned non-finite values: {bad[:3]}" if bad else None
+
+
+def digest(result) -> str:
+    """A hash of every number in ``result``, for bitwise reproducibility checks."""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def feed(x, depth=0):
+        if depth > 4 or x is None:
+            return
+        if scipy.sparse.issparse(x):
+            x = x.tocsc()
+            for part in (x.indptr, x.indices, x.data):
+                feed(part, depth + 1)
+        elif isinstance(x, np.ndarray | np.generic | numbers.Number) and not isinstance(x, bool):
+            arr = np.ascontiguousarray(x)
+            if arr.dtype != object:
+                h.update(arr.dtype.str.encode() + str(arr.shape).encode() + arr.tobytes())
+        elif isinstance(x, dict):
+            for k in sorted(x, key=str):
+                feed(x[k], depth + 1)
+        elif isinstance(x, list | tuple):
+            for v in x:
+                feed(v, depth + 1)
+        elif dataclasses.is_dataclass(x):
+            for f in dataclasses.fields(x):
+                if "time" not in f.name:
+                    feed(getattr(x, f.name), depth + 1)
+        elif type(x).__module__.startswith("refimpl") and hasattr(x, "__dict__"):
+            for k, v in sorted(vars(x).items()):
+                if not k.startswith("_") and "time" not in k:
+                    feed(v, depth + 1)
+
+    feed(result)
+    return h.hexdigest()

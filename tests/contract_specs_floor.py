@@ -1,0 +1,106 @@
+"""Contract specs for the shared floor: ``refimpl.validation`` and ``refimpl.backend``.
+
+The checks take the argument's *name* as their first parameter; their messages name
+that string, so ``names`` maps the checked value to it.
+"""
+
+import numpy as np
+from contract import Spec
+
+from refimpl import backend, validation
+
+NAME = {"name": "the argument's name, any string is accepted"}
+
+
+def _check(function, **valid):
+    return Spec(
+        f"validation.{function.__name__}",
+        function,
+        lambda: {"name": "eta", **valid},
+        names={key: ("eta",) for key in valid},
+        skip=NAME,
+    )
+
+
+SPECS = [
+    _check(validation.check_positive, value=0.5),
+    _check(validation.check_nonnegative, value=0.5),
+    _check(validation.check_finite, x=np.ones(3)),
+    _check(validation.check_array_type, x=np.ones(3)),
+    _check(validation.check_integer, value=3, minimum=0, maximum=10),
+    _check(validation.check_in_interval, value=0.5, low=0.0, high=1.0, closed="both"),
+    _check(validation.check_choice, value="cg", choices=("cg", "gmres")),
+    _check(validation.check_options, options={"tol": 1e-8}, allowed=("tol", "maxiter")),
+    _check(validation.check_array_size, shape=(3, 4), itemsize=8),
+    Spec(
+        "validation.as_float_array",
+        validation.as_float_array,
+        lambda: {"name": "x", "x": np.ones(3), "ndim": 1},
+        skip=NAME,
+    ),
+    Spec(
+        "validation.as_generator",
+        validation.as_generator,
+        lambda: {"seed": 3},
+        kinds={"seed": "seed"},
+        names={"seed": ("rng",)},
+    ),
+    Spec(
+        "validation.check_divergence",
+        validation.check_divergence,
+        lambda: {"value": 1.0, "step": 3, "what": "the loss", "hint": "try a smaller step"},
+        skip={"what": "free text for the message", "hint": "free text for the message"},
+        names={"step": ("step",)},
+    ),
+    Spec(
+        "backend.array_namespace",
+        lambda a, b: backend.array_namespace(a, b),
+        lambda: {"a": np.ones(2), "b": 1.0},
+        names={"a": ("arrays",), "b": ("arrays",)},
+    ),
+    Spec(
+        "backend.scipy_namespace",
+        lambda a: backend.scipy_namespace(a),
+        lambda: {"a": np.ones(2)},
+        names={"a": ("arrays",)},
+    ),
+    Spec(
+        "backend.asarray",
+        backend.asarray,
+        lambda: {"x": [1.0, 2.0], "like": np.ones(2), "dtype": None},
+        names={"like": ("arrays",)},
+        passes_values_through="a converter: NaN in, NaN out",
+    ),
+    Spec(
+        "backend.to_numpy",
+        backend.to_numpy,
+        lambda: {"x": np.ones(2)},
+        passes_values_through="a converter: NaN in, NaN out",
+    ),
+    Spec(
+        "backend.is_cupy_array",
+        backend.is_cupy_array,
+        lambda: {"x": np.ones(2)},
+        skip={"x": "answers True or False for any object"},
+    ),
+    Spec(
+        "backend.is_foreign_array",
+        backend.is_foreign_array,
+        lambda: {"x": np.ones(2)},
+        skip={"x": "answers True or False for any object"},
+    ),
+    Spec("backend.get_default", backend.get_default, dict),
+    Spec("backend.default_namespace", backend.default_namespace, dict),
+    Spec("backend.gpu_available", backend.gpu_available, dict),
+    Spec(
+        "backend.set_default",
+        backend.set_default,
+        lambda: {"name": "numpy"},
+        extra=[("name", "cupy")],  # without a GPU: BackendUnavailableError is documented
+    ),
+]
+
+EXEMPT = {
+    "validation.DivergenceError": "an exception class, raised by refimpl, not a computation",
+    "backend.BackendUnavailableError": "an exception class, raised by refimpl",
+}
