@@ -62,6 +62,21 @@ def is_cupy_array(x) -> bool:
     """Return True if ``x`` is a CuPy array or a cupyx sparse matrix.
 
     Decided from the type's module name, so this never imports CuPy.
+
+    Parameters
+    ----------
+    x : object
+        Anything.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_cupy_array(np.ones(2))
+    False
     """
     return type(x).__module__.split(".", 1)[0] in ("cupy", "cupyx")
 
@@ -73,6 +88,21 @@ def is_foreign_array(x) -> bool:
     ``__array__``, ``__cuda_array_interface__``) on an object that is neither a
     NumPy, CuPy nor SciPy-sparse array. Such arrays are refused rather than
     converted, so that "the same kind of array out" can hold.
+
+    Parameters
+    ----------
+    x : object
+        Anything.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_foreign_array(np.ones(2)), is_foreign_array([1.0, 2.0])
+    (False, False)
     """
     if _is_numpy_array(x) or is_cupy_array(x):
         return False
@@ -121,6 +151,12 @@ def gpu_available() -> tuple[bool, str]:
     available : bool
     reason : str
         Empty when available, otherwise why not (for skip messages).
+
+    Examples
+    --------
+    >>> available, reason = gpu_available()
+    >>> available or bool(reason)
+    True
     """
     try:
         cupy = importlib.import_module("cupy")
@@ -151,6 +187,16 @@ def get_default() -> str:
 
     Read once from ``REFIMPL_BACKEND`` (default ``"numpy"``) unless
     :func:`set_default` was called.
+
+    Returns
+    -------
+    str
+        ``"numpy"`` or ``"cupy"``.
+
+    Examples
+    --------
+    >>> get_default()
+    'numpy'
     """
     global _default
     if _default is None:
@@ -161,6 +207,15 @@ def get_default() -> str:
 
 def set_default(name: str) -> None:
     """Set the process-wide default backend, ``"numpy"`` or ``"cupy"``.
+
+    Parameters
+    ----------
+    name : {"numpy", "cupy"}
+        The backend for functions that create arrays from nothing.
+
+    Examples
+    --------
+    >>> set_default("numpy")
 
     Raises
     ------
@@ -178,7 +233,17 @@ def set_default(name: str) -> None:
 
 
 def default_namespace() -> ModuleType:
-    """The array module of the default backend (``numpy`` or ``cupy``)."""
+    """The array module of the default backend (``numpy`` or ``cupy``).
+
+    Returns
+    -------
+    module
+
+    Examples
+    --------
+    >>> default_namespace().__name__
+    'numpy'
+    """
     return _module(get_default())
 
 
@@ -192,6 +257,22 @@ def array_namespace(*arrays) -> ModuleType:
     Non-array arguments (Python scalars, lists, None) are ignored. With no array
     argument at all, the default backend is returned.
 
+    Parameters
+    ----------
+    *arrays : array or object
+        The arguments of a call.
+
+    Returns
+    -------
+    module
+        ``numpy`` or ``cupy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> array_namespace(np.ones(2), 3.0).__name__
+    'numpy'
+
     Raises
     ------
     ValueError
@@ -204,9 +285,22 @@ def array_namespace(*arrays) -> ModuleType:
 def scipy_namespace(*arrays) -> SimpleNamespace:
     """SciPy-like modules matching the array arguments.
 
-    Returns a namespace with attributes ``linalg``, ``sparse``,
-    ``sparse_linalg`` and ``special``: from ``scipy`` for NumPy inputs and from
-    ``cupyx.scipy`` for CuPy inputs.
+    Parameters
+    ----------
+    *arrays : array or object
+        The arguments of a call.
+
+    Returns
+    -------
+    types.SimpleNamespace
+        Attributes ``linalg``, ``sparse``, ``sparse_linalg`` and ``special``: from
+        ``scipy`` for NumPy inputs and from ``cupyx.scipy`` for CuPy inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scipy_namespace(np.ones(2)).linalg.__name__
+    'scipy.linalg'
     """
     xp = array_namespace(*arrays)
     root = "scipy" if xp is np else "cupyx.scipy"
@@ -223,6 +317,24 @@ def asarray(x, like=None, dtype=None):
 
     A NumPy array moves to the GPU when ``like`` is a CuPy array; use
     :func:`to_numpy` for the way back.
+
+    Parameters
+    ----------
+    x : array_like
+        Numbers (a list, a scalar, a NumPy or CuPy array).
+    like : array, optional
+        An array of the target backend.
+    dtype : dtype, optional
+        The dtype of the result.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> asarray([1, 2], dtype=float)
+    array([1., 2.])
     """
     xp = array_namespace(like) if like is not None else default_namespace()
     if is_foreign_array(x):
@@ -240,6 +352,20 @@ def to_numpy(x):
 
     SciPy sparse matrices and non-arrays pass through ``numpy.asarray`` unchanged
     in value; cupyx sparse matrices become SciPy sparse matrices.
+
+    Parameters
+    ----------
+    x : array_like
+        A NumPy or CuPy array, a SciPy or cupyx sparse matrix, or a list.
+
+    Returns
+    -------
+    ndarray or scipy.sparse matrix
+
+    Examples
+    --------
+    >>> to_numpy([1.0, 2.0])
+    array([1., 2.])
     """
     if is_foreign_array(x):
         raise ValueError(

@@ -1,0 +1,82 @@
+"""The repository stands on its own and the README's commands do what they say.
+
+* the figure command installs only what the figures need (no test extra);
+* nothing cites files outside the repository (the leads' notes) or issue numbers,
+  which mean nothing to a reader;
+* machine-dependent outputs (timing figures) are kept out of the tracked files, so
+  regenerating every figure leaves the git tree clean;
+* the derivations the code relies on are in the repository.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SOURCES = [
+    p
+    for folder in ("refimpl", "tests", "tutorials", "figures", "benchmarks", "docs")
+    for p in (ROOT / folder).rglob("*")
+    if p.suffix in (".py", ".md", ".rst") and p.is_file()
+] + [ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
+
+
+def _command(marker: str) -> str:
+    block = README.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
+    return next(line for line in block.splitlines() if line.startswith("python -m pip"))
+
+
+def test_figure_command_installs_only_the_runtime_dependencies():
+    command = _command("figures-command")
+    assert "pip install -e . " in command + " ", command
+    assert "[test]" not in command and "refimpl figures" in command
+
+
+def test_test_command_installs_the_test_extra():
+    assert '".[test]"' in _command("test-command")
+
+
+def test_nothing_cites_files_outside_the_repository():
+    outside = re.compile(r"papers\.md|\.\./shared")
+    this_file = Path(__file__).resolve()
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in SOURCES
+        if p.resolve() != this_file and outside.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, f"files citing material outside the repository: {offenders}"
+
+
+def test_no_issue_numbers_in_readme_or_benchmarks():
+    cited = re.compile(r"\bissue\s+#?\d+", re.IGNORECASE)
+    texts = [ROOT / "README.md", *(ROOT / "benchmarks").glob("*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in texts if cited.search(p.read_text("utf-8"))]
+    assert not offenders, f"issue numbers mean nothing to a reader: {offenders}"
+
+
+def test_derivations_are_in_the_repository():
+    index = ROOT / "docs" / "derivations" / "README.md"
+    assert index.is_file()
+    for topic in ("cgd", "inrank", "vecchia"):
+        page = ROOT / "docs" / "derivations" / f"{topic}.md"
+        assert page.is_file(), f"missing derivations for {topic}"
+        assert "References" in page.read_text(encoding="utf-8"), f"{page.name} cites no paper"
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout"
+)
+def test_timing_figures_are_not_tracked():
+    for name in ("vecchia_timing.png", "vecchia_timing.json", "pde_timing.png"):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", f"figures/{name}"], cwd=ROOT, check=False
+        )
+        assert ignored.returncode == 0, f"figures/{name} would be tracked"
+    tracked = subprocess.run(
+        ["git", "ls-files", "figures"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert not [t for t in tracked if "_timing." in t and not t.endswith(".py")], tracked
