@@ -4,6 +4,8 @@ Subcommands
 -----------
 figures [NAME ...] [--quick] [--out DIR] [--list]
     Regenerate the registered figures (all of them when no name is given).
+oracle {export DIR, check DIR CANDIDATE_DIR, list}
+    The oracle kit: write the golden cases, or check an implementation against them.
 info
     Print the versions, the array backend, and the BLAS library and its threads.
 
@@ -54,6 +56,24 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder with the figure scripts (default: figures/)",
     )
+
+    oracle = sub.add_parser(
+        "oracle",
+        help="export golden cases, or check an implementation's outputs against them",
+        description="The oracle kit: golden cases with inputs, reference outputs and "
+        "tolerances as .npz files plus a JSON manifest per case.",
+    )
+    verbs = oracle.add_subparsers(dest="verb", metavar="VERB")
+    export = verbs.add_parser("export", help="write every case (or a selection) to DIR")
+    export.add_argument("directory", type=Path, metavar="DIR")
+    export.add_argument("--subpackage", default=None, help="only this subpackage's cases")
+    export.add_argument("--case", default=None, help="only this case (subpackage.name)")
+    check = verbs.add_parser(
+        "check", help="compare CANDIDATE_DIR with an export in DIR; exit 0 only if all pass"
+    )
+    check.add_argument("directory", type=Path, metavar="DIR")
+    check.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
+    verbs.add_parser("list", help="list the cases with the function each exercises")
 
     sub.add_parser(
         "info",
@@ -145,6 +165,36 @@ def _blas_description() -> str:
     return f"{name}; {threads}"
 
 
+def _cmd_oracle(args) -> int:
+    from refimpl import oracle
+
+    if args.verb is None:
+        raise UsageError("oracle: expected a verb: export, check or list")
+    if args.verb == "list":
+        for case in oracle.cases():
+            print(f"{case.name:<36} {case.function}")
+        return 0
+    if args.verb == "export":
+        try:
+            folders = oracle.export(args.directory, subpackage=args.subpackage, case=args.case)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        print(f"wrote {len(folders)} case(s) to {args.directory}")
+        return 0
+    if not args.directory.is_dir():
+        raise UsageError(f"DIR: expected an exported oracle folder, received {args.directory}")
+    if not args.candidate.is_dir():
+        raise UsageError(f"CANDIDATE_DIR: expected a folder, received {args.candidate}")
+    try:
+        report = oracle.check_directory(args.directory, args.candidate)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(report.table())
+    failed = sum(not r.passed for r in report.rows)
+    print(f"{len(report.rows) - failed} of {len(report.rows)} outputs within tolerance")
+    return 0 if report.passed else 1
+
+
 def _cmd_info(args) -> int:
     import importlib.util
 
@@ -177,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handler = {"figures": _cmd_figures, "info": _cmd_info}[args.command]
+    handler = {"figures": _cmd_figures, "info": _cmd_info, "oracle": _cmd_oracle}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

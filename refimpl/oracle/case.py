@@ -1,0 +1,203 @@
+r"""Golden cases: fixed inputs, reference outputs, and what "equal" means for each.
+
+A :class:`Case` fixes the inputs of one public refimpl computation completely
+(seeded, or given by a documented formula), computes the reference outputs with
+refimpl, and states for every output how a candidate is judged:
+
+* a :class:`Tolerance` — entrywise :math:`|c - r| \le \mathrm{atol} + \mathrm{rtol}\,|r|`,
+  with the reason for the numbers (conditioning, step size, solver tolerance);
+* an :class:`Invariant` — for outputs defined only up to a convention (signs of
+  singular vectors, ties in an ordering), a named property that the candidate must
+  have instead of raw equality.
+
+Cases register themselves with :func:`register`; :func:`cases` lists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["Case", "Tolerance", "Invariant", "register", "cases", "get_case", "SCHEMA_VERSION"]
+
+#: Version of the file layout and manifest schema; bumped on any incompatible change.
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    r"""Entrywise closeness :math:`|c - r| \le \mathrm{atol} + \mathrm{rtol}\,|r|`.
+
+    Parameters
+    ----------
+    atol, rtol : float
+        Absolute and relative tolerance (``atol = rtol = 0`` demands equality).
+    reason : str
+        Why these numbers: the bound they come from.
+
+    Examples
+    --------
+    >>> Tolerance(0.0, 1e-12, "rounding").bound(np.array([2.0]))
+    array([2.e-12])
+    """
+
+    atol: float
+    rtol: float
+    reason: str
+
+    def bound(self, reference):
+        """The allowed deviation at each entry of ``reference``."""
+        return self.atol + self.rtol * np.abs(reference)
+
+    def to_json(self) -> dict:
+        return {"atol": self.atol, "rtol": self.rtol, "reason": self.reason}
+
+
+@dataclasses.dataclass(frozen=True)
+class Invariant:
+    """A property the candidate output must have, instead of raw equality.
+
+    Parameters
+    ----------
+    name : str
+        A stable name (``"maximin_order"``, ``"columns_up_to_sign"``, ...).
+    description : str
+        The property in words, with its tolerance and why.
+    test : callable
+        ``test(candidate, reference, inputs) -> (error, tolerance)``; the output
+        passes when ``error <= tolerance``.
+
+    Examples
+    --------
+    >>> def same_sum(candidate, reference, inputs):
+    ...     return abs(candidate.sum() - reference.sum()), 0.0
+    >>> Invariant("same_sum", "the entries sum alike", same_sum).test(
+    ...     np.array([1, 2]), np.array([2, 1]), {}
+    ... )
+    (np.int64(0), 0.0)
+    """
+
+    name: str
+    description: str
+    test: Callable
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "description": self.description}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One golden case.
+
+    Parameters
+    ----------
+    name : str
+        Unique and stable, ``"<subpackage>.<what>"``.
+    function : str
+        The refimpl function the case exercises (``"refimpl.vecchia.kl_factor"``).
+    description : str
+        What is computed, in words.
+    conventions : str
+        The conventions a candidate must follow (ordering, signs, normalization).
+    make_inputs : callable
+        ``make_inputs() -> dict`` of arrays and numbers (deterministic).
+    compute : callable
+        ``compute(inputs) -> dict`` of outputs (NumPy arrays or SciPy sparse).
+    checks : dict
+        Output name -> :class:`Tolerance` or :class:`Invariant`.
+
+    Examples
+    --------
+    >>> case = get_case("vecchia.maximin_p1_random")
+    >>> sorted(case.checks)
+    ['lengths', 'order']
+    """
+
+    name: str
+    function: str
+    description: str
+    conventions: str
+    make_inputs: Callable[[], dict]
+    compute: Callable[[dict], dict]
+    checks: dict
+
+    @property
+    def subpackage(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def short_name(self) -> str:
+        return self.name.split(".", 1)[1]
+
+
+_REGISTRY: dict[str, Case] = {}
+
+
+def register(case: Case) -> Case:
+    """Add ``case`` to the registry (names must be unique) and return it."""
+    if case.name in _REGISTRY:
+        raise ValueError(f"case: the name {case.name!r} is registered twice")
+    _REGISTRY[case.name] = case
+    return case
+
+
+def _load_all() -> None:
+    # Importing the case modules registers their cases.
+    from refimpl.oracle import cases_cgd, cases_inrank, cases_vecchia  # noqa: F401
+
+    try:
+        from refimpl.oracle import cases_pde  # noqa: F401
+    except ImportError:  # refimpl.pde not present
+        pass
+
+
+def cases(subpackage: str | None = None) -> list[Case]:
+    """All registered cases, sorted by name, optionally of one subpackage.
+
+    Parameters
+    ----------
+    subpackage : str, optional
+        ``"cgd"``, ``"inrank"``, ``"vecchia"`` or ``"pde"``.
+
+    Returns
+    -------
+    list of Case
+
+    Examples
+    --------
+    >>> len(cases("vecchia")) > 0
+    True
+    """
+    _load_all()
+    found = sorted(_REGISTRY.values(), key=lambda c: c.name)
+    if subpackage is not None:
+        topics = sorted({c.subpackage for c in found})
+        if subpackage not in topics:
+            raise ValueError(f"subpackage: expected one of {topics}, received {subpackage!r}")
+        found = [c for c in found if c.subpackage == subpackage]
+    return found
+
+
+def get_case(name: str) -> Case:
+    """The registered case called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A case name such as ``"vecchia.kl_factor_rho3"``.
+
+    Returns
+    -------
+    Case
+
+    Examples
+    --------
+    >>> get_case("cgd.cgd_step_bilinear").function
+    'refimpl.cgd.run'
+    """
+    _load_all()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"case: expected one of the registered case names, received {name!r}")
+    return _REGISTRY[name]

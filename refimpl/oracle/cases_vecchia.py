@@ -1,0 +1,249 @@
+r"""Golden cases of :mod:`refimpl.vecchia`: orderings, patterns, factors, diagnostics.
+
+Points are drawn from ``numpy.random.default_rng(seed).random((N, d))`` (stored in
+``inputs.npz``, so a candidate never needs NumPy's generator). Kernels are Matérn
+with the smoothness and length scale stored as inputs ``nu`` and ``length_scale``.
+Every factor lives in the elimination order given by the input ``order`` (reverse
+maximin: index 0 finest), is lower triangular, and approximates the *inverse* of
+the ordered kernel matrix, :math:`\Theta^{-1} \approx L L^\top`.
+
+Tolerances of factors are absolute, scaled by :math:`\max |L|`: each column solves
+a local system of at most ``N`` rows whose condition number is at most
+:math:`\kappa(\Theta)`, so rounding errors stay below
+:math:`10\,N\,\kappa(\Theta)\,\varepsilon\,\max|L|`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from refimpl import vecchia
+from refimpl.oracle.case import Case, Invariant, Tolerance, register
+
+EPS = np.finfo(float).eps
+ORDER_CONVENTION = (
+    "reverse maximin order: order[0] is the finest point, order[-1] the first one chosen "
+    "(`initial`, length inf); ties go to the lowest index"
+)
+FACTOR_CONVENTION = (
+    "L is lower triangular with a positive diagonal in the elimination order "
+    "points[order]; inv(Θ[order][:, order]) ≈ L Lᵀ; column j has rows s_j (pattern) and "
+    "L[s_j, j] = Θ_{s_j s_j}⁻¹ e₁ / sqrt(e₁ᵀ Θ_{s_j s_j}⁻¹ e₁); compared as a matrix"
+)
+EXACT = Tolerance(0.0, 0.0, "integers: exact")
+
+
+def _points(n, d=2, seed=0):
+    return np.random.default_rng(seed).random((n, d))
+
+
+def _grid(m):
+    g = (np.arange(m) + 0.5) / m
+    return np.stack(np.meshgrid(g, g, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+def _maximin_error(candidate, reference, inputs):
+    """How far ``candidate`` is from a greedy reverse maximin order of ``inputs['points']``.
+
+    Each point chosen must be (one of) the farthest from those chosen before it;
+    the error is the largest shortfall, relative to the domain's diameter.
+    """
+    points = np.asarray(inputs["points"])
+    order = np.asarray(candidate).astype(np.int64)
+    n = len(points)
+    if sorted(order.tolist()) != list(range(n)):
+        return np.inf, 0.0
+    chosen = order[::-1]
+    if chosen[0] != int(inputs["initial"]):
+        return np.inf, 0.0
+    distance = np.linalg.norm(points - points[chosen[0]], axis=1)  # to the chosen set
+    shortfall = 0.0
+    for k in range(1, n):
+        remaining_best = distance.max()
+        shortfall = max(shortfall, remaining_best - distance[chosen[k]])
+        distance = np.minimum(distance, np.linalg.norm(points - points[chosen[k]], axis=1))
+    diameter = np.ptp(points, axis=0).max()
+    return shortfall / diameter, 1e-14
+
+
+MAXIMIN_ORDER = Invariant(
+    "maximin_order",
+    "order is a permutation whose reversal is a greedy maximin sequence started at `initial`: "
+    "every point is at maximal distance from the points chosen before it (ties may be broken "
+    "either way); shortfall ≤ 1e-14 of the diameter",
+    _maximin_error,
+)
+
+
+def _ordering(points, p=1, initial=0):
+    return {"points": points, "p": np.int64(p), "initial": np.int64(initial)}
+
+
+def _compute_ordering(inputs):
+    order, lengths = vecchia.maximin_ordering(
+        inputs["points"], p=int(inputs["p"]), initial=int(inputs["initial"])
+    )
+    lengths = np.where(np.isinf(lengths), -1.0, lengths)  # inf is not portable in every reader
+    return {"order": order.astype(np.int64), "lengths": lengths}
+
+
+LENGTHS = Tolerance(0.0, 1e-14, "distances: one subtraction and a square root per entry")
+
+for _name, _inputs, _order_check in (
+    ("maximin_p1_random", lambda: _ordering(_points(80)), EXACT),
+    ("maximin_p3_random", lambda: _ordering(_points(80), p=3), EXACT),
+    ("maximin_p1_grid_ties", lambda: _ordering(_grid(7), initial=24), MAXIMIN_ORDER),
+):
+    register(
+        Case(
+            name=f"vecchia.{_name}",
+            function="refimpl.vecchia.maximin_ordering",
+            description="reverse p-maximin ordering and its length scales (inf stored as -1)",
+            conventions=ORDER_CONVENTION,
+            make_inputs=_inputs,
+            compute=_compute_ordering,
+            checks={"order": _order_check, "lengths": LENGTHS},
+        )
+    )
+
+
+def _factor_inputs(rho, n=100, nugget=0.0, repeat=False):
+    def make():
+        points = _points(n, seed=1)
+        if repeat:  # two measurements at each of the first ten points
+            points = np.concatenate([points, points[:10]])
+        order, lengths = vecchia.maximin_ordering(points[:n])
+        if repeat:
+            order = np.concatenate([np.arange(n, n + 10), order])
+            lengths = np.concatenate([np.zeros(10), lengths])
+        return {
+            "points": points,
+            "order": order.astype(np.int64),
+            "lengths": np.where(np.isinf(lengths), 1e300, lengths),
+            "nu": 1.5,
+            "length_scale": 0.2,
+            "rho": rho,
+            "nugget": nugget,
+        }
+
+    return make
+
+
+def _kernel(inputs):
+    return vecchia.Matern(float(inputs["nu"]), float(inputs["length_scale"]))
+
+
+def _ordered(inputs):
+    return np.asarray(inputs["points"])[np.asarray(inputs["order"])]
+
+
+def _pattern(inputs):
+    rho = float(inputs["rho"])
+    x = _ordered(inputs)
+    return (
+        vecchia.full_pattern(len(x))
+        if rho > 1e6
+        else vecchia.ball_pattern(x, inputs["lengths"], rho)
+    )
+
+
+def _factor_tolerance(inputs, reference_max=None):
+    x = _ordered(inputs)
+    theta = _kernel(inputs)(x, x) + float(inputs["nugget"]) * np.eye(len(x))
+    kappa = np.linalg.cond(theta)
+    return Tolerance(
+        10 * len(x) * kappa * EPS * (reference_max or 1.0),
+        0.0,
+        f"10·N·κ(Θ)·ε·max|L| with N = {len(x)}, κ = {kappa:.3g}: local Cholesky rounding",
+    )
+
+
+def _register_factor(name, description, inputs, compute):
+    made = inputs()
+    scale = abs(compute(made)["L"]).max()
+    register(
+        Case(
+            name=f"vecchia.{name}",
+            function="refimpl.vecchia.kl_factor",
+            description=description,
+            conventions=FACTOR_CONVENTION,
+            make_inputs=inputs,
+            compute=compute,
+            checks={"L": _factor_tolerance(made, scale)},
+        )
+    )
+
+
+def _kl_factor(inputs):
+    x = _ordered(inputs)
+    return {"L": vecchia.kl_factor(x, _kernel(inputs), _pattern(inputs), float(inputs["nugget"]))}
+
+
+def _supernodal(inputs):
+    x = _ordered(inputs)
+    groups = vecchia.supernodes(_pattern(inputs), inputs["lengths"], lam=1.5)
+    return {"L": vecchia.supernodal_kl_factor(x, _kernel(inputs), groups, float(inputs["nugget"]))}
+
+
+_register_factor(
+    "kl_factor_rho3",
+    "column-wise KL-optimal factor on the ρ = 3 ball pattern",
+    _factor_inputs(3.0),
+    _kl_factor,
+)
+_register_factor(
+    "kl_factor_dense",
+    "ρ = ∞: the exact inverse Cholesky factor",
+    _factor_inputs(np.inf),
+    _kl_factor,
+)
+_register_factor(
+    "supernodal_factor_rho3",
+    "supernodal factor (λ = 1.5) on the enlarged ρ = 3 pattern",
+    _factor_inputs(3.0),
+    _supernodal,
+)
+_register_factor(
+    "kl_factor_repeated_nugget",
+    "ρ = ∞ with ten repeated coordinates placed finest, nugget 1e-2",
+    _factor_inputs(np.inf, nugget=1e-2, repeat=True),
+    _kl_factor,
+)
+
+
+def _diagnostics(inputs):
+    x = _ordered(inputs)
+    kernel = _kernel(inputs)
+    L = vecchia.kl_factor(x, kernel, _pattern(inputs))
+    theta = kernel(x, x)
+    y = np.asarray(inputs["y"])[np.asarray(inputs["order"])]
+    return {
+        "kl_divergence": np.float64(vecchia.kl_divergence(theta, L)),
+        "log_likelihood": np.float64(vecchia.log_likelihood(L, y)),
+        "logdet": np.float64(vecchia.logdet(L)),
+    }
+
+
+def _diagnostic_inputs():
+    made = _factor_inputs(3.0)()
+    made["y"] = np.sin(6 * made["points"][:, 0]) * np.cos(4 * made["points"][:, 1])
+    return made
+
+
+register(
+    Case(
+        name="vecchia.diagnostics_rho3",
+        function="refimpl.vecchia.kl_divergence / log_likelihood / logdet",
+        description="KL(N(0, Θ) ‖ N(0, (LLᵀ)⁻¹)), log-likelihood of y and log det (LLᵀ)⁻¹ "
+        "for the ρ = 3 factor; y given in input order",
+        conventions=FACTOR_CONVENTION
+        + "; log_likelihood = −½‖Lᵀy‖² + Σ log L_ii − (N/2) log 2π with y in elimination order",
+        make_inputs=_diagnostic_inputs,
+        compute=_diagnostics,
+        checks={
+            "kl_divergence": Tolerance(0.0, 1e-8, "logdet of Θ by Cholesky: N·κ·ε relative"),
+            "log_likelihood": Tolerance(0.0, 1e-10, "sparse triangular products, N·ε·‖L‖"),
+            "logdet": Tolerance(0.0, 1e-12, "a sum of N logarithms"),
+        },
+    )
+)
