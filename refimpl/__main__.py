@@ -74,6 +74,11 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", type=Path, metavar="DIR")
     check.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
     verbs.add_parser("list", help="list the cases with the function each exercises")
+    rec = verbs.add_parser(
+        "record",
+        help="record the current outputs as the references (maintainers; log it in CHANGES.md)",
+    )
+    rec.add_argument("--case", default=None, help="only this case (subpackage.name)")
 
     sub.add_parser(
         "info",
@@ -173,6 +178,14 @@ def _cmd_oracle(args) -> int:
     if args.verb == "list":
         for case in oracle.cases():
             print(f"{case.name:<36} {case.function}")
+        return 0
+    if args.verb == "record":
+        try:
+            written = oracle.record(case=args.case)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        print(f"recorded {len(written)} case(s) in {oracle.checking.RECORDED}")
+        print("say why in refimpl/oracle/recorded/CHANGES.md")
         return 0
     if args.verb == "export":
         try:

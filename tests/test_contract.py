@@ -38,7 +38,7 @@ import refimpl
 
 TESTS = Path(__file__).parent
 SPEC_MODULES = sorted(p.stem for p in TESTS.glob("contract_specs_*.py"))
-SWEPT = ("validation", "backend", "cgd", "inrank", "vecchia", "pde")
+SWEPT = ("validation", "backend", "cgd", "inrank", "vecchia", "pde", "oracle", "nn")
 
 
 def _load_specs():

@@ -106,14 +106,16 @@ def explained_ratio(s, kind="energy", length=None):
     array([0.   , 0.727, 1.   ])
     """
     check_choice("kind", kind, RATIO_KINDS)
-    s = as_float_array("s", s)
-    if s.ndim == 0:
-        raise ValueError(f"s: expected an array of singular values, received shape {s.shape}")
+    s = check_spectrum("s", s)
     xp = backend.array_namespace(s)
     n = s.shape[-1]
-    length = n if length is None else check_integer("length", length, minimum=max(n, 1))
+    length = n if length is None else check_integer("length", length, minimum=n)
+    # Both ratios are invariant under s -> s / max(s); dividing first keeps s² finite
+    # for huge spectra (1e300) and away from underflow for tiny ones.
+    top = xp.max(s, axis=-1, keepdims=True)  # (..., 1)
+    everything_zero = top == 0  # (..., 1)
+    s = s / xp.where(everything_zero, 1.0, top)
     zero = xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
-    everything_zero = xp.all(s == 0, axis=-1, keepdims=True)  # (..., 1)
     if kind == "energy":
         energy = xp.concatenate([zero, xp.cumsum(s * s, axis=-1)], axis=-1)
         total = energy[..., -1:]
@@ -131,9 +133,8 @@ def explained_ratio(s, kind="energy", length=None):
     var_tail = (zeros * c * c + suffix(d * d)) / length - mean_e * mean_e
     var_tail = xp.maximum(var_tail, 0.0)
     var_all = var_tail[..., :1]
-    smax = xp.max(s, axis=-1, keepdims=True)
     eps = float(xp.finfo(s.dtype).eps)
-    spread = var_all > (4.0 * length * eps * smax) ** 2  # (..., 1): not flat
+    spread = var_all > (4.0 * length * eps) ** 2  # (..., 1): not flat (max s is 1 now)
     safe = xp.where(spread, var_all, 1.0)
     ratio = 1.0 - var_tail / safe
     last = xp.arange(n + 1) == n  # exact end points: nothing kept varies at k = n

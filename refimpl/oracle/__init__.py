@@ -28,7 +28,15 @@ True
 """
 
 from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, Tolerance, cases, get_case
-from refimpl.oracle.checking import CheckReport, CheckRow, check, check_directory, export
+from refimpl.oracle.checking import (
+    CheckReport,
+    CheckRow,
+    check,
+    check_directory,
+    export,
+    record,
+    recorded_outputs,
+)
 from refimpl.oracle.files import read_arrays, write_arrays
 
 __all__ = [
@@ -43,6 +51,8 @@ __all__ = [
     "check",
     "check_directory",
     "export",
+    "record",
+    "recorded_outputs",
     "read_arrays",
     "write_arrays",
 ]

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from refimpl.validation import check_nonnegative
+
 __all__ = ["Case", "Tolerance", "Invariant", "register", "cases", "get_case", "SCHEMA_VERSION"]
 
 #: Version of the file layout and manifest schema; bumped on any incompatible change.
@@ -46,6 +48,12 @@ class Tolerance:
     atol: float
     rtol: float
     reason: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "atol", check_nonnegative("atol", self.atol))
+        object.__setattr__(self, "rtol", check_nonnegative("rtol", self.rtol))
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise ValueError(f"reason: expected a non-empty string, received {self.reason!r}")
 
     def bound(self, reference):
         """The allowed deviation at each entry of ``reference``."""
@@ -82,6 +90,14 @@ class Invariant:
     name: str
     description: str
     test: Callable
+
+    def __post_init__(self):
+        for field in ("name", "description"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{field}: expected a non-empty string, received {value!r}")
+        if not callable(self.test):
+            raise ValueError(f"test: expected a callable, received {self.test!r}")
 
     def to_json(self) -> dict:
         return {"name": self.name, "description": self.description}
@@ -122,6 +138,22 @@ class Case:
     make_inputs: Callable[[], dict]
     compute: Callable[[dict], dict]
     checks: dict
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or self.name.count(".") != 1:
+            raise ValueError(f"name: expected 'subpackage.case', received {self.name!r}")
+        for field in ("function", "description", "conventions"):
+            if not isinstance(getattr(self, field), str):
+                raise ValueError(f"{field}: expected a string, received {getattr(self, field)!r}")
+        for field in ("make_inputs", "compute"):
+            if not callable(getattr(self, field)):
+                raise ValueError(f"{field}: expected a callable, received {getattr(self, field)!r}")
+        if not isinstance(self.checks, dict) or not all(
+            isinstance(c, Tolerance | Invariant) for c in self.checks.values()
+        ):
+            raise ValueError(
+                f"checks: expected a dict of Tolerance or Invariant, received {self.checks!r}"
+            )
 
     @property
     def subpackage(self) -> str:
@@ -172,6 +204,8 @@ def cases(subpackage: str | None = None) -> list[Case]:
     """
     _load_all()
     found = sorted(_REGISTRY.values(), key=lambda c: c.name)
+    if subpackage is not None and not isinstance(subpackage, str):
+        raise ValueError(f"subpackage: expected a string or None, received {subpackage!r}")
     if subpackage is not None:
         topics = sorted({c.subpackage for c in found})
         if subpackage not in topics:

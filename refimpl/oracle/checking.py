@@ -32,7 +32,20 @@ from refimpl.oracle.files import (
     write_manifest,
 )
 
-__all__ = ["CheckRow", "CheckReport", "export", "check", "check_directory", "reference_outputs"]
+__all__ = [
+    "CheckRow",
+    "CheckReport",
+    "export",
+    "check",
+    "check_directory",
+    "reference_outputs",
+    "record",
+    "recorded_outputs",
+    "RECORDED",
+]
+
+#: Where the recorded reference outputs live (shipped with the package).
+RECORDED = Path(__file__).resolve().parent / "recorded"
 
 
 @dataclasses.dataclass
@@ -90,8 +103,38 @@ class CheckReport:
             raise AssertionError("oracle check failed:\n  " + "\n  ".join(lines))
 
 
-def reference_outputs(case: Case) -> tuple[dict, dict]:
-    """``(inputs, outputs)`` of ``case``, computed by refimpl now."""
+def _folder(name: str, value, must_exist: bool = True) -> Path:
+    if not isinstance(value, str | Path):
+        raise ValueError(f"{name}: expected a folder path, received {value!r}")
+    if must_exist and not Path(value).is_dir():
+        raise ValueError(f"{name}: expected an existing folder, received {str(value)!r}")
+    return Path(value)
+
+
+def _case(case) -> Case:
+    if isinstance(case, Case):
+        return case
+    return get_case(case)
+
+
+def reference_outputs(case) -> tuple[dict, dict]:
+    """``(inputs, outputs)`` of ``case``, computed by refimpl now.
+
+    Parameters
+    ----------
+    case : str or Case
+
+    Returns
+    -------
+    inputs, outputs : dict
+
+    Examples
+    --------
+    >>> inputs, outputs = reference_outputs("inrank.explained_ratio")
+    >>> int(outputs["selected_rank"])
+    2
+    """
+    case = _case(case)
     inputs = case.make_inputs()
     return inputs, case.compute(dict(inputs))
 
@@ -164,9 +207,9 @@ def check(case, outputs: dict, raise_on_failure: bool = True) -> CheckReport:
     >>> oracle.check(case, outputs).passed
     True
     """
-    case = get_case(case) if isinstance(case, str) else case
-    if not isinstance(case, Case):
-        raise ValueError(f"case: expected a case name or Case, received {case!r}")
+    case = _case(case)
+    if not isinstance(raise_on_failure, bool):
+        raise ValueError(f"raise_on_failure: expected a bool, received {raise_on_failure!r}")
     if not isinstance(outputs, dict):
         raise ValueError(f"outputs: expected a dict of arrays, received {type(outputs).__name__}")
     inputs, reference = reference_outputs(case)
@@ -226,6 +269,7 @@ def export(directory, subpackage: str | None = None, case: str | None = None) ->
     ...     sorted(p.name for p in folders[0].iterdir())
     ['inputs.npz', 'manifest.json', 'outputs.npz']
     """
+    directory = _folder("directory", directory, must_exist=False)
     selected = [get_case(case)] if case is not None else cases(subpackage)
     if case is not None and subpackage is not None and selected[0].subpackage != subpackage:
         raise ValueError(f"case: {case!r} is not a case of subpackage {subpackage!r}")
@@ -265,7 +309,8 @@ def check_directory(reference_dir, candidate_dir) -> CheckReport:
     ...     check_directory(tmp, tmp).passed
     True
     """
-    reference_dir, candidate_dir = Path(reference_dir), Path(candidate_dir)
+    reference_dir = _folder("reference_dir", reference_dir)
+    candidate_dir = _folder("candidate_dir", candidate_dir)
     manifests = sorted(reference_dir.glob("*/*/manifest.json"))
     if not manifests:
         raise ValueError(f"reference_dir: no exported case found under {str(reference_dir)!r}")
@@ -281,11 +326,11 @@ def check_directory(reference_dir, candidate_dir) -> CheckReport:
         inputs = read_arrays(manifest_path.parent / "inputs.npz")
         reference = read_arrays(manifest_path.parent / "outputs.npz")
         candidate_file = case_directory(candidate_dir, name) / "outputs.npz"
-        try:
-            candidate = read_arrays(candidate_file)
-        except FileNotFoundError:
+        if not candidate_file.is_file():
             rows.append(CheckRow(name, "-", np.inf, 1.0, False, f"missing {candidate_file}"))
             continue
+        try:
+            candidate = read_arrays(candidate_file)
         except Exception as exc:  # noqa: BLE001
             rows.append(CheckRow(name, "-", np.inf, 1.0, False, f"unreadable outputs: {exc}"))
             continue
@@ -298,3 +343,69 @@ def check_directory(reference_dir, candidate_dir) -> CheckReport:
                 _compare(case, output, check_, candidate.get(output), reference[output], inputs)
             )
     return CheckReport(rows)
+
+
+def record(case: str | None = None, directory=None) -> list[Path]:
+    """Record refimpl's current outputs as the reference of each case (a deliberate act).
+
+    The test suite compares freshly computed outputs with the recorded ones, so a
+    change to a reference output cannot happen unnoticed: it needs this call and a
+    line in ``recorded/CHANGES.md`` saying why.
+
+    Parameters
+    ----------
+    case : str, optional
+        Only this case; by default every case.
+    directory : str or Path, optional
+        Where to write (default :data:`RECORDED`, inside the package).
+
+    Returns
+    -------
+    list of Path
+        The files written, ``<directory>/<case>.npz``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in record("inrank.explained_ratio", tmp)]
+    ['inrank.explained_ratio.npz']
+    """
+    selected = [get_case(case)] if case is not None else cases()
+    folder = _folder("directory", directory, False) if directory is not None else RECORDED
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for c in selected:
+        _, outputs = reference_outputs(c)
+        path = folder / f"{c.name}.npz"
+        write_arrays(path, outputs)
+        written.append(path)
+    return written
+
+
+def recorded_outputs(case: str, directory=None) -> dict:
+    """The recorded reference outputs of ``case`` (see :func:`record`).
+
+    Parameters
+    ----------
+    case : str
+        A case name.
+    directory : str or Path, optional
+        Default :data:`RECORDED`.
+
+    Returns
+    -------
+    dict
+        Output name -> array or SciPy sparse matrix.
+
+    Examples
+    --------
+    >>> sorted(recorded_outputs("cgd.cgd_step_bilinear"))
+    ['norm', 'x', 'y']
+    """
+    name = get_case(case).name
+    folder = _folder("directory", directory) if directory is not None else RECORDED
+    path = folder / f"{name}.npz"
+    if not path.is_file():
+        raise ValueError(f"case: no recorded outputs for {name!r} in {str(folder)!r}")
+    return read_arrays(path)

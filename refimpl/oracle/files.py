@@ -52,12 +52,60 @@ def _flatten(arrays: dict) -> dict:
 
 
 def write_arrays(path, arrays: dict) -> None:
-    """Write ``arrays`` (NumPy arrays, numbers, SciPy sparse matrices) to ``path`` (.npz)."""
-    np.savez(Path(path), **_flatten(arrays))
+    """Write ``arrays`` (NumPy arrays, numbers, SciPy sparse matrices) to ``path`` (.npz).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    arrays : dict
+        Name -> array, number or SciPy sparse matrix.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_arrays(os.path.join(tmp, "a.npz"), {"x": np.arange(3)})
+    ...     read_arrays(os.path.join(tmp, "a.npz"))["x"]
+    array([0, 1, 2])
+    """
+    if not isinstance(path, str | Path):
+        raise ValueError(f"path: expected a file path, received {path!r}")
+    if not isinstance(arrays, dict) or not all(isinstance(k, str) for k in arrays):
+        raise ValueError(f"arrays: expected a dict with string keys, received {arrays!r}")
+    flat = _flatten(arrays)
+    for name, value in flat.items():
+        if value.dtype == object:
+            raise ValueError(f"arrays: {name!r} is not an array of numbers (no pickles)")
+    np.savez(Path(path), **flat)
 
 
 def read_arrays(path) -> dict:
-    """Read an ``.npz`` written by :func:`write_arrays`; CSC triplets become sparse matrices."""
+    """Read an ``.npz`` written by :func:`write_arrays`; CSC triplets become sparse matrices.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+
+    Returns
+    -------
+    dict
+        Name -> array (``NAME.indptr``/``indices``/``data``/``shape`` as one CSC matrix).
+
+    Examples
+    --------
+    >>> import tempfile, os, scipy.sparse
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_arrays(os.path.join(tmp, "a.npz"), {"L": scipy.sparse.eye(2, format="csc")})
+    ...     read_arrays(os.path.join(tmp, "a.npz"))["L"].toarray()
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if not isinstance(path, str | Path):
+        raise ValueError(f"path: expected a file path, received {path!r}")
+    if not Path(path).is_file():
+        raise ValueError(f"path: expected an existing .npz file, received {str(path)!r}")
     with np.load(Path(path), allow_pickle=False) as data:
         flat = {key: data[key] for key in data.files}
     arrays = {}

@@ -1,0 +1,200 @@
+r"""Argument checks shared by the games, the single-step functions and the runner.
+
+Every public function of :mod:`refimpl.cgd` keeps the package's contract: bad input
+raises ``ValueError`` naming the argument, and a computation that overflows raises
+:class:`refimpl.validation.DivergenceError` instead of returning NaN or inf. The
+helpers here implement that once, so that each step function starts with one call
+to :func:`check_step_arguments`.
+
+References
+----------
+.. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019,
+   arXiv:1905.12103.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from refimpl import backend
+from refimpl.validation import DivergenceError, as_float_array, check_array_type
+
+__all__ = [
+    "as_game_matrix",
+    "check_game",
+    "check_vector",
+    "check_step_size",
+    "check_step_arguments",
+    "check_finite_result",
+    "check_point",
+    "finite_value",
+]
+
+GAME_ATTRIBUTES = ("n", "m", "zero_sum", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g")
+
+
+def as_game_matrix(name: str, value, like=None):
+    """A dense (p, q) float matrix or a sparse matrix (SciPy or cupyx), checked finite.
+
+    A real scalar or a 0-d array is the 1 × 1 matrix of the scalar game f = αxy.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a real matrix or number, received {value!r}")
+    if getattr(value, "ndim", None) == 0 and not backend.is_foreign_array(value):
+        value = value.reshape(1, 1)
+    elif isinstance(value, numbers.Real):
+        value = [[float(value)]]
+    if hasattr(value, "tocsr") and hasattr(value, "nnz"):  # sparse: check the stored values
+        as_float_array(name, value.data, ndim=1)
+        if value.dtype.kind != "f":
+            value = value.astype(float)
+        if 0 in value.shape:
+            raise ValueError(f"{name}: expected a non-empty matrix, received shape {value.shape}")
+        return value
+    matrix = as_float_array(name, value, ndim=2, like=like)
+    if matrix.size == 0:
+        raise ValueError(f"{name}: expected a non-empty matrix, received shape {matrix.shape}")
+    return matrix
+
+
+def check_game(game) -> None:
+    """Raise ValueError unless ``game`` provides the game protocol of :class:`Game`."""
+    missing = [a for a in GAME_ATTRIBUTES if not hasattr(game, a)]
+    if missing:
+        raise ValueError(
+            f"game: expected a refimpl.cgd Game (with {', '.join(GAME_ATTRIBUTES)}), received "
+            f"{type(game).__name__} without {missing}"
+        )
+    for attribute in ("n", "m"):
+        size = getattr(game, attribute)
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise ValueError(f"game: expected game.{attribute} a positive int, received {size!r}")
+
+
+def check_vector(name: str, vector, size: int, like=None, block: bool = False):
+    """``vector`` as a finite float array of shape (size,), or (size, k) when ``block``."""
+    allowed = (1, 2) if block else 1
+    arr = as_float_array(name, vector, ndim=allowed, like=like)
+    if arr.shape[0] != size or (arr.ndim == 2 and arr.shape[1] == 0):
+        expected = f"({size},) or ({size}, k)" if block else f"({size},)"
+        raise ValueError(f"{name}: expected an array of shape {expected}, received {arr.shape}")
+    return arr
+
+
+def check_step_size(name: str, eta, size: int, like=None):
+    """A step size > 0: a finite float, or a positive finite array of shape (size,)."""
+    check_array_type(name, eta)
+    if getattr(eta, "ndim", None) == 0:  # a 0-d array of NumPy or CuPy
+        eta = float(as_float_array(name, eta, ndim=0))
+    if isinstance(eta, numbers.Real) and not isinstance(eta, bool | np.bool_):
+        value = float(eta)
+        if not (0.0 < value < math.inf):
+            raise ValueError(f"{name}: expected a step size > 0, received {eta!r}")
+        return value
+    if eta is None or isinstance(eta, str | bool | np.bool_ | complex):
+        raise ValueError(f"{name}: expected a step size > 0, received {eta!r}")
+    arr = as_float_array(name, eta, ndim=1, like=like)
+    xp = backend.array_namespace(arr)
+    if arr.shape != (size,) or not bool(xp.all(arr > 0)):
+        low = float(arr.min()) if arr.size else "none"
+        raise ValueError(
+            f"{name}: expected a positive scalar or positive array of shape ({size},), "
+            f"received an array of shape {arr.shape} with minimum {low}"
+        )
+    return arr
+
+
+def check_step_arguments(game, x, y, eta_x, eta_y):
+    r"""Check the arguments of a single-step function; raise ValueError naming the culprit.
+
+    Parameters
+    ----------
+    game : Game
+        A two-player game (see :class:`refimpl.cgd.Game`).
+    x : array_like, shape (n,)
+        Point of player x: finite real numbers.
+    y : array_like, shape (m,)
+        Point of player y.
+    eta_x, eta_y : float or array_like of shape (n,) and (m,)
+        Step sizes: finite and > 0, scalars or per coordinate (the diagonals of the
+        step matrices H_x and H_y).
+
+    Returns
+    -------
+    x, y : ndarray
+        Float arrays of the game's backend.
+    eta_x, eta_y : float or ndarray
+        Python floats for scalars, float arrays otherwise.
+
+    Notes
+    -----
+    The step functions move z = (x, y) by Δz = −H(ξ + …) with H = diag(H_x, H_y),
+
+    .. math::
+
+        H_x = \operatorname{diag}(\eta_x) \succ 0, \qquad H_y = \operatorname{diag}(\eta_y) \succ 0,
+
+    so the step sizes must be positive for the local game of CGD to be strictly
+    convex for each player (see ``docs/derivations/cgd.md``).
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> from refimpl.cgd import BilinearGame
+    >>> check_step_arguments(BilinearGame(2.0), [1.0], [0.5], 0.1, 0.2)
+    (array([1.]), array([0.5]), 0.1, 0.2)
+    """
+    check_game(game)
+    like = getattr(game, "A", None)
+    like = like if like is not None and not hasattr(like, "nnz") else None
+    x = check_vector("x", x, game.n, like=like)
+    y = check_vector("y", y, game.m, like=x)
+    backend.array_namespace(x, y)  # rejects mixed backends
+    return (
+        x,
+        y,
+        check_step_size("eta_x", eta_x, game.n, x),
+        check_step_size("eta_y", eta_y, game.m, x),
+    )
+
+
+def check_finite_result(what: str, *arrays, step: int = 1, hint: str = "") -> None:
+    """Raise DivergenceError if any of ``arrays`` holds NaN or inf (an overflow in ``what``).
+
+    ``step`` is the iteration at which it happened; single-step functions use 1.
+    """
+    for array in arrays:
+        xp = backend.array_namespace(array)
+        if not bool(xp.all(xp.isfinite(xp.asarray(array)))):
+            message = (
+                f"{what} overflowed: it produced non-finite values from finite input at step {step}"
+            )
+            raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
+
+
+def check_point(game, x, y):
+    """(x, y) as finite float arrays of shapes (game.n,) and (game.m,)."""
+    like = getattr(game, "A", None)
+    like = like if like is not None and not hasattr(like, "nnz") else None
+    x = check_vector("x", x, game.n, like=like)
+    return x, check_vector("y", y, game.m, like=x)
+
+
+def finite_value(what: str, value):
+    """``value`` if finite, else DivergenceError (step 0: one evaluation, outside any iteration).
+
+    A game's derivative of huge but finite points can exceed the float range; then
+    there is no finite answer, and the error says so instead of returning inf.
+    """
+    xp = backend.array_namespace(value)
+    if not bool(xp.all(xp.isfinite(value))):
+        raise DivergenceError(
+            f"{what} overflowed: the value at this (x, y) exceeds the float range", step=0
+        )
+    return value

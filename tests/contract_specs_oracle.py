@@ -1,0 +1,95 @@
+"""Contract specs for :mod:`refimpl.oracle` (the golden-case kit)."""
+
+import tempfile
+
+import numpy as np
+from contract import Spec, UnknownOption
+
+from refimpl import oracle
+
+CASE = "inrank.explained_ratio"
+
+
+def _export_dir():
+    folder = tempfile.mkdtemp()
+    oracle.export(folder, case=CASE)
+    return folder
+
+
+def _outputs():
+    case = oracle.get_case(CASE)
+    return case.compute(case.make_inputs())
+
+
+def _tolerance():
+    return {"atol": 1e-12, "rtol": 1e-10, "reason": "rounding"}
+
+
+SPECS = [
+    Spec("oracle.Tolerance", oracle.Tolerance, _tolerance),
+    Spec(
+        "oracle.Invariant",
+        oracle.Invariant,
+        lambda: {"name": "same", "description": "equal", "test": lambda c, r, i: (0.0, 0.0)},
+    ),
+    Spec(
+        "oracle.Case",
+        oracle.Case,
+        lambda: {
+            "name": "demo.case",
+            "function": "f",
+            "description": "d",
+            "conventions": "c",
+            "make_inputs": dict,
+            "compute": lambda inputs: {},
+            "checks": {},
+        },
+        skip={
+            "function": "free text",
+            "description": "free text",
+            "conventions": "free text",
+        },
+    ),
+    Spec("oracle.cases", oracle.cases, lambda: {"subpackage": "cgd"}),
+    Spec("oracle.get_case", oracle.get_case, lambda: {"name": CASE}, names={"name": ("case",)}),
+    Spec(
+        "oracle.check",
+        oracle.check,
+        lambda: {"case": CASE, "outputs": _outputs(), "raise_on_failure": False},
+        skip={"outputs": "a dict of candidate arrays: wrong entries are reported, not raised"},
+        extra=[("**", UnknownOption("tolerance"))],
+        names={"**": ("tolerance",)},
+    ),
+    Spec(
+        "oracle.export",
+        oracle.export,
+        lambda: {"directory": tempfile.mkdtemp(), "subpackage": None, "case": CASE},
+    ),
+    Spec(
+        "oracle.check_directory",
+        oracle.check_directory,
+        lambda: {"reference_dir": _export_dir(), "candidate_dir": _export_dir()},
+    ),
+    Spec(
+        "oracle.record",
+        oracle.record,
+        lambda: {"case": CASE, "directory": tempfile.mkdtemp()},
+    ),
+    Spec("oracle.recorded_outputs", oracle.recorded_outputs, lambda: {"case": CASE}),
+    Spec(
+        "oracle.write_arrays",
+        oracle.write_arrays,
+        lambda: {"path": tempfile.mkdtemp() + "/a.npz", "arrays": {"x": np.arange(3.0)}},
+        skip={"arrays": "stores any numbers given, NaN included: a file format, not maths"},
+    ),
+    Spec(
+        "oracle.read_arrays",
+        oracle.read_arrays,
+        lambda: {"path": oracle.export(tempfile.mkdtemp(), case=CASE)[0] / "outputs.npz"},
+    ),
+]
+
+EXEMPT = {
+    "oracle.CheckReport": "a result container built by check and check_directory",
+    "oracle.CheckRow": "a result container built by check and check_directory",
+}
