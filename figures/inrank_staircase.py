@@ -3,7 +3,7 @@
 A three-layer linear network (8 → 8 → 8 → 8) trained by gradient descent on a whitened
 teacher with singular values (4, 2, 1, 0.5), from one random orthogonal init Q scaled
 to σ ∈ {0.01, 0.1, 1}. Solid: singular values of the end-to-end cumulative update;
-dashed: the aligned-init closed form |u_i(t) − σ³| (Saxe et al.; papers.md, section 1).
+dashed: the aligned-init closed form |u_i(t) − σ³| (Saxe et al.; derived in docs/derivations/inrank.md).
 The closed form is for the aligned init, so for a random init it is a guide, not a
 fit: at σ = 0.01 and 0.1 the simulated modes reach half their target 12–52 % and
 16–59 % later than predicted (a random init projects less than σ³ onto each target

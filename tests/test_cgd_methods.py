@@ -32,7 +32,7 @@ def test_matrix_free_cg_equals_dense(seed, n, m, rank, eta):
     norm_A = np.linalg.norm(game.A, 2)
     bound_x = np.sqrt(eta) * tol * np.linalg.norm(rhs) + 1e-12 * (1 + np.linalg.norm(x))
     for guess in (None, rng.standard_normal(n)):  # cold start and an arbitrary warm start
-        xc, yc, info = cgd.cgd_step(game, x, y, eta, eta, solver="cg", tol=tol, warm_start=guess)
+        xc, yc, info = cgd.cgd_step(game, x, y, eta, eta, solver="cg", tol=tol, initial_guess=guess)
         assert info.converged and info.residual <= tol
         assert np.linalg.norm(xc - xd) <= bound_x
         assert np.linalg.norm(yc - yd) <= eta * norm_A * bound_x + 1e-12 * (1 + np.linalg.norm(y))
@@ -51,7 +51,9 @@ def test_matrix_free_gmres_equals_dense(seed, n, m, rank, eta):
     bound_x = tol * np.linalg.norm(rhs) / np.linalg.svd(S, compute_uv=False)[-1]
     bound_x += 1e-12 * (1 + np.linalg.norm(x))
     for guess in (None, rng.standard_normal(n)):
-        xg, yg, info = cgd.cgd_step(game, x, y, eta, eta, solver="gmres", tol=tol, warm_start=guess)
+        xg, yg, info = cgd.cgd_step(
+            game, x, y, eta, eta, solver="gmres", tol=tol, initial_guess=guess
+        )
         assert info.converged
         assert np.linalg.norm(xg - xd) <= bound_x
         assert np.linalg.norm(yg - yd) <= eta * np.linalg.norm(A, 2) * bound_x + 1e-12 * (
@@ -156,7 +158,8 @@ def test_acgd_first_step_closed_form(seed, n, m, lr):
     # t = 1: v = (1-β)g², η = √(1-β) lr / (√v + ε)
     hx = np.sqrt(1 - beta) * lr / (np.sqrt((1 - beta) * gx**2) + eps)
     hy = np.sqrt(1 - beta) * lr / (np.sqrt((1 - beta) * gy**2) + eps)
-    # papers.md: (I + Hx^½ A Hy Aᵀ Hx^½) w = Hx^½ (∇ₓf + A Hy ∇_y f), Δx = -Hx^½ w,
+    # docs/derivations/cgd.md:
+    # (I + Hx^½ A Hy Aᵀ Hx^½) w = Hx^½ (∇ₓf + A Hy ∇_y f), Δx = -Hx^½ w,
     # then Δy = Hy (∇_y f + Aᵀ Δx) with ∇_y f = Aᵀx.
     sx = np.sqrt(hx)
     S = np.eye(n) + (sx[:, None] * A) @ (hy[:, None] * (A.T * sx[None, :]))
@@ -264,7 +267,7 @@ def test_normal_iteration_matrices_scale_the_norm_by_rho(method, alpha, eta):
 
 
 def _acgd_by_hand(A, x, y, lr, steps, beta=0.99, eps=1e-5):
-    """ACGD from papers.md written out with a joint block solve, independent of refimpl."""
+    """ACGD (docs/derivations/cgd.md) as a joint block solve, independent of refimpl."""
     n, m = A.shape
     vx, vy = np.zeros(n), np.zeros(m)
     history = []

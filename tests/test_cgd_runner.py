@@ -38,10 +38,10 @@ def test_single_eta_sets_both_and_separate_etas_override():
         ({"y0": np.ones((2, 1))}, r"y0: expected an array with ndim in \(0, 1\)"),
         ({"x0": [1.0, np.nan, 0.0]}, "x0: expected finite values"),
         ({"y0": [np.inf, 0.0]}, "y0: expected finite values"),
-        ({"eta": 0.0}, "eta: expected a finite number > 0, received 0.0"),
-        ({"eta": -1.0}, "eta: expected a finite number > 0"),
-        ({"eta": None}, "eta: expected a real number, received None"),
-        ({"eta_y": -1.0}, "eta_y: expected a finite number > 0, received -1.0"),
+        ({"eta": 0.0}, "eta: expected a step size > 0, received 0.0"),
+        ({"eta": -1.0}, "eta: expected a step size > 0"),
+        ({"eta": None}, "eta: expected a step size > 0, received None"),
+        ({"eta_y": -1.0}, "eta_y: expected a step size > 0, received -1.0"),
         ({"method": "acgd", "eps": 0.0}, "eps: expected a finite number > 0, received 0.0"),
         ({"maxiter": 0}, r"maxiter: expected an integer in \[1, inf\], received 0"),
         ({"maxiter": 2.5}, "maxiter: expected an integer, received 2.5"),
@@ -51,7 +51,7 @@ def test_single_eta_sets_both_and_separate_etas_override():
         ({"steps": 2.5}, "steps: expected an integer, received 2.5"),
         ({"method": "adam"}, "method: expected one of"),
         ({"method": "sga", "gamma": -0.1}, "gamma: expected a finite number >= 0, received -0.1"),
-        ({"method": "gda", "gamma": 1.0}, r"options: gda accepts .* received unknown \['gamma'\]"),
+        ({"method": "gda", "gamma": 1.0}, r"options: unknown option 'gamma'"),
         ({"method": "cgd", "solver": "lu"}, "solver: expected one of"),
         ({"method": "cgd", "tol": 0.0}, "tol: expected a finite number > 0"),
         ({"method": "acgd", "beta": 1.0}, r"beta: expected a number in \[0.0, 1.0\)"),
@@ -99,7 +99,7 @@ def test_compare_methods_passes_step_sizes_to_every_method():
     for method in ("gda", "cgd"):
         alone = cgd.run(game, method, 1.0, 1.0, 1, eta_x=0.1, eta_y=0.3)
         np.testing.assert_allclose(results[method].x, alone.x, atol=1e-7)
-    with pytest.raises(ValueError, match=r"options: \['tol'\] are accepted by none"):
+    with pytest.raises(ValueError, match=r"options: 'tol' is accepted by none"):
         cgd.compare_methods(game, 1.0, 1.0, 1, 0.1, methods=("gda",), tol=1e-8)
 
 

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refimpl.inrank import dynamics
-from refimpl.inrank.dynamics import _integrate, _quadrature_time
+from refimpl.inrank.learning_times import quadrature_mode_time
+from refimpl.inrank.ode import integrate_mode_ode
 
 singular = st.floats(0.2, 6.0)
 small_u0 = st.floats(1e-6, 0.05)
@@ -19,16 +20,16 @@ times = st.floats(0.0, 30.0)
 def test_explicit_strength_matches_ode_integration(s, u0, t, depth):
     # LSODA runs at rtol 1e-11; the closed forms are exact, so agreement is ~1e-9 relative.
     u = float(dynamics.mode_strength(s, u0, t, depth))
-    ref = float(_integrate(np.array([s]), np.array([u0]), np.array([t]), depth, 1.0)[0])
+    ref = float(integrate_mode_ode(np.array([s]), np.array([u0]), np.array([t]), depth, 1.0)[0])
     assert u == pytest.approx(ref, rel=1e-7, abs=1e-12)
 
 
 @given(s=singular, u0=small_u0, frac=st.floats(0.01, 0.99))
 def test_depth3_time_function_matches_quadrature(s, u0, frac):
-    # The derived F(a) of papers.md: τ[F(a1) − F(a0)] must equal ∫ du / (3 u^{4/3}(s − u)).
+    # The derived F(a) (docs/derivations/inrank.md, section 2): τ[F(a1) − F(a0)] must equal ∫ du / (3 u^{4/3}(s − u)).
     u1 = max(frac * s, 1.01 * u0)
     t_closed = float(dynamics.mode_time(s, u0, u1, depth=3))
-    t_quad = float(_quadrature_time(np.array([s]), np.array([u0]), np.array([u1]), 3, 1.0)[0])
+    t_quad = float(quadrature_mode_time(np.array([s]), np.array([u0]), np.array([u1]), 3, 1.0)[0])
     assert t_closed == pytest.approx(t_quad, rel=1e-8)
 
 
@@ -56,7 +57,7 @@ def test_mode_time_inverts_mode_strength(s, u0, t, depth):
 @given(u0=st.floats(1e-3, 2.0), t=times, depth=st.integers(1, 5))
 def test_null_modes_follow_decay_formula(u0, t, depth):
     u = float(dynamics.mode_strength(0.0, u0, t, depth))
-    ref = float(_integrate(np.array([0.0]), np.array([u0]), np.array([t]), depth, 1.0)[0])
+    ref = float(integrate_mode_ode(np.array([0.0]), np.array([u0]), np.array([t]), depth, 1.0)[0])
     assert u == pytest.approx(ref, rel=1e-7, abs=1e-12)
     if depth == 3:
         a0 = u0 ** (1 / 3)

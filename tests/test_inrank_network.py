@@ -72,7 +72,7 @@ def test_low_rank_layer_gradients_follow_chain_rule(seed, activation):
     m, n, k = 4, 3, 2
     base = rng.standard_normal((m, n))
     U, V = rng.standard_normal((m, 3)), rng.standard_normal((n, 3))
-    low = LowRankUpdateLayer(base, U, V, active=k)
+    low = LowRankUpdateLayer(base, U, V, rank=k)
     head = DenseLayer(rng.standard_normal((2, m)))
     X, Y = rng.standard_normal((n, 6)), rng.standard_normal((2, 6))
     value, grads = forward_backward([low, head], X, Y, activation)

@@ -147,7 +147,7 @@ def test_divergence_names_step_and_suggests_smaller_lr():
     assert f"step {step}" in str(info.value) and 1 <= step < 200
     # the named step is the first with a non-finite loss: one step fewer runs cleanly
     assert np.isfinite(train(weights, X, Y, lr=5.0, steps=step - 1).loss[-1])
-    with pytest.raises(DivergenceError, match=f"step {step} "):
+    with pytest.raises(DivergenceError, match=rf"step {step};"):
         train(weights, X, Y, lr=5.0, steps=step)
 
 

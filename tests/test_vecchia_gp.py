@@ -18,7 +18,7 @@ from refimpl.vecchia import (
     sample,
     solve,
 )
-from refimpl.vecchia.gp import _joint_factor
+from refimpl.vecchia.prediction import joint_factor as _joint_factor
 from tests.strategies import point_clouds
 
 EPS = np.finfo(float).eps

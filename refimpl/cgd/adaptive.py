@@ -7,19 +7,11 @@ accompanies [1]_. For each player, with its gradient g at step t = 1, 2, …:
 .. math::
 
     v_t = \beta v_{t-1} + (1 - \beta)\, g \odot g, \qquad
-    \eta_t = \frac{\sqrt{1 - \beta^t}\; \mathrm{lr}}{\sqrt{v_t} + \epsilon},
+    \eta_t = \frac{\sqrt{1 - \beta^t}\; \eta}{\sqrt{v_t} + \epsilon},
 
-which gives diagonal step matrices H_x = diag(η_x), H_y = diag(η_y). Then (zero-sum)
-
-.. math::
-
-    \bigl(I + H_x^{1/2} D_{xy} f\, H_y D_{yx} f\, H_x^{1/2}\bigr) w
-        = H_x^{1/2} (\nabla_x f + D_{xy} f\, H_y \nabla_y f), \qquad
-    \Delta x = -H_x^{1/2} w,
-
-and Δy = H_y(∇_y f + D_yx f Δx) by substitution. This is
-:func:`refimpl.cgd.cgd_step` with the step vectors η_x, η_y, which is how it is
-implemented.
+which gives diagonal step matrices H_x = diag(η_x,t), H_y = diag(η_y,t); the step
+is then :func:`refimpl.cgd.cgd_step` with these step vectors, which is how it is
+implemented. Derivation: ``docs/derivations/cgd.md``.
 
 References
 ----------
@@ -29,17 +21,28 @@ References
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
+
 from refimpl import backend
+from refimpl.cgd.arguments import (
+    CheckedGame,
+    check_finite_result,
+    check_game,
+    check_point,
+    check_vector,
+)
 from refimpl.cgd.competitive import cgd_step
+from refimpl.validation import as_float_array, check_in_interval, check_integer, check_positive
 
 __all__ = ["ACGDState", "adaptive_step_sizes", "acgd_step"]
 
 
 @dataclass(frozen=True)
 class ACGDState:
-    """Running state of ACGD.
+    r"""Running state of ACGD.
 
     Attributes
     ----------
@@ -47,60 +50,149 @@ class ACGDState:
         Steps taken so far.
     v_x, v_y : ndarray, shapes (n,) and (m,)
         Running averages of the squared gradients.
-    warm_start : ndarray or None
-        The previous inner solution.
+    initial_guess : ndarray or None
+        The previous inner solution, the next step's initial guess.
+
+    Notes
+    -----
+    After step t the averages are
+
+    .. math::
+
+        v_t = \beta v_{t-1} + (1-\beta)\, g_t \odot g_t, \qquad v_0 = 0.
+
+    References
+    ----------
+    .. [1] F. Schäfer, H. Zheng and A. Anandkumar, "Implicit competitive
+       regularization in GANs", ICML 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ACGDState.zeros(np.ones(2), np.ones(1)).t
+    0
     """
 
     t: int
     v_x: object
     v_y: object
-    warm_start: object = None
+    initial_guess: object = None
+
+    @property
+    def warm_start(self):
+        """Deprecated name of :attr:`initial_guess`."""
+        warnings.warn(
+            "ACGDState.warm_start is deprecated; use ACGDState.initial_guess",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.initial_guess
 
     @classmethod
     def zeros(cls, x, y):
+        """The state before the first step, for points shaped like ``x`` and ``y``."""
+        x = as_float_array("x", x, ndim=1)
+        y = as_float_array("y", y, ndim=1, like=x)
         xp = backend.array_namespace(x, y)
         return cls(0, xp.zeros_like(x), xp.zeros_like(y))
 
 
-def adaptive_step_sizes(v, gradient, t, lr, beta=0.99, eps=1e-5):
+def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=None):
     r"""Update the running average and return the per-coordinate step sizes.
-
-    .. math::
-
-        v \leftarrow \beta v + (1-\beta) g^2, \qquad
-        \eta = \sqrt{1 - \beta^t}\,\mathrm{lr} / (\sqrt{v} + \epsilon).
 
     Parameters
     ----------
     v : ndarray, shape (k,)
+        Running average of the squared gradients (>= 0) before this step.
     gradient : ndarray, shape (k,)
+        The player's gradient at this step.
     t : int
         The step number, counted from 1.
-    lr, beta, eps : float
+    eta : float
+        Base step size, > 0 (``eta`` of :func:`refimpl.cgd.run`).
+    beta : float
+        Averaging factor in [0, 1).
+    eps : float
+        Offset of the denominator, > 0.
+    lr : float, optional
+        Deprecated alias of ``eta``.
 
     Returns
     -------
     v_new : ndarray, shape (k,)
-    eta : ndarray, shape (k,)
+        The updated running average.
+    step_sizes : ndarray, shape (k,)
+        The per-coordinate step sizes.
+
+    Raises
+    ------
+    refimpl.validation.DivergenceError
+        If the squared gradients or the step sizes overflow, with ``step`` t.
+
+    Notes
+    -----
+    .. math::
+
+        v \leftarrow \beta v + (1-\beta) g^2, \qquad
+        \eta_t = \sqrt{1 - \beta^t}\,\eta / (\sqrt{v} + \epsilon),
+
+    the bias-corrected RMSProp scaling used by ACGD [1]_.
+
+    References
+    ----------
+    .. [1] F. Schäfer, H. Zheng and A. Anandkumar, "Implicit competitive
+       regularization in GANs", ICML 2020.
 
     Examples
     --------
+    The first step has size about η / |g|:
+
     >>> import numpy as np
-    >>> v, eta = adaptive_step_sizes(np.zeros(1), np.array([2.0]), t=1, lr=0.1, eps=0.0)
-    >>> eta          # the first step has size lr / |g|
-    array([0.05])
+    >>> v, step_sizes = adaptive_step_sizes(np.zeros(1), np.array([2.0]), t=1, eta=0.1)
+    >>> float(np.round(step_sizes[0], 6))
+    0.049998
     """
+    if lr is not None:
+        warnings.warn(
+            "adaptive_step_sizes(lr=...) is deprecated; use eta=...",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        eta = lr if eta is None else eta
+    gradient = as_float_array("gradient", gradient, ndim=1)
+    v = check_vector("v", v, gradient.shape[0], like=gradient)
     xp = backend.array_namespace(v, gradient)
-    v_new = beta * v + (1.0 - beta) * gradient * gradient
-    return v_new, (1.0 - beta**t) ** 0.5 * lr / (xp.sqrt(v_new) + eps)
+    if not bool(xp.all(v >= 0)):
+        raise ValueError(f"v: expected a running average of squares (>= 0), min {float(v.min())}")
+    t = check_integer("t", t, minimum=1)
+    eta = check_positive("eta", eta)
+    beta = check_in_interval("beta", beta, 0.0, 1.0, closed="left")
+    eps = check_positive("eps", eps)
+    with np.errstate(over="ignore"):
+        v_new = beta * v + (1.0 - beta) * gradient * gradient
+        check_finite_result("the running average of squared gradients", v_new, step=t)
+        step_sizes = (1.0 - beta**t) ** 0.5 * eta / (xp.sqrt(v_new) + eps)
+    check_finite_result("the adaptive step sizes", step_sizes, step=t, hint="raise eps")
+    return v_new, step_sizes
+
+
+def _check_state(state, game, like):
+    if not isinstance(state, ACGDState):
+        raise ValueError(f"state: expected an ACGDState or None, received {state!r}")
+    t = check_integer("state", state.t, minimum=0)
+    v_x = check_vector("state", state.v_x, game.n, like=like)
+    v_y = check_vector("state", state.v_y, game.m, like=like)
+    guess = state.initial_guess
+    guess = None if guess is None else check_vector("state", guess, game.n, like=like)
+    return ACGDState(t, v_x, v_y, guess)
 
 
 def acgd_step(
     game,
     x,
     y,
-    lr_x,
-    lr_y,
+    eta_x=None,
+    eta_y=None,
     state=None,
     beta=0.99,
     eps=1e-5,
@@ -109,30 +201,48 @@ def acgd_step(
     maxiter=None,
     warm_start=True,
     restart=None,
+    *,
+    lr_x=None,
+    lr_y=None,
 ):
     r"""One step of adaptive CGD.
 
     Parameters
     ----------
     game : Game
+        A two-player game.
     x : ndarray, shape (n,)
+        Point of player x.
     y : ndarray, shape (m,)
-    lr_x, lr_y : float
-        Base learning rates ("lr" in the formula above).
+        Point of player y.
+    eta_x, eta_y : float
+        Base step sizes, > 0 (η in the formula below).
     state : ACGDState, optional
         State from the previous step; a fresh one when None.
-    beta, eps : float
-        Averaging factor and the denominator's offset (defaults 0.99 and 1e−5).
+    beta : float
+        Averaging factor in [0, 1) (default 0.99).
+    eps : float
+        The denominator's offset, > 0 (default 1e−5).
     solver, tol, maxiter, restart
         As in :func:`refimpl.cgd.cgd_step`.
     warm_start : bool
         Start the inner solve from the previous step's solution.
+    lr_x, lr_y : float, optional
+        Deprecated aliases of ``eta_x`` and ``eta_y``.
 
     Returns
     -------
     x_new, y_new : ndarray
+        The next point.
     state : ACGDState
+        The state after this step.
     info : CGDInfo
+        The inner solve.
+
+    Raises
+    ------
+    refimpl.validation.DivergenceError
+        If the step overflows, with ``step`` t.
 
     Notes
     -----
@@ -141,23 +251,51 @@ def acgd_step(
     .. math::
 
         v \leftarrow \beta v + (1-\beta) g^2, \qquad
-        H = \operatorname{diag}\Bigl(\frac{\sqrt{1-\beta^t}\,\mathrm{lr}}
+        H = \operatorname{diag}\Bigl(\frac{\sqrt{1-\beta^t}\,\eta}
             {\sqrt{v} + \epsilon}\Bigr),
 
         \bigl(I + H_x^{1/2} D_{xy} f\, H_y D_{yx} f\, H_x^{1/2}\bigr) w
             = H_x^{1/2} (\nabla_x f + D_{xy} f\, H_y \nabla_y f), \qquad
         \Delta x = -H_x^{1/2} w,
 
-    and Δy = H_y(∇_y f + D_yx f Δx) (zero-sum form; the general-sum form is that of
-    :func:`refimpl.cgd.cgd_step`).
+    and Δy = H_y(∇_y f + D_yx f Δx) (zero-sum form [1]_; the general-sum form is
+    that of :func:`refimpl.cgd.cgd_step`).
+
+    References
+    ----------
+    .. [1] F. Schäfer, H. Zheng and A. Anandkumar, "Implicit competitive
+       regularization in GANs", ICML 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.cgd import BilinearGame
+    >>> x1, y1, state, info = acgd_step(BilinearGame(1.0), np.ones(1), np.ones(1), 0.1, 0.1)
+    >>> state.t, bool(abs(x1[0]) < 1 and abs(y1[0]) < 1.2)
+    (1, True)
     """
-    state = ACGDState.zeros(x, y) if state is None else state
+    for old, new, value in (("lr_x", "eta_x", lr_x), ("lr_y", "eta_y", lr_y)):
+        if value is not None:
+            warnings.warn(
+                f"acgd_step({old}=...) is deprecated; use {new}=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+    eta_x = lr_x if eta_x is None else eta_x
+    eta_y = lr_y if eta_y is None else eta_y
+    eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
+    check_game(game)
+    x, y = check_point(game, x, y)
+    game = game if isinstance(game, CheckedGame) else CheckedGame(game)
+    if not isinstance(warm_start, bool):
+        raise ValueError(f"warm_start: expected True or False, received {warm_start!r}")
+    state = ACGDState.zeros(x, y) if state is None else _check_state(state, game, x)
     t = state.t + 1
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    v_x, eta_x = adaptive_step_sizes(state.v_x, gx, t, lr_x, beta, eps)
-    v_y, eta_y = adaptive_step_sizes(state.v_y, gy, t, lr_y, beta, eps)
-    guess = state.warm_start if warm_start else None
+    v_x, step_x = adaptive_step_sizes(state.v_x, gx, t, eta_x, beta, eps)
+    v_y, step_y = adaptive_step_sizes(state.v_y, gy, t, eta_y, beta, eps)
+    guess = state.initial_guess if warm_start else None
     x_new, y_new, info = cgd_step(
-        game, x, y, eta_x, eta_y, solver, tol, maxiter, guess, gradients=(gx, gy), restart=restart
+        game, x, y, step_x, step_y, solver, tol, maxiter, guess, gradients=(gx, gy), restart=restart
     )
     return x_new, y_new, ACGDState(t, v_x, v_y, info.solution), info

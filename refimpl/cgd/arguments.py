@@ -31,6 +31,7 @@ __all__ = [
     "check_finite_result",
     "check_point",
     "finite_value",
+    "CheckedGame",
 ]
 
 GAME_ATTRIBUTES = ("n", "m", "zero_sum", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g")
@@ -124,6 +125,8 @@ def check_step_arguments(game, x, y, eta_x, eta_y):
 
     Returns
     -------
+    game : CheckedGame
+        ``game`` behind a view that checks every value it returns.
     x, y : ndarray
         Float arrays of the game's backend.
     eta_x, eta_y : float or ndarray
@@ -147,7 +150,8 @@ def check_step_arguments(game, x, y, eta_x, eta_y):
     Examples
     --------
     >>> from refimpl.cgd import BilinearGame
-    >>> check_step_arguments(BilinearGame(2.0), [1.0], [0.5], 0.1, 0.2)
+    >>> game, x, y, eta_x, eta_y = check_step_arguments(BilinearGame(2.0), [1.0], [0.5], 0.1, 0.2)
+    >>> x, y, eta_x, eta_y
     (array([1.]), array([0.5]), 0.1, 0.2)
     """
     check_game(game)
@@ -156,12 +160,9 @@ def check_step_arguments(game, x, y, eta_x, eta_y):
     x = check_vector("x", x, game.n, like=like)
     y = check_vector("y", y, game.m, like=x)
     backend.array_namespace(x, y)  # rejects mixed backends
-    return (
-        x,
-        y,
-        check_step_size("eta_x", eta_x, game.n, x),
-        check_step_size("eta_y", eta_y, game.m, x),
-    )
+    eta_x = check_step_size("eta_x", eta_x, game.n, x)
+    eta_y = check_step_size("eta_y", eta_y, game.m, x)
+    return (game if isinstance(game, CheckedGame) else CheckedGame(game)), x, y, eta_x, eta_y
 
 
 def check_finite_result(what: str, *arrays, step: int = 1, hint: str = "") -> None:
@@ -198,3 +199,68 @@ def finite_value(what: str, value):
             f"{what} overflowed: the value at this (x, y) exceeds the float range", step=0
         )
     return value
+
+
+class CheckedGame:
+    """A view of a game that checks the type, shape and finiteness of what it returns.
+
+    The step functions call the game through this view, so a game that returns a
+    wrong shape, a complex or foreign array raises ``ValueError`` naming ``game``,
+    and one that returns NaN or inf raises :class:`~refimpl.validation.DivergenceError`.
+    """
+
+    def __init__(self, game):
+        self.game = game
+        self.n, self.m, self.zero_sum = game.n, game.m, bool(game.zero_sum)
+
+    def _call(self, name, shape, *args):
+        method = getattr(self.game, name, None)
+        if not callable(method):
+            raise ValueError(f"game: this method needs game.{name}, which {self.game!r} lacks")
+        value = method(*args)
+        if backend.is_foreign_array(value) or not (
+            isinstance(value, np.ndarray) or backend.is_cupy_array(value)
+        ):
+            raise ValueError(
+                f"game: {name} returned {type(value).__name__}, expected an array of shape {shape}"
+            )
+        if value.dtype.kind not in "fiu" or tuple(value.shape) != shape:
+            raise ValueError(
+                f"game: {name} returned an array of dtype {value.dtype} and shape "
+                f"{tuple(value.shape)}, expected real numbers of shape {shape}"
+            )
+        check_finite_result(f"game.{name}", value)
+        return value
+
+    def _block_shape(self, rows, v):
+        return (rows,) if v.ndim == 1 else (rows, v.shape[1])
+
+    def grad_x_f(self, x, y):
+        return self._call("grad_x_f", (self.n,), x, y)
+
+    def grad_y_g(self, x, y):
+        return self._call("grad_y_g", (self.m,), x, y)
+
+    def dxy_f(self, x, y, v):
+        return self._call("dxy_f", self._block_shape(self.n, v), x, y, v)
+
+    def dyx_g(self, x, y, u):
+        return self._call("dyx_g", self._block_shape(self.m, u), x, y, u)
+
+    def dxx_f(self, x, y, u):
+        return self._call("dxx_f", self._block_shape(self.n, u), x, y, u)
+
+    def dyy_g(self, x, y, v):
+        return self._call("dyy_g", self._block_shape(self.m, v), x, y, v)
+
+    def dxy_f_matrix(self, x, y):
+        if not hasattr(self.game, "dxy_f_matrix"):  # a game outside the Game hierarchy
+            xp = backend.array_namespace(x, y)
+            return self.dxy_f(x, y, xp.eye(self.m))
+        return self._call("dxy_f_matrix", (self.n, self.m), x, y)
+
+    def dyx_g_matrix(self, x, y):
+        if not hasattr(self.game, "dyx_g_matrix"):
+            xp = backend.array_namespace(x, y)
+            return self.dyx_g(x, y, xp.eye(self.n))
+        return self._call("dyx_g_matrix", (self.m, self.n), x, y)

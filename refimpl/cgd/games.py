@@ -24,6 +24,8 @@ References
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.cgd.arguments import check_point, check_vector, finite_value
 
@@ -172,19 +174,22 @@ class QuadraticGameBase(Game):
         vector = check_vector(name, vector, size, like=x, block=True)
         if matrix is None:
             return vector * 0.0
-        return finite_value(f"the product with {name}", matrix @ vector)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return finite_value(f"the product with {name}", matrix @ vector)
 
     def grad_x_f(self, x, y):
         """∇ₓf = Px + Ay, shape (n,)."""
         x, y = check_point(self, x, y)
-        value = self.A @ y if self._p is None else self._p @ x + self.A @ y
-        return finite_value("grad_x_f", value)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = self.A @ y if self._p is None else self._p @ x + self.A @ y
+            return finite_value("grad_x_f", value)
 
     def grad_y_g(self, x, y):
         """∇_y g = Qy + Cx, shape (m,)."""
         x, y = check_point(self, x, y)
-        value = self._b_sign * (self._b.T @ x)
-        return finite_value("grad_y_g", value if self._q is None else self._q @ y + value)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = self._b_sign * (self._b.T @ x)
+            return finite_value("grad_y_g", value if self._q is None else self._q @ y + value)
 
     def dxy_f(self, x, y, v):
         """D_xy f · v = A v for v of shape (m,) or (m, k)."""

@@ -1,57 +1,75 @@
-"""Gradient-based relatives of CGD: GDA, alternating GDA, OGDA, extragradient, SGA, ConOpt.
+r"""Gradient-based relatives of CGD: GDA, alternating GDA, OGDA and extragradient.
 
-Every step takes a game (see :mod:`refimpl.cgd.games`), the current (x, y) and
-separate step sizes η_x and η_y, and returns the next (x, y). Player x minimizes
-f, player y minimizes g; for zero-sum games g = −f.
+Every step takes a game (see :class:`refimpl.cgd.Game`), the current (x, y) and
+separate step sizes η_x and η_y (finite, > 0; scalars or per-coordinate arrays),
+and returns the next (x, y); it raises :class:`refimpl.validation.DivergenceError`
+with ``step`` 1 when the step overflows. Player x minimizes f, player y minimizes
+g; for zero-sum games g = −f.
 
-SGA and ConOpt are defined for zero-sum games, where the terms they add are
-products with D_xy f and D_yx f = −D_yx g; their general-sum versions need
-derivatives of each player's loss with respect to the *other* player's
-variables twice (D_xy g), which the game protocol does not provide.
+SGA and ConOpt, which add second-derivative terms, are in
+:mod:`refimpl.cgd.adjusted_gradients`.
 
 References
 ----------
 .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019,
    Section 4 (the update rules compared there).
-.. [2] L. Mescheder, S. Nowozin and A. Geiger, "The Numerics of GANs", NeurIPS 2017
-   (ConOpt).
-.. [3] D. Balduzzi et al., "The Mechanics of n-Player Differentiable Games",
-   ICML 2018 (SGA).
-.. [4] C. Daskalakis et al., "Training GANs with Optimism", ICLR 2018 (OGDA).
-.. [5] G. M. Korpelevich, "The extragradient method for finding saddle points and
+.. [2] C. Daskalakis et al., "Training GANs with Optimism", ICLR 2018 (OGDA).
+.. [3] G. M. Korpelevich, "The extragradient method for finding saddle points and
    other problems", 1976.
 """
 
 from __future__ import annotations
 
-from refimpl.cgd.games import check_step_arguments
+from refimpl.cgd.arguments import check_finite_result, check_step_arguments, check_vector
 
 __all__ = [
+    "finished_step",
     "gda_step",
     "altgda_step",
     "ogda_step",
     "extragradient_step",
-    "sga_step",
-    "conopt_step",
 ]
 
+HINT = "reduce eta_x, eta_y"
 
-def _require_zero_sum(game, method: str) -> None:
-    """SGA and ConOpt use D_yx f = −D_yx g, true only when g = −f."""
-    if not game.zero_sum:
-        raise ValueError(
-            f"game: {method} is defined here for zero-sum games (g = -f), "
-            f"received a general-sum {type(game).__name__}"
-        )
+
+def finished_step(method, x_new, y_new):
+    """(x_new, y_new), or DivergenceError naming ``method`` if the step overflowed."""
+    check_finite_result(method, x_new, y_new, hint=HINT)
+    return x_new, y_new
 
 
 def gda_step(game, x, y, eta_x, eta_y):
     r"""Simultaneous gradient descent-ascent.
 
+    Parameters
+    ----------
+    game : Game
+        A two-player game.
+    x : ndarray, shape (n,)
+        Point of player x.
+    y : ndarray, shape (m,)
+        Point of player y.
+    eta_x, eta_y : float or ndarray of shape (n,) and (m,)
+        Step sizes > 0.
+
+    Returns
+    -------
+    x_new : ndarray, shape (n,)
+    y_new : ndarray, shape (m,)
+
+    Notes
+    -----
     .. math::
 
         x_{k+1} = x_k - \eta_x \nabla_x f(x_k, y_k), \qquad
         y_{k+1} = y_k - \eta_y \nabla_y g(x_k, y_k).
+
+    On f = αxy each step multiplies ‖z‖ by √(1 + η²α²) [1]_.
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
 
     Examples
     --------
@@ -60,101 +78,154 @@ def gda_step(game, x, y, eta_x, eta_y):
     >>> gda_step(BilinearGame(1.0), np.array([1.0]), np.array([0.0]), 0.5, 0.5)
     (array([1.]), array([0.5]))
     """
-    check_step_arguments(game, x, y, eta_x, eta_y)
-    return x - eta_x * game.grad_x_f(x, y), y - eta_y * game.grad_y_g(x, y)
+    game, x, y, eta_x, eta_y = check_step_arguments(game, x, y, eta_x, eta_y)
+    x_new, y_new = x - eta_x * game.grad_x_f(x, y), y - eta_y * game.grad_y_g(x, y)
+    return finished_step("gda_step", x_new, y_new)
 
 
 def altgda_step(game, x, y, eta_x, eta_y):
     r"""Alternating gradient descent-ascent: y moves after seeing x's move.
 
+    Parameters
+    ----------
+    game : Game
+        A two-player game.
+    x : ndarray, shape (n,)
+        Point of player x.
+    y : ndarray, shape (m,)
+        Point of player y.
+    eta_x, eta_y : float or ndarray of shape (n,) and (m,)
+        Step sizes > 0.
+
+    Returns
+    -------
+    x_new : ndarray, shape (n,)
+    y_new : ndarray, shape (m,)
+
+    Notes
+    -----
     .. math::
 
         x_{k+1} = x_k - \eta_x \nabla_x f(x_k, y_k), \qquad
         y_{k+1} = y_k - \eta_y \nabla_y g(x_{k+1}, y_k).
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.cgd import BilinearGame
+    >>> altgda_step(BilinearGame(1.0), np.array([1.0]), np.array([1.0]), 0.5, 0.5)
+    (array([0.5]), array([1.25]))
     """
-    check_step_arguments(game, x, y, eta_x, eta_y)
+    game, x, y, eta_x, eta_y = check_step_arguments(game, x, y, eta_x, eta_y)
     x_new = x - eta_x * game.grad_x_f(x, y)
-    return x_new, y - eta_y * game.grad_y_g(x_new, y)
+    check_finite_result("altgda_step", x_new, hint=HINT)
+    return finished_step("altgda_step", x_new, y - eta_y * game.grad_y_g(x_new, y))
 
 
 def ogda_step(game, x, y, eta_x, eta_y, previous_gradients=None):
     r"""Optimistic gradient descent-ascent.
 
-    .. math::
-
-        x_{k+1} = x_k - 2\eta_x \nabla_x f(z_k) + \eta_x \nabla_x f(z_{k-1}),
-
-    and likewise for y with ∇_y g. On the first step there is no z₋₁; it is
-    taken as z₀, which makes the first step a GDA step.
-
     Parameters
     ----------
+    game : Game
+        A two-player game.
+    x : ndarray, shape (n,)
+        Point of player x.
+    y : ndarray, shape (m,)
+        Point of player y.
+    eta_x, eta_y : float or ndarray of shape (n,) and (m,)
+        Step sizes > 0.
     previous_gradients : tuple (gx, gy), optional
         ∇ₓf and ∇_y g at z_{k−1}, as returned by the previous call.
 
     Returns
     -------
-    x, y : ndarray
+    x_new, y_new : ndarray
+        The next point.
     gradients : tuple (gx, gy)
         The gradients at z_k, to pass as ``previous_gradients`` next time.
+
+    Notes
+    -----
+    .. math::
+
+        x_{k+1} = x_k - 2\eta_x \nabla_x f(z_k) + \eta_x \nabla_x f(z_{k-1}),
+
+    and likewise for y with ∇_y g [1]_. On the first step there is no z₋₁; it is
+    taken as z₀, which makes the first step a GDA step.
+
+    References
+    ----------
+    .. [1] C. Daskalakis et al., "Training GANs with Optimism", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.cgd import BilinearGame
+    >>> x, y, grads = ogda_step(BilinearGame(1.0), np.array([1.0]), np.array([0.0]), 0.5, 0.5)
+    >>> x, y
+    (array([1.]), array([0.5]))
     """
-    check_step_arguments(game, x, y, eta_x, eta_y)
+    game, x, y, eta_x, eta_y = check_step_arguments(game, x, y, eta_x, eta_y)
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    px, py = (gx, gy) if previous_gradients is None else previous_gradients
-    return x - eta_x * (2 * gx - px), y - eta_y * (2 * gy - py), (gx, gy)
+    if previous_gradients is None:
+        px, py = gx, gy
+    elif isinstance(previous_gradients, tuple | list) and len(previous_gradients) == 2:
+        px = check_vector("previous_gradients", previous_gradients[0], game.n, like=x)
+        py = check_vector("previous_gradients", previous_gradients[1], game.m, like=x)
+    else:
+        raise ValueError(
+            f"previous_gradients: expected a pair (gx, gy) or None, received {previous_gradients!r}"
+        )
+    x_new, y_new = finished_step("ogda_step", x - eta_x * (2 * gx - px), y - eta_y * (2 * gy - py))
+    return x_new, y_new, (gx, gy)
 
 
 def extragradient_step(game, x, y, eta_x, eta_y):
     r"""Extragradient: a look-ahead GDA step, then a step with the look-ahead gradients.
 
+    Parameters
+    ----------
+    game : Game
+        A two-player game.
+    x : ndarray, shape (n,)
+        Point of player x.
+    y : ndarray, shape (m,)
+        Point of player y.
+    eta_x, eta_y : float or ndarray of shape (n,) and (m,)
+        Step sizes > 0.
+
+    Returns
+    -------
+    x_new : ndarray, shape (n,)
+    y_new : ndarray, shape (m,)
+
+    Notes
+    -----
     .. math::
 
         \tilde x = x_k - \eta_x \nabla_x f(z_k),\quad
         \tilde y = y_k - \eta_y \nabla_y g(z_k),\quad
         x_{k+1} = x_k - \eta_x \nabla_x f(\tilde z),\quad
         y_{k+1} = y_k - \eta_y \nabla_y g(\tilde z).
+
+    References
+    ----------
+    .. [1] G. M. Korpelevich, "The extragradient method for finding saddle points and
+       other problems", 1976.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.cgd import BilinearGame
+    >>> extragradient_step(BilinearGame(1.0), np.array([1.0]), np.array([0.0]), 0.5, 0.5)
+    (array([0.75]), array([0.5]))
     """
-    check_step_arguments(game, x, y, eta_x, eta_y)
+    game, x, y, eta_x, eta_y = check_step_arguments(game, x, y, eta_x, eta_y)
     x_look, y_look = gda_step(game, x, y, eta_x, eta_y)
-    return x - eta_x * game.grad_x_f(x_look, y_look), y - eta_y * game.grad_y_g(x_look, y_look)
-
-
-def sga_step(game, x, y, eta_x, eta_y, gamma=1.0):
-    r"""Symplectic gradient adjustment (zero-sum games).
-
-    .. math::
-
-        x_{k+1} = x_k - \eta_x\,(\nabla_x f + \gamma\, D_{xy} f\, \nabla_y f), \qquad
-        y_{k+1} = y_k - \eta_y\,(\nabla_y g + \gamma\, D_{yx} f\, \nabla_x f),
-
-    which is ξ + γÃᵀξ for the antisymmetric part Ã of the game Jacobian. With
-    ∇_y f = −∇_y g and D_yx f = −D_yx g this uses only the game protocol.
-    """
-    check_step_arguments(game, x, y, eta_x, eta_y)
-    _require_zero_sum(game, "sga")
-    gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    x_new = x - eta_x * (gx - gamma * game.dxy_f(x, y, gy))
-    y_new = y - eta_y * (gy - gamma * game.dyx_g(x, y, gx))
-    return x_new, y_new
-
-
-def conopt_step(game, x, y, eta_x, eta_y, gamma=1.0):
-    r"""Consensus optimization (zero-sum games): GDA on ξ + γ∇½‖ξ‖².
-
-    .. math::
-
-        x_{k+1} = x_k - \eta_x\,(\nabla_x f + \gamma\, D_{xy} f\, \nabla_y f
-                  + \gamma\, D_{xx} f\, \nabla_x f),
-
-        y_{k+1} = y_k - \eta_y\,(\nabla_y g + \gamma\, D_{yx} f\, \nabla_x f
-                  + \gamma\, D_{yy} g\, \nabla_y g).
-
-    It is SGA plus the terms γ D_xx f ∇ₓf and γ D_yy g ∇_y g, which pull toward
-    any stationary point, including ones that a player wants to leave.
-    """
-    check_step_arguments(game, x, y, eta_x, eta_y)
-    _require_zero_sum(game, "conopt")
-    gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    x_new = x - eta_x * (gx - gamma * game.dxy_f(x, y, gy) + gamma * game.dxx_f(x, y, gx))
-    y_new = y - eta_y * (gy - gamma * game.dyx_g(x, y, gx) + gamma * game.dyy_g(x, y, gy))
-    return x_new, y_new
+    x_new = x - eta_x * game.grad_x_f(x_look, y_look)
+    return finished_step("extragradient_step", x_new, y - eta_y * game.grad_y_g(x_look, y_look))

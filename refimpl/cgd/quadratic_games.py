@@ -14,6 +14,8 @@ References
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.cgd.arguments import as_game_matrix, check_point, finite_value
 from refimpl.cgd.games import QuadraticGameBase
@@ -95,12 +97,16 @@ class GeneralSumQuadraticGame(QuadraticGameBase):
     def f(self, x, y):
         """f(x, y) = ½xᵀPx + xᵀAy, a float."""
         x, y = check_point(self, x, y)
-        return float(finite_value("f", _quadratic_form(self._p, x) + x @ (self.A @ y)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = _quadratic_form(self._p, x) + x @ (self.A @ y)
+        return float(finite_value("f", value))
 
     def g(self, x, y):
         """g(x, y) = ½yᵀQy + xᵀBy, a float."""
         x, y = check_point(self, x, y)
-        return float(finite_value("g", _quadratic_form(self._q, y) + x @ (self._b @ y)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = _quadratic_form(self._q, y) + x @ (self._b @ y)
+        return float(finite_value("g", value))
 
 
 class QuadraticGame(QuadraticGameBase):
@@ -170,7 +176,8 @@ class QuadraticGame(QuadraticGameBase):
     def f(self, x, y):
         """f(x, y) = ½xᵀPx + xᵀAy − ½yᵀQy, a float."""
         x, y = check_point(self, x, y)
-        value = _quadratic_form(self._p, x) + x @ (self.A @ y) - _quadratic_form(self._q, y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = _quadratic_form(self._p, x) + x @ (self.A @ y) - _quadratic_form(self._q, y)
         return float(finite_value("f", value))
 
     def g(self, x, y):

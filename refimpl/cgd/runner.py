@@ -1,8 +1,14 @@
-"""The runner: ``run(game, method, x0, y0, steps, eta, **options)``.
+r"""The runner: ``run(game, method, x0, y0, steps, eta, **options)``.
 
-This signature, the method names in :data:`METHODS` and the fields of
+This signature, the method names in :data:`~refimpl.cgd.METHODS` and the fields of
 :class:`RunResult` are the stable contract against which other implementations
-are checked.
+are checked. Each method is a step function of :mod:`refimpl.cgd.methods`, all with
+one signature; the runner validates the options once, counts derivative
+evaluations, and stops at the first step that overflows.
+
+References
+----------
+.. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
 """
 
 from __future__ import annotations
@@ -12,62 +18,45 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.adaptive import acgd_step
-from refimpl.cgd.competitive import SOLVERS, cgd_step, lcgd_step
-from refimpl.cgd.gradient_methods import (
-    altgda_step,
-    conopt_step,
-    extragradient_step,
-    gda_step,
-    ogda_step,
-    sga_step,
-)
-from refimpl.validation import (
-    as_float_array,
-    check_choice,
-    check_in_interval,
-    check_integer,
-    check_nonnegative,
-    check_positive,
-)
+from refimpl.cgd.arguments import check_game, check_step_size
+from refimpl.cgd.games import Game
+from refimpl.cgd.methods import METHODS, STEPS, check_method_options, method_options
+from refimpl.validation import DivergenceError, as_float_array, check_choice, check_integer
 
-__all__ = ["METHODS", "RunResult", "method_options", "run"]
-
-METHODS = ("gda", "altgda", "ogda", "extragradient", "conopt", "sga", "lcgd", "cgd", "acgd")
-
-_OPTIONS = {
-    "gda": set(),
-    "altgda": set(),
-    "ogda": set(),
-    "extragradient": set(),
-    "lcgd": set(),
-    "conopt": {"gamma"},
-    "sga": {"gamma"},
-    "cgd": {"solver", "tol", "maxiter", "restart", "warm_start"},
-    "acgd": {"solver", "tol", "maxiter", "restart", "warm_start", "beta", "eps"},
-}
+__all__ = ["METHODS", "RunResult", "CountingGame", "method_options", "run", "scaled_norms"]
 
 
-def method_options(method):
-    """The keyword options that :func:`run` accepts for ``method`` (besides eta_x, eta_y)."""
-    check_choice("method", method, METHODS)
-    return frozenset(_OPTIONS[method])
+def scaled_norms(z):
+    r"""Row norms ‖z_k‖ of a (K, d) array without overflow in the squares.
+
+    Each row is divided by its largest entry before squaring, so a finite row whose
+    norm is representable gets a finite norm, however large its entries.
+    """
+    xp = backend.array_namespace(z)
+    scale = xp.max(xp.abs(z), axis=1, keepdims=True)
+    scale = xp.where(scale > 0, scale, 1.0)
+    with np.errstate(over="ignore"):
+        return scale[:, 0] * xp.sqrt(xp.sum((z / scale) ** 2, axis=1))
 
 
 @dataclass
 class RunResult:
-    """Outcome of :func:`run`.
+    r"""Outcome of :func:`run`.
 
     Attributes
     ----------
     method : str
+        The method's name.
     x : ndarray, shape (steps_taken + 1, n)
         x₀, x₁, …: the trajectory of player x.
     y : ndarray, shape (steps_taken + 1, m)
+        The trajectory of player y.
     steps_taken : int
+        Steps completed (equal to ``steps`` unless the run stopped early).
     status : str
-        ``"completed"``, ``"diverged"`` (a non-finite iterate appeared) or
-        ``"inner_solver_failed"`` (CG/GMRES missed its tolerance).
+        ``"completed"``, ``"diverged"`` (a step overflowed: a non-finite iterate, or
+        one whose norm exceeds the float range) or ``"inner_solver_failed"``
+        (CG/GMRES missed its tolerance).
     message : str
         Why the run stopped, with the step.
     stopped_at : int or None
@@ -76,9 +65,31 @@ class RunResult:
         Evaluations of ∇ₓf and of ∇_y g, each counted once.
     hvp_evaluations : int
         Hessian-vector products (D_xy f·v, D_yx g·u, D_xx f·u, D_yy g·v), one per
-        vector (a block of k columns counts k).
+        vector (a block of k columns, or a dense (p, k) block, counts k).
     inner_iterations : ndarray of int, shape (steps_taken,)
         Krylov iterations per step (zeros for methods without an inner solve).
+
+    Notes
+    -----
+    ``norm`` is the distance to the stationary point 0 of the built-in games,
+
+    .. math::
+
+        \lVert z_k \rVert = \lVert (x_k, y_k) \rVert_2,
+
+    finite for every recorded step (the runner stops before a step whose norm
+    overflows).
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> from refimpl.cgd import BilinearGame
+    >>> result = run(BilinearGame(1.0), "gda", 1.0, 0.0, steps=2, eta=0.5)
+    >>> result.norm.round(4)
+    array([1.   , 1.118, 1.25 ])
     """
 
     method: str
@@ -94,34 +105,27 @@ class RunResult:
 
     @property
     def norm(self):
-        """‖z_k‖ = ‖(x_k, y_k)‖ for every recorded k, shape (steps_taken + 1,).
-
-        The built-in games have their stationary point at z = 0, so this is the
-        distance to it.
-        """
+        """‖z_k‖ = ‖(x_k, y_k)‖ for every recorded k, shape (steps_taken + 1,)."""
         xp = backend.array_namespace(self.x, self.y)
-        z = xp.concatenate([self.x, self.y], axis=1)
-        scale = xp.max(xp.abs(z), axis=1, keepdims=True)
-        scale = xp.where(scale > 0, scale, 1.0)  # scaling keeps huge iterates from overflowing
-        return scale[:, 0] * xp.sqrt(xp.sum((z / scale) ** 2, axis=1))
+        return scaled_norms(xp.concatenate([self.x, self.y], axis=1))
 
 
-class _CountingGame:
+class CountingGame(Game):
     """Wraps a game and counts gradient and Hessian-vector-product evaluations."""
 
     def __init__(self, game):
-        self._game = game
+        self.game = game
         self.n, self.m, self.zero_sum = game.n, game.m, game.zero_sum
         self.gradients = 0
         self.hvps = 0
 
     def _grad(self, name, x, y):
         self.gradients += 1
-        return getattr(self._game, name)(x, y)
+        return getattr(self.game, name)(x, y)
 
     def _hvp(self, name, x, y, v):
         self.hvps += 1 if v.ndim == 1 else v.shape[1]
-        return getattr(self._game, name)(x, y, v)
+        return getattr(self.game, name)(x, y, v)
 
     def grad_x_f(self, x, y):
         return self._grad("grad_x_f", x, y)
@@ -141,9 +145,17 @@ class _CountingGame:
     def dyy_g(self, x, y, v):
         return self._hvp("dyy_g", x, y, v)
 
+    def dxy_f_matrix(self, x, y):
+        self.hvps += self.m
+        return self.game.dxy_f_matrix(x, y)
 
-def _start_vector(name, value, size):
-    arr = as_float_array(name, value, ndim=(0, 1))
+    def dyx_g_matrix(self, x, y):
+        self.hvps += self.n
+        return self.game.dyx_g_matrix(x, y)
+
+
+def _start_vector(name, value, size, like):
+    arr = as_float_array(name, value, ndim=(0, 1), like=like)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.shape != (size,):
@@ -166,10 +178,11 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     x0 : array_like, shape (n,)
         Start of player x (a scalar when n = 1).
     y0 : array_like, shape (m,)
+        Start of player y.
     steps : int
         Number of steps, >= 0.
     eta : float, optional
-        Step size of both players (the base learning rate ``lr`` for ACGD).
+        Step size of both players (the base step size of ACGD).
     **options
         ``eta_x``, ``eta_y``: separate step sizes (override ``eta``).
         ``gamma`` (SGA, ConOpt; default 1.0).
@@ -181,16 +194,32 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     Returns
     -------
     RunResult
-        Trajectories, costs, and why the run stopped. A run that produces a
-        non-finite iterate stops there with ``status="diverged"``; the
-        trajectories end at the last finite iterate.
+        Trajectories, costs, and why the run stopped. A step that overflows (a
+        non-finite iterate, or an iterate whose norm exceeds the float range) stops
+        the run with ``status="diverged"``; the trajectories end at the last good
+        iterate.
 
     Raises
     ------
     ValueError
-        For an unknown method or option, shape mismatches, non-finite starts,
-        η ≤ 0, γ < 0, steps < 0, maxiter < 1, or SGA/ConOpt/``solver="cg"`` on a
-        general-sum game.
+        For an unknown method or option (naming the key), shape mismatches,
+        non-finite starts, η ≤ 0, γ < 0, steps < 0, maxiter < 1, or
+        SGA/ConOpt/``solver="cg"`` on a general-sum game.
+
+    Notes
+    -----
+    Each step maps z_k = (x_k, y_k) to z_{k+1}; for CGD,
+
+    .. math::
+
+        z_{k+1} = z_k - (I + H N)^{-1} H \xi(z_k),
+
+    with H = diag(η_x, η_y), N the mixed second derivatives and ξ the gradients
+    (``docs/derivations/cgd.md``).
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
 
     Examples
     --------
@@ -202,63 +231,46 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     0.000459...
     """
     check_choice("method", method, METHODS)
-    unknown = set(options) - _OPTIONS[method] - {"eta_x", "eta_y"}
-    if unknown:
-        raise ValueError(
-            f"options: {method} accepts {sorted(_OPTIONS[method] | {'eta_x', 'eta_y'})}, "
-            f"received unknown {sorted(unknown)}"
-        )
-    for attr in ("n", "m", "zero_sum", "grad_x_f", "grad_y_g"):
-        if not hasattr(game, attr):
-            raise ValueError(f"game: expected a refimpl.cgd Game, received {type(game).__name__}")
+    check_game(game)
+    names = {k: k if k in options else "eta" for k in ("eta_x", "eta_y")}
+    eta_x, eta_y = options.pop("eta_x", eta), options.pop("eta_y", eta)
+    options = check_method_options(method, options)
     steps = check_integer("steps", steps, minimum=0)
-    eta_x = check_positive("eta_x" if "eta_x" in options else "eta", options.pop("eta_x", eta))
-    eta_y = check_positive("eta_y" if "eta_y" in options else "eta", options.pop("eta_y", eta))
-    if "gamma" in options:
-        check_nonnegative("gamma", options["gamma"])
-    if "solver" in options:
-        check_choice("solver", options["solver"], SOLVERS)
-    if options.get("maxiter") is not None:
-        check_integer("maxiter", options["maxiter"], minimum=1)
-    if options.get("restart") is not None:
-        check_integer("restart", options["restart"], minimum=1)
-    if not isinstance(options.get("warm_start", True), bool):
-        raise ValueError(
-            f"warm_start: expected True or False, received {type(options['warm_start']).__name__}"
-        )
-    x = _start_vector("x0", x0, game.n)
-    y = _start_vector("y0", y0, game.m)
     like = getattr(game, "A", None)
-    if like is not None and backend.is_cupy_array(like):
-        x, y = backend.asarray(x, like=like), backend.asarray(y, like=like)
+    like = like if like is not None and backend.is_cupy_array(like) else None
+    x = _start_vector("x0", x0, game.n, like)
+    y = _start_vector("y0", y0, game.m, like if like is not None else x)
     xp = backend.array_namespace(x, y)
+    eta_x = check_step_size(names["eta_x"], eta_x, game.n, x)
+    eta_y = check_step_size(names["eta_y"], eta_y, game.m, x)
 
-    counted = _CountingGame(game)
-    step = _stepper(method, counted, eta_x, eta_y, dict(options))
+    counted, step = CountingGame(game), STEPS[method]
     xs, ys = xp.empty((steps + 1, game.n)), xp.empty((steps + 1, game.m))
     xs[0], ys[0] = x, y
     inner = np.zeros(steps, dtype=int)
     status, message, stopped_at, taken = "completed", f"completed {steps} steps", None, steps
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(1, steps + 1):
-            x, y, iterations, converged = step(x, y)
-            inner[k - 1] = iterations
-            if not (bool(xp.all(xp.isfinite(x))) and bool(xp.all(xp.isfinite(y)))):
-                status, stopped_at, taken = "diverged", k, k - 1
-                message = (
-                    f"diverged: step {k} produced a non-finite iterate (overflow or an "
-                    f"invalid operation); the trajectories end at step {k - 1}, the last "
-                    "finite iterate"
-                )
-                break
-            xs[k], ys[k] = x, y
-            if not converged:
-                status, stopped_at, taken = "inner_solver_failed", k, k
-                message = (
-                    f"inner_solver_failed: the linear solve at step {k} missed its tolerance "
-                    "after maxiter iterations; raise maxiter or loosen tol"
-                )
-                break
+    memory = None
+    for k in range(1, steps + 1):
+        try:
+            x, y, memory, iterations, converged = step(counted, x, y, eta_x, eta_y, memory, options)
+            z = xp.concatenate([x, y])[None, :]
+            if not bool(xp.isfinite(scaled_norms(z))[0]):
+                raise DivergenceError("the norm of the iterate exceeds the float range", step=k)
+        except DivergenceError as exc:
+            status, stopped_at, taken = "diverged", k, k - 1
+            message = (
+                f"diverged: step {k} overflowed ({exc}); the trajectories end at step {k - 1}, "
+                "the last finite iterate"
+            )
+            break
+        xs[k], ys[k], inner[k - 1] = x, y, iterations
+        if not converged:
+            status, stopped_at, taken = "inner_solver_failed", k, k
+            message = (
+                f"inner_solver_failed: the linear solve at step {k} missed its tolerance "
+                "after maxiter iterations; raise maxiter or loosen tol"
+            )
+            break
     return RunResult(
         method=method,
         x=xs[: taken + 1],
@@ -271,74 +283,3 @@ def run(game, method, x0, y0, steps, eta=None, **options):
         hvp_evaluations=counted.hvps,
         inner_iterations=inner[:taken],
     )
-
-
-def _stepper(method, game, eta_x, eta_y, options):
-    """A closure (x, y) -> (x, y, inner_iterations, converged) for one method."""
-    gamma = options.get("gamma", 1.0)
-    simple = {
-        "gda": lambda x, y: gda_step(game, x, y, eta_x, eta_y),
-        "altgda": lambda x, y: altgda_step(game, x, y, eta_x, eta_y),
-        "extragradient": lambda x, y: extragradient_step(game, x, y, eta_x, eta_y),
-        "lcgd": lambda x, y: lcgd_step(game, x, y, eta_x, eta_y),
-        "sga": lambda x, y: sga_step(game, x, y, eta_x, eta_y, gamma),
-        "conopt": lambda x, y: conopt_step(game, x, y, eta_x, eta_y, gamma),
-    }
-    if method in simple:
-
-        def step(x, y):
-            return (*simple[method](x, y), 0, True)
-
-        return step
-
-    if method == "ogda":
-        memory = {"gradients": None}
-
-        def step(x, y):
-            x, y, memory["gradients"] = ogda_step(game, x, y, eta_x, eta_y, memory["gradients"])
-            return x, y, 0, True
-
-        return step
-
-    solver = options.get("solver", "auto")
-    tol = check_positive("tol", options.get("tol", 1e-12))
-    maxiter = options.get("maxiter")
-    restart = options.get("restart")
-    warm = options.get("warm_start", True)
-
-    if method == "cgd":
-        memory = {"guess": None}
-
-        def step(x, y):
-            guess = memory["guess"] if warm else None
-            x, y, info = cgd_step(
-                game, x, y, eta_x, eta_y, solver, tol, maxiter, guess, restart=restart
-            )
-            memory["guess"] = info.solution
-            return x, y, info.iterations, info.converged
-
-        return step
-
-    beta = check_in_interval("beta", options.get("beta", 0.99), 0.0, 1.0, closed="left")
-    eps = check_positive("eps", options.get("eps", 1e-5))  # eps = 0 divides 0 by 0
-    memory = {"state": None}
-
-    def step(x, y):
-        x, y, memory["state"], info = acgd_step(
-            game,
-            x,
-            y,
-            eta_x,
-            eta_y,
-            memory["state"],
-            beta,
-            eps,
-            solver,
-            tol,
-            maxiter,
-            warm,
-            restart=restart,
-        )
-        return x, y, info.iterations, info.converged
-
-    return step

@@ -35,7 +35,17 @@ Conventions: ``X`` has shape ``(n_in, n_samples)`` (columns are samples); the lo
 rate ``η`` has time scale ``τ = 1/η``.
 """
 
-from refimpl.inrank import algorithm, dynamics, experiments, layers, mlp, optim, rank
+from refimpl.inrank import (
+    algorithm,
+    cost,
+    dynamics,
+    experiments,
+    layers,
+    mlp,
+    optim,
+    rank,
+    truncation,
+)
 from refimpl.inrank.data import Teacher, teacher, teacher_data, whiten
 from refimpl.inrank.init import (
     aligned_init,
@@ -49,6 +59,8 @@ from refimpl.inrank.train import TrainResult, train
 
 __all__ = [
     "algorithm",
+    "cost",
+    "truncation",
     "experiments",
     "layers",
     "mlp",

@@ -27,6 +27,7 @@ from refimpl.inrank.init import random_orthogonal
 from refimpl.validation import (
     as_float_array,
     as_generator,
+    check_array_size,
     check_integer,
     check_nonnegative,
 )
@@ -89,6 +90,8 @@ def teacher(singular_values, n_out, n_in, rng):
         )
     if np.any(s < 0):
         raise ValueError(f"singular_values: expected values >= 0, received {s!r}")
+    check_array_size("n_out, n_in", (max(n_out, n_in), s.size))
+    check_array_size("n_out, n_in", (n_out, n_in))
     rng = as_generator(rng)
     u = backend.to_numpy(random_orthogonal(n_out, s.size, rng))  # (n_out, k)
     v = backend.to_numpy(random_orthogonal(n_in, s.size, rng))  # (n_in, k)
@@ -126,6 +129,8 @@ def whiten(Z):
     """
     Z = as_float_array("Z", Z, ndim=2)
     n_in, n = Z.shape
+    if n_in == 0:
+        raise ValueError(f"Z: expected at least one input (row), received shape {Z.shape}")
     if n < n_in:
         raise ValueError(
             f"Z: expected at least as many samples (columns) as inputs (rows) to whiten, "
@@ -183,7 +188,10 @@ def teacher_data(target, n_samples, rng, input_spectrum=None, noise=0.0):
     """
     target = as_float_array("target", target, ndim=2)
     n_out, n_in = target.shape
+    if target.size == 0:
+        raise ValueError(f"target: expected a non-empty matrix, received shape {target.shape}")
     n_samples = check_integer("n_samples", n_samples, minimum=n_in)
+    check_array_size("n_samples", (max(n_in, n_out), n_samples))
     noise = check_nonnegative("noise", noise)
     rng = as_generator(rng)
     X = whiten(backend.asarray(rng.standard_normal((n_in, n_samples)), like=target))

@@ -16,23 +16,57 @@ Examples
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from refimpl import backend
 from refimpl.inrank import dynamics
-from refimpl.inrank.algorithm import full_rank_train, inrank, inrank_efficient
+from refimpl.inrank.algorithm import full_rank_train, inrank
+from refimpl.inrank.efficient import inrank_efficient
 from refimpl.inrank.data import teacher, teacher_data
 from refimpl.inrank.init import orthogonal_init
 from refimpl.inrank.mlp import mlp_init, relu_teacher
 from refimpl.inrank.rank import effective_rank
 from refimpl.inrank.train import train
-from refimpl.validation import as_generator, check_integer, check_positive
+from refimpl.validation import (
+    as_float_array,
+    as_generator,
+    check_array_size,
+    check_integer,
+    check_options,
+    check_positive,
+)
 
 __all__ = ["log_spaced_indices", "staircase", "mlp_comparison"]
 
 
 def log_spaced_indices(steps, count=150):
-    """Indices into a sorted step array, roughly log-spaced (for log-time plots).
+    r"""Indices into a sorted step array, roughly log-spaced (for log-time plots).
+
+    Parameters
+    ----------
+    steps : array_like of int, shape (R,)
+        Recorded steps, non-negative and increasing, ``R ≥ 1``.
+    count : int
+        About how many indices, ``≥ 1``.
+
+    Returns
+    -------
+    indices : ndarray of int
+        Sorted, unique, always including the first and the last record.
+
+    Notes
+    -----
+    The indices of the first records at or after the targets
+
+    .. math:: t_j = \mathrm{round}\big(T^{j/(\text{count}-1)}\big),\qquad j = 0, \dots,
+              \text{count} - 1,\quad T = \max(\text{steps}).
+
+    References
+    ----------
+    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Figure 2 (log-time
+    axes).
 
     Examples
     --------
@@ -40,7 +74,10 @@ def log_spaced_indices(steps, count=150):
     >>> log_spaced_indices(np.arange(1000), 5).tolist()
     [0, 1, 6, 32, 178, 999]
     """
-    steps = np.asarray(steps)
+    steps = as_float_array("steps", steps, ndim=1)
+    if steps.shape[0] == 0 or bool(np.any(np.diff(steps) < 0)) or bool(np.any(steps < 0)):
+        raise ValueError(f"steps: expected non-negative increasing steps, received {steps!r}")
+    count = check_integer("count", count, minimum=1, maximum=10**6)
     targets = np.unique(np.round(np.geomspace(1, max(steps[-1], 1), count)).astype(int))
     idx = np.searchsorted(steps, targets).clip(0, steps.size - 1)
     return np.unique(np.concatenate([[0], idx, [steps.size - 1]]))
@@ -107,14 +144,18 @@ def staircase(
     """
     rng = as_generator(rng)
     n = check_integer("n", n, minimum=1)
+    check_array_size("n", (n, n))
     lr = check_positive("lr", lr)
-    s = np.sort(np.asarray(singular_values, dtype=float))[::-1]
+    if not isinstance(sigmas, list | tuple | np.ndarray) or len(sigmas) == 0:
+        raise ValueError(f"sigmas: expected a non-empty sequence of scales, received {sigmas!r}")
+    sigmas = [check_positive("sigmas", sigma) for sigma in sigmas]
+    s = as_float_array("singular_values", singular_values, ndim=1)
+    s = np.sort(backend.to_numpy(s))[::-1]
     t = teacher(s, n, n, rng=rng)
-    X, Y = teacher_data(t.target, n_samples or 2 * n, rng=rng, input_spectrum=input_spectrum)
+    X, Y = teacher_data(t.target, 2 * n if n_samples is None else n_samples, rng=rng, input_spectrum=input_spectrum)
     unit = orthogonal_init((n, n, n, n), 1.0, rng=rng)  # one Q for every scale
     runs = []
     for sigma in sigmas:
-        sigma = check_positive("sigmas", sigma)
         res = train(
             [sigma * w for w in unit],
             X,
@@ -199,6 +240,10 @@ def mlp_comparison(
     ----------
     Zhao et al. (2024), Section 5.
     """
+    allowed = list(inspect.signature(inrank).parameters)[5:]
+    for key in ("activation", "optimizer", "record_every", "rng", "ratio"):
+        allowed.remove(key)  # set by this experiment
+    check_options("inrank_options", inrank_options, allowed)
     rng = as_generator(rng)
     task = relu_teacher(n_in, n_out, n_samples, rng=rng, teacher_hidden=teacher_hidden)
     weights = mlp_init(n_in, hidden, n_out, rng=rng)

@@ -19,7 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, as_generator, check_integer, check_positive
+from refimpl.validation import (
+    as_float_array,
+    as_generator,
+    check_array_size,
+    check_integer,
+    check_positive,
+)
 
 __all__ = ["random_orthogonal", "orthogonal_init", "aligned_init", "small_gaussian_init"]
 
@@ -30,7 +36,10 @@ def _check_widths(widths):
             f"widths: expected a sequence (n_in, h1, ..., n_out) of at least 2 integers, "
             f"received {widths!r}"
         )
-    return [check_integer(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths)]
+    widths = [check_integer(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths)]
+    for i in range(len(widths) - 1):
+        check_array_size("widths", (widths[i + 1], widths[i]))
+    return widths
 
 
 def random_orthogonal(rows, cols, rng):
@@ -55,6 +64,7 @@ def random_orthogonal(rows, cols, rng):
     """
     rows = check_integer("rows", rows, minimum=1)
     cols = check_integer("cols", cols, minimum=1)
+    check_array_size("rows, cols", (rows, cols))
     return backend.asarray(_haar(rows, cols, as_generator(rng)))
 
 
@@ -142,7 +152,7 @@ def aligned_init(target, scale, rng):
 
     References
     ----------
-    Saxe, McClelland & Ganguli (2014); papers.md, section 1 (derived).
+    Saxe, McClelland & Ganguli (2014); derived in ``docs/derivations/inrank.md``, section 1.
 
     Examples
     --------

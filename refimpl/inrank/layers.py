@@ -8,14 +8,16 @@ error ``δ = ∂L/∂Z``, returns the gradients of its own parameters and ``∂L
 * :class:`DenseLayer` — ``W`` trained directly.
 * :class:`LowRankUpdateLayer` — ``W = W0 + U_k V_kᵀ`` with ``W0`` frozen (or absent) and
   only the first ``k`` ("active") columns of the factors ``U``, ``V`` used and trained.
-  Nothing of size ``m × n`` is formed except ``W0 A``: without a base, a step costs
+  The layer keeps InRank's rank state itself: ``rank``, ``buffer`` and ``cap``, and
+  ``active = min(rank + buffer, allocated columns)`` follows from them. Nothing of size
+  ``m × n`` is formed except ``W0 A``: without a base, a step costs
   ``O((m + n) k · batch)`` instead of ``O(m n · batch)``.
 
 Examples
 --------
 >>> import numpy as np
 >>> from refimpl.inrank.layers import LowRankUpdateLayer, forward_backward
->>> layer = LowRankUpdateLayer(np.eye(3), np.ones((3, 2)), np.ones((3, 2)), active=1)
+>>> layer = LowRankUpdateLayer(np.eye(3), np.ones((3, 2)), np.ones((3, 2)), rank=1)
 >>> np.allclose(layer.dense(), np.eye(3) + 1.0)
 True
 >>> value, grads = forward_backward([layer], np.eye(3), np.eye(3), "linear")
@@ -25,23 +27,59 @@ True
 
 from __future__ import annotations
 
+import warnings
+
 from refimpl import backend
-from refimpl.validation import check_choice, check_integer
+from refimpl.inrank.backprop import ACTIVATIONS, forward_backward, predict
+from refimpl.validation import as_float_array, check_integer
 
 __all__ = ["ACTIVATIONS", "DenseLayer", "LowRankUpdateLayer", "forward_backward", "predict"]
 
-ACTIVATIONS = ("linear", "relu")
-
 
 class DenseLayer:
-    """A dense weight ``W`` of shape ``(m, n)``, trained directly."""
+    r"""A dense weight ``W`` of shape ``(m, n)``, trained directly.
+
+    Parameters
+    ----------
+    W : ndarray, shape (m, n)
+        Finite weight; kept by reference until the first update replaces it.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(m, n)``.
+    rank, active : int
+        ``min(m, n)``: a dense layer is full rank.
+
+    Notes
+    -----
+    .. math:: Z = W A,\qquad \nabla_W = \delta A^\top,\qquad
+              \partial\mathcal L/\partial A = W^\top \delta
+
+    References
+    ----------
+    D. E. Rumelhart, G. E. Hinton, R. J. Williams, "Learning representations by
+    back-propagating errors", Nature 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> DenseLayer(np.ones((2, 3))).forward(np.ones((3, 1)))[0].ravel().tolist()
+    [3.0, 3.0]
+    """
 
     def __init__(self, W):
-        self.W = W
+        self.W = as_float_array("W", W, ndim=2)
 
     @property
     def shape(self):
         return self.W.shape
+
+    @property
+    def rank(self):
+        return min(self.W.shape)
+
+    active = rank
 
     def forward(self, A):
         """``Z = W A`` and nothing to cache."""
@@ -57,9 +95,11 @@ class DenseLayer:
         self.W = self.W + updates[0]
 
     def param_keys(self):
+        """``[(name, shape of the optimizer state, active columns or None)]``."""
         return [("W", self.W.shape, None)]
 
     def dense(self):
+        """The weight ``W``."""
         return self.W
 
 
@@ -73,9 +113,26 @@ class LowRankUpdateLayer:
         efficient variant).
     U : ndarray, shape (m, k_alloc)
     V : ndarray, shape (n, k_alloc)
-        Preallocated factors; only the first ``active`` columns are used and trained.
+        Preallocated factors (used in place); only the first ``active`` columns are
+        used and trained.
+    rank : int
+        InRank's current rank ``r``, ``1 ≤ r ≤ k_alloc``.
+    buffer : int
+        Extra trained directions ``b ≥ 0`` beyond the rank (default 0).
+    cap : int, optional
+        The largest rank the layer may grow to, ``r ≤ cap ≤ min(m, n)``; default
+        ``min(k_alloc, m, n)``.
+    active : int, optional
+        Deprecated: the number of trained columns; use ``rank`` (with ``buffer=0``).
+
+    Attributes
+    ----------
+    rank : int
+        May only grow, up to ``cap``; assigning a smaller or larger value raises.
     active : int
-        Number of active columns ``k``, ``1 ≤ k ≤ k_alloc``.
+        ``min(rank + buffer, k_alloc)``, the trained columns (derived, read-only).
+    allocated : int
+        ``k_alloc``.
 
     Notes
     -----
@@ -92,21 +149,46 @@ class LowRankUpdateLayer:
     References
     ----------
     Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Section 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = LowRankUpdateLayer(None, np.ones((4, 3)), np.ones((5, 3)), rank=1, buffer=1)
+    >>> layer.active, layer.shape
+    (2, (4, 5))
+    >>> layer.rank = 2; layer.active  # the rank grows, the buffer follows
+    3
     """
 
-    def __init__(self, base, U, V, active):
-        if U.shape[1] != V.shape[1]:
+    def __init__(self, base, U, V, rank=None, buffer=0, cap=None, *, active=None):
+        U = as_float_array("U", U, ndim=2)
+        V = as_float_array("V", V, ndim=2, like=U)
+        if V.shape[1] != U.shape[1]:
             raise ValueError(
                 f"V: expected {U.shape[1]} columns to match U, received shape {V.shape}"
             )
-        if base is not None and base.shape != (U.shape[0], V.shape[0]):
-            raise ValueError(
-                f"base: expected shape {(U.shape[0], V.shape[0])}, received {base.shape}"
+        if base is not None:
+            base = as_float_array("base", base, ndim=2, like=U)
+            if base.shape != (U.shape[0], V.shape[0]):
+                raise ValueError(
+                    f"base: expected shape {(U.shape[0], V.shape[0])} (rows of U, rows of V), "
+                f"received {base.shape}"
+                )
+        if active is not None:
+            warnings.warn(
+                "LowRankUpdateLayer(active=k) is deprecated; use rank=k (buffer=0)",
+                DeprecationWarning,
+                stacklevel=2,
             )
-        self.base = base
-        self.U = U
-        self.V = V
-        self.active = check_integer("active", active, minimum=1, maximum=U.shape[1])
+            rank = active if rank is None else rank
+        if U.shape[1] == 0:
+            raise ValueError(f"U: expected at least one column, received shape {U.shape}")
+        self.base, self.U, self.V = base, U, V
+        limit = min(U.shape[1], U.shape[0], V.shape[0])
+        self._rank = check_integer("rank", rank, minimum=1, maximum=limit)
+        self.buffer = check_integer("buffer", buffer, minimum=0)
+        cap = limit if cap is None else cap
+        self.cap = check_integer("cap", cap, minimum=self._rank, maximum=min(self.shape))
 
     @property
     def shape(self):
@@ -116,7 +198,20 @@ class LowRankUpdateLayer:
     def allocated(self):
         return self.U.shape[1]
 
+    @property
+    def rank(self):
+        return self._rank
+
+    @rank.setter
+    def rank(self, value):
+        self._rank = check_integer("rank", value, minimum=self._rank, maximum=self.cap)
+
+    @property
+    def active(self):
+        return min(self._rank + self.buffer, self.allocated)
+
     def forward(self, A):
+        """``Z = W0 A + U_k (V_kᵀ A)``, caching ``V_kᵀ A``."""
         k = self.active
         T = self.V[:, :k].T @ A  # (k, batch)
         Z = self.U[:, :k] @ T  # (m, batch)
@@ -125,6 +220,7 @@ class LowRankUpdateLayer:
         return Z, T
 
     def backward(self, delta, A, cache, need_input):
+        """Gradients of ``U_k``, ``V_k`` and, if asked, the input error."""
         k = self.active
         S = self.U[:, :k].T @ delta  # (k, batch)
         grad_u = delta @ cache.T  # (m, k)
@@ -143,6 +239,7 @@ class LowRankUpdateLayer:
         self.V[:, :k] += updates[1]
 
     def param_keys(self):
+        """``[(name, shape of the optimizer state, active columns)]`` for ``U``, ``V``."""
         return [("U", self.U.shape, self.active), ("V", self.V.shape, self.active)]
 
     def update(self):
@@ -159,67 +256,5 @@ class LowRankUpdateLayer:
         return xp.linalg.svd(ru @ rv.T, compute_uv=False)
 
     def dense(self):
+        """The weight ``W0 + U_k V_kᵀ`` (or ``U_k V_kᵀ`` without a base)."""
         return self.update() if self.base is None else self.base + self.update()
-
-
-def _relu(Z, xp):
-    return xp.maximum(Z, 0.0)
-
-
-def predict(layers, X, activation="linear"):
-    """Network output for inputs ``X`` of shape ``(n_in, batch)``."""
-    check_choice("activation", activation, ACTIVATIONS)
-    xp = backend.array_namespace(X)
-    A = X
-    for i, layer in enumerate(layers):
-        A, _ = layer.forward(A)
-        if activation == "relu" and i < len(layers) - 1:
-            A = _relu(A, xp)
-    return A
-
-
-def forward_backward(layers, X, Y, activation="linear"):
-    r"""Loss ``½‖f(X) − Y‖²_F / batch`` and every layer's parameter gradients.
-
-    Parameters
-    ----------
-    layers : list of DenseLayer or LowRankUpdateLayer
-    X : ndarray, shape (n_in, batch)
-    Y : ndarray, shape (n_out, batch)
-    activation : {"linear", "relu"}
-        Applied after every layer but the last.
-
-    Returns
-    -------
-    loss : float
-    grads : list of list of ndarray
-        ``grads[l]`` matches ``layers[l].param_keys()``.
-
-    Notes
-    -----
-    Backpropagation: :math:`\delta_L = (f(X) - Y)/n`, and through a ReLU
-    :math:`\delta \leftarrow (W^\top\delta) \odot \mathbb 1[Z > 0]`.
-
-    .. math:: \mathcal L = \frac{1}{2n}\|f(X) - Y\|_F^2
-    """
-    check_choice("activation", activation, ACTIVATIONS)
-    xp = backend.array_namespace(X)
-    inputs, caches, pre = [], [], []
-    A = X
-    last = len(layers) - 1
-    for i, layer in enumerate(layers):
-        inputs.append(A)
-        Z, cache = layer.forward(A)
-        caches.append(cache)
-        pre.append(Z)
-        A = _relu(Z, xp) if (activation == "relu" and i < last) else Z
-    n = X.shape[1]
-    residual = A - Y  # (n_out, batch)
-    value = 0.5 * float(xp.sum(residual * residual)) / n
-    delta = residual / n
-    grads = [None] * len(layers)
-    for i in range(last, -1, -1):
-        grads[i], d_input = layers[i].backward(delta, inputs[i], caches[i], need_input=i > 0)
-        if i > 0:
-            delta = d_input * (pre[i - 1] > 0) if activation == "relu" else d_input
-    return value, grads

@@ -25,11 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.layers import DenseLayer, forward_backward
+from refimpl.inrank.backprop import finite_or_overflow, forward_backward
+from refimpl.inrank.layers import DenseLayer
 from refimpl.inrank.network import check_network
 from refimpl.validation import (
     as_generator,
+    check_array_size,
     check_integer,
+    check_options,
     check_nonnegative,
     check_positive,
 )
@@ -103,6 +106,10 @@ def relu_teacher(n_in, n_out, n_samples, rng, teacher_hidden=4, noise=0.0):
     n_samples = check_integer("n_samples", n_samples, minimum=1)
     k = check_integer("teacher_hidden", teacher_hidden, minimum=1)
     noise = check_nonnegative("noise", noise)
+    check_array_size("teacher_hidden, n_in", (k, n_in))
+    check_array_size("n_out, teacher_hidden", (n_out, k))
+    check_array_size("n_in, n_samples", (n_in, n_samples))
+    check_array_size("teacher_hidden, n_out, n_samples", (max(k, n_out), n_samples))
     rng = as_generator(rng)
     xp = backend.default_namespace()
     A1 = xp.asarray(rng.standard_normal((k, n_in)) / np.sqrt(n_in))
@@ -147,6 +154,8 @@ def mlp_init(n_in, hidden, n_out, rng, scale=1.0):
     hidden = check_integer("hidden", hidden, minimum=1)
     n_out = check_integer("n_out", n_out, minimum=1)
     scale = check_positive("scale", scale)
+    check_array_size("hidden, n_in", (hidden, n_in))
+    check_array_size("n_out, hidden", (n_out, hidden))
     rng = as_generator(rng)
     xp = backend.default_namespace()
     return [
@@ -155,11 +164,10 @@ def mlp_init(n_in, hidden, n_out, rng, scale=1.0):
     ]
 
 
-def _check_mlp(weights, X, Y=None):
-    weights, X, Y = check_network(weights, X, Y)
-    if len(weights) != 2:
+def _check_mlp(weights, X, Y=None, need="XY"):
+    if isinstance(weights, list | tuple) and len(weights) != 2:
         raise ValueError(f"weights: expected [W1, W2] (two layers), received {len(weights)}")
-    return weights, X, Y
+    return check_network(weights, X, Y, need=need)
 
 
 def mlp_forward(weights, X):
@@ -186,11 +194,13 @@ def mlp_forward(weights, X):
     >>> mlp_forward([np.array([[1.0], [-1.0]]), np.ones((1, 2))], np.array([[2.0]]))[2]
     array([[2.]])
     """
-    (W1, W2), X, _ = _check_mlp(weights, X)
+    (W1, W2), X, _ = _check_mlp(weights, X, need="X")
     xp = backend.array_namespace(X)
-    Z = W1 @ X
-    H = xp.maximum(Z, 0.0)
-    return Z, H, W2 @ H
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = W1 @ X
+        H = xp.maximum(Z, 0.0)
+        out = W2 @ H
+    return tuple(finite_or_overflow(a, "weights, X") for a in (Z, H, out))
 
 
 def mlp_loss(weights, X, Y):
@@ -205,7 +215,9 @@ def mlp_loss(weights, X, Y):
     weights, X, Y = _check_mlp(weights, X, Y)
     xp = backend.array_namespace(X)
     out = mlp_forward(weights, X)[2]
-    return 0.5 * xp.sum((out - Y) ** 2) / X.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = 0.5 * float(xp.sum((out - Y) ** 2)) / X.shape[1]
+    return finite_or_overflow(value, "weights, X, Y")
 
 
 def mlp_gradients(weights, X, Y):
@@ -246,10 +258,34 @@ def mlp_gradients(weights, X, Y):
 
 
 def train_mlp(weights, X, Y, lr, steps, optimizer="gd", record_every=1, rng=None, **options):
-    """Full-rank training of the MLP (the baseline InRank is compared against).
+    r"""Full-rank training of the MLP (the baseline InRank is compared against).
 
-    Thin wrapper of :func:`refimpl.inrank.algorithm.full_rank_train` with
-    ``activation="relu"``; ``options`` pass through (``batch_size``, ``adam_options``).
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1, W2]`` (copied).
+    X, Y : ndarray
+        Data, columns are samples.
+    lr : float
+    steps : int
+    optimizer : {"gd", "sgd", "adam"}
+    record_every : int
+    rng : numpy.random.Generator or int, optional
+    **options
+        ``batch_size`` or ``adam_options``; any other key raises ValueError naming it.
+
+    Returns
+    -------
+    InRankResult
+        From :func:`refimpl.inrank.algorithm.full_rank_train` with ``activation="relu"``.
+
+    Notes
+    -----
+    .. math:: \min_{W_1, W_2} \tfrac{1}{2n}\|W_2\,\mathrm{relu}(W_1X) - Y\|_F^2
+
+    References
+    ----------
+    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Section 5.
 
     Examples
     --------
@@ -261,6 +297,7 @@ def train_mlp(weights, X, Y, lr, steps, optimizer="gd", record_every=1, rng=None
     """
     from refimpl.inrank.algorithm import full_rank_train
 
+    check_options("options", options, ("batch_size", "adam_options"))
     _check_mlp(weights, X, Y)
     return full_rank_train(
         weights,

@@ -26,14 +26,17 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
-from refimpl.inrank.layers import DenseLayer, forward_backward
+from refimpl.inrank.backprop import finite_or_overflow, forward_backward
+from refimpl.inrank.layers import DenseLayer
 from refimpl.validation import as_float_array
 
 __all__ = ["check_network", "forward", "end_to_end", "loss", "gradients"]
 
 
-def check_network(weights, X=None, Y=None):
+def check_network(weights, X=None, Y=None, need=""):
     """Validate a weight list (and data) and return them as float arrays.
 
     Parameters
@@ -42,6 +45,8 @@ def check_network(weights, X=None, Y=None):
         ``[W1, ..., WL]``, ``W_l`` of shape ``(width_l, width_{l-1})``.
     X : ndarray, shape (n_in, n_samples), optional
     Y : ndarray, shape (n_out, n_samples), optional
+    need : str
+        The data that must be given: ``""``, ``"X"`` or ``"XY"`` (None raises then).
 
     Returns
     -------
@@ -57,6 +62,9 @@ def check_network(weights, X=None, Y=None):
         raise ValueError(
             f"weights: expected a non-empty list of 2-d arrays, received {type(weights).__name__}"
         )
+    for name, value in (("X", X), ("Y", Y)):
+        if name in need and value is None:
+            raise ValueError(f"{name}: expected a 2-d array (columns are samples), received None")
     ws = [as_float_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
     for i in range(1, len(ws)):
         if ws[i].shape[1] != ws[i - 1].shape[0]:
@@ -76,8 +84,8 @@ def check_network(weights, X=None, Y=None):
         n = X.shape[1] if X is not None else Y.shape[1]
         if Y.shape != (ws[-1].shape[0], n):
             raise ValueError(
-                f"Y: expected shape ({ws[-1].shape[0]}, {n}) (n_out, n_samples), "
-                f"received shape {Y.shape}"
+                f"Y: expected shape ({ws[-1].shape[0]}, {n}) (n_out = rows of the last of "
+                f"the weights, n_samples), received shape {Y.shape}"
             )
     return ws, X, Y
 
@@ -102,11 +110,12 @@ def forward(weights, X):
     >>> [a.shape for a in acts]
     [(2, 4), (3, 4), (1, 4)]
     """
-    weights, X, _ = check_network(weights, X)
+    weights, X, _ = check_network(weights, X, need="X")
     acts = [X]
-    for w in weights:
-        acts.append(w @ acts[-1])
-    return acts
+    with np.errstate(over="ignore", invalid="ignore"):
+        for w in weights:
+            acts.append(w @ acts[-1])
+    return [finite_or_overflow(a, "weights, X") for a in acts]
 
 
 def end_to_end(weights):
@@ -120,9 +129,10 @@ def end_to_end(weights):
     """
     weights, _, _ = check_network(weights)
     product = weights[0]
-    for w in weights[1:]:
-        product = w @ product
-    return product
+    with np.errstate(over="ignore", invalid="ignore"):
+        for w in weights[1:]:
+            product = w @ product
+    return finite_or_overflow(product, "weights")
 
 
 def loss(weights, X, Y):
@@ -138,10 +148,12 @@ def loss(weights, X, Y):
     >>> float(loss([np.eye(1)], np.ones((1, 2)), np.zeros((1, 2))))
     0.5
     """
-    weights, X, Y = check_network(weights, X, Y)
+    weights, X, Y = check_network(weights, X, Y, need="XY")
     xp = backend.array_namespace(X)
-    out = end_to_end(weights) @ X
-    return 0.5 * xp.sum((out - Y) ** 2) / X.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = end_to_end(weights) @ X
+        value = 0.5 * float(xp.sum((out - Y) ** 2)) / X.shape[1]
+    return finite_or_overflow(value, "weights, X, Y")
 
 
 def gradients(weights, X, Y):
@@ -184,6 +196,6 @@ def gradients(weights, X, Y):
     >>> value, float(grads[0][0, 0])
     (0.5, 0.5)
     """
-    weights, X, Y = check_network(weights, X, Y)
+    weights, X, Y = check_network(weights, X, Y, need="XY")
     value, grads = forward_backward([DenseLayer(w) for w in weights], X, Y, "linear")
     return value, [g for (g,) in grads]

@@ -19,7 +19,16 @@ array([-0.1,  0.1])
 from __future__ import annotations
 
 from refimpl import backend
-from refimpl.validation import check_choice, check_in_interval, check_integer, check_positive
+from refimpl.validation import (
+    as_float_array,
+    as_generator,
+    check_array_size,
+    check_choice,
+    check_in_interval,
+    check_integer,
+    check_options,
+    check_positive,
+)
 
 __all__ = ["OPTIMIZERS", "GradientDescent", "Adam", "make_optimizer", "MiniBatches"]
 
@@ -49,7 +58,7 @@ class GradientDescent:
 
     def update(self, key, grad, shape=None, cols=None):
         """The update ``−η g`` for parameter ``key`` (``shape``/``cols`` are unused)."""
-        return -self.lr * grad
+        return -self.lr * as_float_array("grad", grad)
 
 
 class Adam:
@@ -103,9 +112,19 @@ class Adam:
         cols : int, optional
             Update only ``state[..., :cols]``.
         """
+        grad = as_float_array("grad", grad)
+        full = grad.shape if shape is None else tuple(shape)
+        if cols is not None:
+            cols = check_integer("cols", cols, minimum=1, maximum=full[-1] if full else 0)
+        expected = full if cols is None else full[:-1] + (cols,)
+        if grad.shape != expected:
+            raise ValueError(
+                f"grad: expected shape {expected} (state {full}, cols={cols}), received {grad.shape}"
+            )
+        if key in self._m and self._m[key].shape != full:
+            raise ValueError(f"shape: expected {self._m[key].shape} for {key!r}, received {full}")
         xp = backend.array_namespace(grad)
         if key not in self._m:
-            full = grad.shape if shape is None else shape
             self._m[key] = xp.zeros(full, dtype=grad.dtype)
             self._v[key] = xp.zeros(full, dtype=grad.dtype)
         sl = (Ellipsis,) if cols is None else (Ellipsis, slice(0, cols))
@@ -113,8 +132,9 @@ class Adam:
         v = self._v[key]
         m[sl] = self.beta1 * m[sl] + (1.0 - self.beta1) * grad
         v[sl] = self.beta2 * v[sl] + (1.0 - self.beta2) * grad * grad
-        m_hat = m[sl] / (1.0 - self.beta1**self.t)
-        v_hat = v[sl] / (1.0 - self.beta2**self.t)
+        t = max(self.t, 1)  # an update before begin_step() counts as the first step
+        m_hat = m[sl] / (1.0 - self.beta1**t)
+        v_hat = v[sl] / (1.0 - self.beta2**t)
         return -self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
 
@@ -135,8 +155,9 @@ def make_optimizer(name, lr, adam_options=None):
     """
     check_choice("optimizer", name, OPTIMIZERS)
     lr = check_positive("lr", lr)
+    adam_options = check_options("adam_options", adam_options, ("beta1", "beta2", "eps"))
     if name == "adam":
-        return Adam(lr, **(adam_options or {}))
+        return Adam(lr, **adam_options)
     if adam_options:
         raise ValueError(
             f"adam_options: expected None for optimizer={name!r} (only 'adam' takes them), "
@@ -171,7 +192,8 @@ class MiniBatches:
 
     def __init__(self, n, batch_size, rng, optimizer="gd"):
         check_choice("optimizer", optimizer, OPTIMIZERS)
-        self.n = n
+        self.n = n = check_integer("n", n, minimum=1)
+        check_array_size("n", (n,))  # the permutation of every epoch
         if batch_size is None:
             batch_size = max(1, n // 8) if optimizer == "sgd" else n
         self.batch_size = check_integer("batch_size", batch_size, minimum=1, maximum=n)
@@ -180,7 +202,7 @@ class MiniBatches:
                 f"batch_size: optimizer='gd' is full-batch gradient descent, expected None "
                 f"or {n}, received {batch_size}; use optimizer='sgd' for mini-batches"
             )
-        self.rng = rng
+        self.rng = rng = as_generator(rng)
         self.order = rng.permutation(n)
         self.cursor = 0
 

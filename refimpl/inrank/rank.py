@@ -45,12 +45,50 @@ array([0.   , 0.988, 0.984, 0.988, 1.   ])
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.validation import as_float_array, check_choice, check_in_interval, check_integer
 
-__all__ = ["RATIO_KINDS", "explained_ratio", "effective_rank"]
+__all__ = ["RATIO_KINDS", "check_spectrum", "explained_ratio", "effective_rank", "select_rank"]
 
 RATIO_KINDS = ("energy", "variance")
+
+
+def check_spectrum(name, s):
+    r"""Return ``s`` as a float array of singular values, or raise ValueError naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    s : array_like, shape (..., n)
+        Finite, non-negative values, ``n ≥ 1`` (the order is not checked).
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+
+    Notes
+    -----
+    Singular values satisfy :math:`s_i \ge 0`; an empty spectrum has no ratios.
+
+    References
+    ----------
+    Zhao et al. (2024), Section 4.
+
+    Examples
+    --------
+    >>> check_spectrum("s", [2.0, 1.0])
+    array([2., 1.])
+    """
+    s = as_float_array(name, s)
+    if s.ndim == 0 or s.shape[-1] == 0:
+        raise ValueError(f"{name}: expected at least one singular value, received shape {s.shape}")
+    xp = backend.array_namespace(s)
+    if bool(xp.any(s < 0)):
+        raise ValueError(f"{name}: expected singular values >= 0, received a negative entry")
+    return s
 
 
 def explained_ratio(s, kind="energy", length=None):
@@ -91,6 +129,8 @@ def explained_ratio(s, kind="energy", length=None):
         \mathrm{var}_k = \frac{(k + N - n) c^2 + \sum_{i>k} d_i^2}{N}
         - \Big(\frac{\sum_{i>k} d_i - (k + N - n) c}{N}\Big)^2 .
 
+    Both ratios are computed for :math:`s / \max_i s_i` (they do not change under
+    scaling), so huge and tiny spectra neither overflow nor underflow.
     A spectrum whose variance is at rounding level, :math:`\mathrm{var}(s) \le
     (4 N \epsilon \max s)^2`, counts as flat: its variance ratio is 0 until ``k = n``.
     The ratio's rounding error is about :math:`\epsilon\,\overline{s^2}/\mathrm{var}(s)`.
@@ -104,6 +144,8 @@ def explained_ratio(s, kind="energy", length=None):
     >>> import numpy as np
     >>> np.round(explained_ratio(np.array([2.0, 1.0]), "variance", length=4), 3)
     array([0.   , 0.727, 1.   ])
+    >>> explained_ratio([1e300, 1e300]).tolist()  # scaled before squaring
+    [0.0, 0.5, 1.0]
     """
     check_choice("kind", kind, RATIO_KINDS)
     s = check_spectrum("s", s)
@@ -145,7 +187,7 @@ def explained_ratio(s, kind="energy", length=None):
 
 
 def effective_rank(s, threshold=0.9, kind="energy", length=None):
-    """Smallest ``k`` whose explained ratio exceeds ``threshold`` (``n`` if none does).
+    r"""Smallest ``k`` whose explained ratio exceeds ``threshold`` (``n`` if none does).
 
     Parameters
     ----------
@@ -163,7 +205,7 @@ def effective_rank(s, threshold=0.9, kind="energy", length=None):
 
     Notes
     -----
-    .. math:: r_{\\text{eff}} = \\min\\{k : \\rho(k) > \\text{threshold}\\}
+    .. math:: r_{\text{eff}} = \min\{k : \rho(k) > \text{threshold}\}
 
     References
     ----------
@@ -182,3 +224,73 @@ def effective_rank(s, threshold=0.9, kind="energy", length=None):
     above = ratio > threshold
     first = xp.argmax(above, axis=-1)
     return xp.where(xp.any(above, axis=-1), first, n)
+
+
+def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance", length=None):
+    r"""InRank's rank rule: the smallest sufficient rank among the buffered candidates.
+
+    Parameters
+    ----------
+    s : array_like, shape (k,)
+        Singular values, descending, of the current ``U_k V_kᵀ`` with
+        ``k = current_rank + buffer`` (or fewer where the allocation ends).
+    current_rank : int
+        The rank now, ``≥ 1``.
+    buffer : int
+        Extra directions ``b ≥ 0`` searched beyond the current rank.
+    cap : int
+        Rank cap, ``≥ current_rank``.
+    threshold : float
+        In ``(0, 1]``.
+    ratio : {"variance", "energy"}
+        Explained-ratio definition (:func:`explained_ratio`).
+    length : int, optional
+        Number of singular values of the whole ``m × n`` update, ``min(m, n)``; the
+        ones beyond ``len(s)`` are zero. The official code takes the variance over all
+        of them (the singular values of the full product), so
+        :func:`refimpl.inrank.algorithm.inrank` passes ``min(m, n)``. Default ``len(s)``.
+
+    Returns
+    -------
+    rank : int
+        In ``[current_rank, min(current_rank + buffer, cap, len(s))]`` (or
+        ``current_rank`` when that interval is empty): the rank never decreases and
+        never exceeds ``cap``.
+
+    Notes
+    -----
+    .. math::
+
+        r_{\text{new}} = \min\{k \in [r, \min(r + b, \text{cap})] : \rho(k) > \text{threshold}\}
+
+    and the largest candidate if the set is empty (so threshold 1 grows by ``b`` per
+    check until the cap). See ``docs/derivations/inrank.md``, section 6.
+
+    References
+    ----------
+    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Algorithm 1;
+    official code, ``_matrx_svd_approximation_explained_variance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> select_rank(np.array([5.0, 4.0, 0.1, 0.1, 0.0]), 1, 4, 10, 0.9, "energy")
+    2
+    >>> select_rank(np.array([5.0, 4.0, 0.1, 0.1, 0.0]), 1, 4, 10, 1.0, "energy")
+    5
+    >>> s = np.array([4.0, 2.0, 1.0, 0.5])
+    >>> select_rank(s, 1, 3, 3, 0.92), select_rank(s, 1, 3, 3, 0.92, length=64)
+    (3, 2)
+    """
+    s = check_spectrum("s", s)
+    if s.ndim != 1:
+        raise ValueError(f"s: expected a 1-d array of singular values, received shape {s.shape}")
+    current_rank = check_integer("current_rank", current_rank, minimum=1)
+    buffer = check_integer("buffer", buffer, minimum=0)
+    cap = check_integer("cap", cap, minimum=current_rank)
+    threshold = check_in_interval("threshold", threshold, 0.0, 1.0, closed="right")
+    check_choice("ratio", ratio, RATIO_KINDS)
+    rho = backend.to_numpy(explained_ratio(s, ratio, length))  # (len(s) + 1,)
+    top = max(current_rank, min(current_rank + buffer, cap, s.shape[0]))
+    above = np.nonzero(rho[current_rank : top + 1] > threshold)[0]  # empty past len(s)
+    return int(current_rank + above[0]) if above.size else top

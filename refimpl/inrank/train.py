@@ -31,25 +31,19 @@ True
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl import backend
+from refimpl import backend, validation
 from refimpl.inrank import network
-from refimpl.inrank.optim import OPTIMIZERS, MiniBatches, make_optimizer
+from refimpl.inrank.layers import DenseLayer
+from refimpl.inrank.loop import run_training
 from refimpl.inrank.rank import effective_rank
-from refimpl.validation import (
-    DivergenceError,
-    as_float_array,
-    as_generator,
-    check_choice,
-    check_in_interval,
-    check_integer,
-    check_positive,
-)
+from refimpl.validation import as_float_array, check_in_interval
 
-__all__ = ["TrainResult", "train", "check_divergence"]
+__all__ = ["TrainResult", "train"]
 
 
 @dataclass
@@ -128,13 +122,17 @@ class TrainResult:
 
 
 def check_divergence(value, step, lr):
-    """Raise :class:`~refimpl.validation.DivergenceError` if ``value`` is not finite."""
-    if not np.isfinite(float(value)):
-        raise DivergenceError(
-            f"training diverged: the loss became non-finite ({float(value)}) at step {step} "
-            f"with lr={lr}; try a smaller learning rate",
-            step=step,
-        )
+    """Deprecated: use :func:`refimpl.validation.check_divergence`.
+
+    Raises :class:`~refimpl.validation.DivergenceError` if ``value`` is not finite.
+    """
+    warnings.warn(
+        "refimpl.inrank.train.check_divergence is deprecated; use "
+        "refimpl.validation.check_divergence(value, step, hint=...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    validation.check_divergence(value, step, hint=f"try a smaller learning rate than lr={lr}")
 
 
 def train(
@@ -213,16 +211,11 @@ def train(
     Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Section 3;
     Saxe, McClelland & Ganguli (2014).
     """
-    weights, X, Y = network.check_network(weights, X, Y)
-    lr = check_positive("lr", lr)
-    steps = check_integer("steps", steps, minimum=0)
-    record_every = check_integer("record_every", record_every, minimum=1)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
+    weights, X, Y = network.check_network(weights, X, Y, need="XY")
     rank_threshold = check_in_interval("rank_threshold", rank_threshold, 0.0, 1.0, "right")
-    rng = as_generator(rng)
+    if not isinstance(record_updates, bool | np.bool_):
+        raise ValueError(f"record_updates: expected True or False, received {record_updates!r}")
     xp = backend.array_namespace(X)
-    batches = MiniBatches(X.shape[1], batch_size, rng, optimizer)
-    opt = make_optimizer(optimizer, lr, adam_options)
     if target is None:
         target = xp.linalg.lstsq(X.T, Y.T, rcond=None)[0].T  # Y X⁺, (n_out, n_in)
     else:
@@ -236,43 +229,29 @@ def train(
     ts = xp.where(ts > 1e-10 * max(float(ts[0]), 1e-300), ts, 0.0)
 
     initial = [w.copy() for w in weights]
-    current = [w.copy() for w in weights]
-    e2e0 = network.end_to_end(initial)
-    record_at = set(range(0, steps + 1, record_every)) | {steps}
-    rec = {"steps": [], "loss": [], "e2e": [], "layer_sv": [[] for _ in current]}
-    rec["updates"] = [[] for _ in current]
+    layers = [DenseLayer(w.copy()) for w in weights]
+    rec = {"e2e": [], "layer_sv": [[] for _ in layers], "updates": [[] for _ in layers]}
 
-    def record(step, value):
-        e2e = network.end_to_end(current)
-        rec["steps"].append(step)
-        rec["loss"].append(float(value))
-        rec["e2e"].append(e2e)
+    def record(step, layers):
+        current = [layer.W for layer in layers]
+        rec["e2e"].append(network.end_to_end(current))
         for l, (w, w0) in enumerate(zip(current, initial, strict=True)):
             rec["layer_sv"][l].append(xp.linalg.svd(w - w0, compute_uv=False))
             if record_updates:
                 rec["updates"][l].append(w - w0)
 
-    # Overflow is reported by check_divergence as a DivergenceError, not as warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in range(steps + 1):
-            if step in record_at:
-                value = network.loss(current, X, Y)
-                check_divergence(value, step, lr)
-                record(step, value)
-            if step == steps:
-                break
-            value, grads = network.gradients(current, *batches.next(X, Y))
-            check_divergence(value, step, lr)  # the loss of the iterate after `step` updates
-            opt.begin_step()
-            for l, g in enumerate(grads):
-                current[l] = current[l] + opt.update(l, g)
-
+    log = run_training(
+        layers, X, Y, lr, steps, optimizer=optimizer, batch_size=batch_size, rng=rng,
+        adam_options=adam_options, record_every=record_every, on_record=record,
+    )  # fmt: skip
+    current = [layer.W for layer in layers]
+    e2e0 = network.end_to_end(initial)
     e2e = xp.stack(rec["e2e"])  # (R, n_out, n_in)
     update_sv = xp.linalg.svd(e2e - e2e0[None], compute_uv=False)  # (R, min)
     modes = xp.einsum("ia,rij,aj->ra", tu, e2e, tvt)  # (R, k)
     return TrainResult(
-        steps=np.asarray(rec["steps"], dtype=int),
-        loss=np.asarray(rec["loss"]),
+        steps=np.asarray(log.steps, dtype=int),
+        loss=np.asarray(log.loss, dtype=float),
         weights=current,
         initial_weights=initial,
         end_to_end=e2e,

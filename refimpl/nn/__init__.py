@@ -19,7 +19,8 @@ References
 
 from refimpl.nn.activations import ACTIVATIONS, activation_derivatives
 from refimpl.nn.losses import squared_error, squared_error_hvp
-from refimpl.nn.mlp import MLP, Gradients, Trace
+from refimpl.nn.mlp import MLP
+from refimpl.nn.trace import Gradients, Trace
 
 __all__ = [
     "ACTIVATIONS",

@@ -16,23 +16,25 @@ References
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl.nn.mlp import MLP
 from refimpl.validation import as_float_array
 
 __all__ = ["squared_error", "squared_error_hvp"]
 
 
-def _check(net, X, Y):
+def _trace(net, theta, X, Y, v=None):
+    """The network's trace on X (with tangent v) and Y checked against its output."""
     if not isinstance(net, MLP):
         raise ValueError(f"net: expected a refimpl.nn.MLP, received {type(net).__name__}")
+    trace = net.linearize(theta, X, dtheta=v)
     Y = as_float_array("Y", Y, ndim=2)
-    rows = getattr(X, "shape", (None,))[0]
-    if Y.shape != (rows, net.n_outputs):
+    if Y.shape != trace.output.shape:
         raise ValueError(
-            f"Y: expected shape ({rows}, {net.n_outputs}) to match X and the network, "
-            f"received {Y.shape}"
+            f"Y: expected shape {trace.output.shape} to match X and the network, received {Y.shape}"
         )
-    return Y
+    return trace, Y
 
 
 def squared_error(net, theta, X, Y):
@@ -65,12 +67,15 @@ def squared_error(net, theta, X, Y):
     >>> squared_error(net, np.array([2.0]), np.array([[1.0]]), np.array([[0.0]]))
     (2.0, array([2.]))
     """
-    trace = net.linearize(theta, X) if isinstance(net, MLP) else None
-    Y = _check(net, X, Y)
+    trace, Y = _trace(net, theta, X, Y)
     residual = trace.output - Y
     B = residual.shape[0]
-    value = 0.5 * float((residual * residual).sum()) / B
-    return value, trace.backward(residual / B).theta
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = 0.5 * float((residual * residual).sum()) / B
+    gradient = trace.backward(residual / B).theta
+    if not np.isfinite(value):
+        raise ValueError("theta, X, Y: the loss overflows float64; rescale the data")
+    return value, gradient
 
 
 def squared_error_hvp(net, theta, X, Y, v):
@@ -112,7 +117,8 @@ def squared_error_hvp(net, theta, X, Y, v):
     ...                   np.array([1.0]))
     array([9.])
     """
-    trace = net.linearize(theta, X, dtheta=v) if isinstance(net, MLP) else None
-    Y = _check(net, X, Y)
+    if v is None:
+        raise ValueError("v: expected a direction of shape (n_params,), received None")
+    trace, Y = _trace(net, theta, X, Y, v)
     B = Y.shape[0]
     return trace.backward((trace.output - Y) / B, trace.output_tangent / B).theta_tangent

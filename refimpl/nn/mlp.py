@@ -32,12 +32,12 @@ References
 from __future__ import annotations
 
 import numbers
-from typing import NamedTuple
 
 import numpy as np
 
 from refimpl import backend
 from refimpl.nn.activations import ACTIVATIONS, _derivatives
+from refimpl.nn.trace import Trace, _finite
 from refimpl.validation import (
     as_float_array,
     as_generator,
@@ -47,154 +47,7 @@ from refimpl.validation import (
     check_positive,
 )
 
-__all__ = ["MLP", "Trace", "Gradients"]
-
-
-class Gradients(NamedTuple):
-    """Reverse-mode output of :meth:`Trace.backward`.
-
-    Attributes
-    ----------
-    theta : ndarray, shape (n_params,)
-        Gradient with respect to the parameters.
-    input : ndarray, shape (B, d₀)
-        Gradient with respect to the input batch.
-    theta_tangent, input_tangent : ndarray or None
-        Their directional derivatives along the trace's tangent (None without one).
-    """
-
-    theta: object
-    input: object
-    theta_tangent: object = None
-    input_tangent: object = None
-
-
-def _finite(names, *arrays):
-    xp = backend.array_namespace(*arrays)
-    if not all(bool(xp.all(xp.isfinite(a))) for a in arrays):
-        raise ValueError(
-            f"{names}: the network produced non-finite values (overflow); "
-            "received parameters or inputs too large for float64"
-        )
-
-
-class Trace:
-    r"""A forward pass (and its tangent) kept for reverse mode; made by :meth:`MLP.linearize`.
-
-    Attributes
-    ----------
-    output : ndarray, shape (B, d_L)
-    output_tangent : ndarray or None
-        The directional derivative of the output along (θ̇, Ẋ).
-
-    Notes
-    -----
-    The reverse pass propagates the cotangent ḡ_l = ∂ℓ/∂z_l and, with a tangent,
-    its derivative ġ_l:
-
-    .. math::
-
-        \bar a_{l-1} = \bar g_l W_l, \qquad
-        \dot{\bar a}_{l-1} = \dot{\bar g}_l W_l + \bar g_l \dot W_l, \qquad
-        \bar g_{l-1} = \sigma'(z_{l-1}) \odot \bar a_{l-1},
-
-        \dot{\bar g}_{l-1} = \sigma''(z_{l-1}) \odot \dot z_{l-1} \odot \bar a_{l-1}
-            + \sigma'(z_{l-1}) \odot \dot{\bar a}_{l-1}, \qquad
-        \nabla_{W_l} = \bar g_l^\top a_{l-1}, \qquad
-        \dot\nabla_{W_l} = \dot{\bar g}_l^\top a_{l-1} + \bar g_l^\top \dot a_{l-1}.
-
-    References
-    ----------
-    .. [1] B. A. Pearlmutter, "Fast exact multiplication by the Hessian", 1994.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> net = MLP((1, 1), bias=False)
-    >>> trace = net.linearize(np.array([3.0]), np.array([[2.0]]))
-    >>> trace.output, trace.backward(np.array([[1.0]])).theta
-    (array([[6.]]), array([2.]))
-    """
-
-    def __init__(self, net, layers, tangents, acts, pres, firsts, seconds, dacts, dpres):
-        self._net, self._layers, self._tangents = net, layers, tangents
-        self._acts, self._pres, self._firsts, self._seconds = acts, pres, firsts, seconds
-        self._dacts, self._dpres = dacts, dpres
-        self.output = pres[-1]
-        self.output_tangent = None if dpres is None else dpres[-1]
-
-    def backward(self, cotangent, cotangent_tangent=None):
-        r"""Reverse mode from the output cotangent ḡ (and, with a tangent, from ġ).
-
-        Parameters
-        ----------
-        cotangent : ndarray, shape (B, d_L)
-            ∂ℓ/∂output.
-        cotangent_tangent : ndarray, shape (B, d_L), optional
-            Its directional derivative (needs a trace made with a tangent); for a loss
-            ℓ(output) it is ∇²ℓ · ``output_tangent``.
-
-        Returns
-        -------
-        Gradients
-        """
-        shape = tuple(self.output.shape)
-        cot = as_float_array("cotangent", cotangent, ndim=2)
-        if tuple(cot.shape) != shape:
-            raise ValueError(f"cotangent: expected shape {shape}, received {tuple(cot.shape)}")
-        dcot = None
-        if cotangent_tangent is not None:
-            if self._dpres is None:
-                raise ValueError(
-                    "cotangent_tangent: the trace has no tangent; call linearize with "
-                    "dtheta or dX"
-                )
-            dcot = as_float_array("cotangent_tangent", cotangent_tangent, ndim=2)
-            if tuple(dcot.shape) != shape:
-                raise ValueError(
-                    f"cotangent_tangent: expected shape {shape}, received {tuple(dcot.shape)}"
-                )
-        result = self._backward(cot, dcot)
-        _finite("cotangent, cotangent_tangent", *(r for r in result if r is not None))
-        return result
-
-    def _backward(self, cot, dcot=None):
-        xp = backend.array_namespace(cot)
-        tangent = dcot is not None and self._dpres is not None
-        grads, dgrads = [], []
-        g, dg = cot, dcot
-        for l in range(len(self._layers) - 1, -1, -1):
-            W, b = self._layers[l]
-            a = self._acts[l]  # (B, d_{l-1})
-            grads.append(g.sum(axis=0) if b is not None else None)
-            grads.append((g.T @ a).ravel())
-            if tangent:
-                dW, db = self._tangents[l]
-                da = self._dacts[l]
-                dgrads.append(dg.sum(axis=0) if b is not None else None)
-                dgW = dg.T @ a
-                if da is not None:
-                    dgW = dgW + g.T @ da
-                dgrads.append(dgW.ravel())
-            ga = g @ W  # (B, d_{l-1})
-            dga = None
-            if tangent:
-                dga = dg @ W
-                if dW is not None:
-                    dga = dga + g @ dW
-            if l == 0:
-                break
-            first, second = self._firsts[l - 1], self._seconds[l - 1]
-            g = first * ga
-            if tangent:
-                dg = first * dga
-                if second is not None and self._dpres[l - 1] is not None:
-                    dg = dg + second * self._dpres[l - 1] * ga
-        flat = xp.concatenate([p for p in reversed(grads) if p is not None])
-        if not tangent:
-            return Gradients(flat, ga)
-        dflat = xp.concatenate([p for p in reversed(dgrads) if p is not None])
-        return Gradients(flat, ga, dflat, dga)
+__all__ = ["MLP"]
 
 
 class MLP:
@@ -301,7 +154,10 @@ class MLP:
             pieces.append(rng.standard_normal(out * inp) * scale * np.sqrt(gain / inp))
             if self.bias:
                 pieces.append(np.zeros(out))
-        return backend.asarray(np.concatenate(pieces), like=None)
+        theta = np.concatenate(pieces)
+        if not np.isfinite(theta).all():
+            raise ValueError(f"scale: the weights overflow float64, received scale={scale!r}")
+        return backend.asarray(theta, like=None)
 
     def unflatten(self, theta):
         r"""The layers [(W₁, b₁), …] of a flat parameter vector (views, b None without biases).
@@ -472,5 +328,13 @@ class MLP:
                 seconds.append(second)
                 dacts.append(None if dz is None else first * dz)
         return Trace(
-            self, layers, tangents, acts, pres, firsts, seconds, dacts, dpres if has_tangent else None
+            self,
+            layers,
+            tangents,
+            acts,
+            pres,
+            firsts,
+            seconds,
+            dacts,
+            dpres if has_tangent else None,
         )

@@ -177,7 +177,8 @@ def _compare(case: Case, name: str, check, candidate, reference, inputs) -> Chec
     passed = bool(ratio[worst] <= 1)
     detail = ""
     if not passed:
-        detail = f"worst entry {tuple(int(i) for i in worst)}: {cand[worst]!r} vs {ref[worst]!r}"
+        at = tuple(int(i) for i in worst)
+        detail = f"worst entry {at}: {float(cand[worst]):.17g} vs {float(ref[worst]):.17g}"
     return CheckRow(case.name, name, float(diff[worst]), float(bound[worst]), passed, detail)
 
 

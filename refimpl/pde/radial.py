@@ -147,6 +147,7 @@ class RadialDerivatives:
         laurent = [q]
         for _ in range(2 * MAX_ORDER):
             laurent.append(_next_laurent(laurent[-1]))
+        self._forms = {}  # d -> the three combined polynomials of laplacian_forms
         self._poly = {}  # (k, m) -> ascending float coefficients of x^m Q_k(x)
         self.order = 0
         for n in range(2 * MAX_ORDER + 1):
@@ -170,19 +171,72 @@ class RadialDerivatives:
 
     def __call__(self, k, m, r):
         r"""Evaluate :math:`G_{k,m}(r)` on an array of distances ``r >= 0``."""
+        return self.evaluate([(k, m)], r)[(k, m)]
+
+    def evaluate(self, pairs, r):
+        r"""Evaluate several :math:`G_{k,m}` at once (one exponential), as a dict."""
         xp = backend.array_namespace(r)
         if self.kind == "gaussian":
             scale = self.length_scale
-            return self.variance * (-1.0 / scale**2) ** k * r**m * xp.exp(-0.5 * (r / scale) ** 2)
-        if (k, m) not in self._poly:
-            raise ValueError(
-                f"kernel: derivatives of total order {2 * k - m} are not finite for this "
-                f"Matérn kernel (it supports measurements of order <= {self.order})"
-            )
+            e = self.variance * xp.exp(-0.5 * (r / scale) ** 2)
+            return {(k, m): (-1.0 / scale**2) ** k * r**m * e for k, m in pairs}
+        for k, m in pairs:
+            if (k, m) not in self._poly:
+                raise ValueError(
+                    f"kernel: derivatives of total order {2 * k - m} are not finite for this "
+                    f"Matérn kernel (it supports measurements of order <= {self.order})"
+                )
         x = self.c * r
-        coeffs = self._poly[(k, m)]
-        value = coeffs[-1] * xp.ones_like(x)
-        for a in coeffs[-2::-1]:  # Horner
-            value = value * x + a
-        return self.variance * self.c ** (2 * k - m) * value * xp.exp(-x)
+        e = self.variance * xp.exp(-x)
+        return {
+            (k, m): _horner(self.c ** (2 * k - m) * self._poly[(k, m)], x) * e for k, m in pairs
+        }
 
+    def laplacian_forms(self, d, r):
+        r"""The three radial functions of Diracs and Laplacians in dimension d.
+
+        For :math:`\phi = a_0\delta + \lambda_a\Delta\delta` and
+        :math:`\chi = b_0\delta + \lambda_b\Delta\delta` the covariance is
+        :math:`a_0b_0F_0 + (a_0\lambda_b + b_0\lambda_a)F_1 + \lambda_a\lambda_bF_2` with
+
+        .. math::
+
+            F_0 = G_{00},\quad F_1 = d\,G_{10} + G_{22},\quad
+            F_2 = G_{44} + (2d + 4)\,G_{32} + d(d + 2)\,G_{20}.
+        """
+        if self.kind == "gaussian" or self.order < 2:
+            G = self.evaluate([(0, 0), (1, 0), (2, 2), (4, 4), (3, 2), (2, 0)], r)
+            return (
+                G[(0, 0)],
+                d * G[(1, 0)] + G[(2, 2)],
+                G[(4, 4)] + (2 * d + 4) * G[(3, 2)] + d * (d + 2) * G[(2, 0)],
+            )
+        polys = self._forms.get(d)
+        if polys is None:
+
+            def combine(*terms):
+                size = max(self._poly[km].size for _, km in terms)
+                out = np.zeros(size)
+                for weight, (k, m) in terms:
+                    p = self._poly[(k, m)]
+                    out[: p.size] += weight * self.c ** (2 * k - m) * p
+                return out
+
+            polys = (
+                combine((1.0, (0, 0))),
+                combine((d, (1, 0)), (1.0, (2, 2))),
+                combine((1.0, (4, 4)), (2 * d + 4, (3, 2)), (d * (d + 2), (2, 0))),
+            )
+            self._forms[d] = polys
+        x = self.c * r
+        e = self.variance * np.exp(-x)
+        return tuple(_horner(p, x) * e for p in polys)
+
+
+def _horner(coeffs, x):
+    """Σ coeffs[j] x^j, in place on one temporary."""
+    value = np.full_like(x, coeffs[-1])
+    for a in coeffs[-2::-1]:
+        value *= x
+        value += a
+    return value

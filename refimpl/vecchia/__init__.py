@@ -7,42 +7,40 @@ Conventions: points are put in *reverse maximin order* (index 0 the finest
 point); every factor ``L`` is lower triangular in that order and approximates the
 inverse of the ordered kernel matrix, ``Θ[order][:, order]⁻¹ ≈ L Lᵀ``.
 
-Modules, one idea each:
+Modules, one idea each (derivations in ``docs/derivations/vecchia.md``):
 
-``kernels``     Matérn and Gaussian covariances, evaluated block by block
-``ordering``    reverse (p-)maximin ordering, fast and brute force
-``patterns``    ρ-ball and m-nearest-neighbour sparsity patterns
-``supernodes``  aggregation of columns into supernodes (λ)
-``factor``      KL-optimal factors: column-wise, supernodal, dense; ``kl_cholesky``
-``gp``          using a factor: KL divergence, log-determinant, solves, likelihood,
-                prediction and sampling
+``kernels``       Matérn and Gaussian covariances, evaluated block by block
+``points``        checks of point sets
+``ordering``      reverse (p-)maximin ordering: the greedy definition, the fast version
+``maximin_fast``  the fast greedy phase (lazy buffer, batches, KD-tree)
+``sparsity``      the ``Pattern`` container
+``patterns``      ρ-ball, m-nearest-neighbour and full sparsity patterns
+``supernodes``    aggregation of columns into supernodes (λ)
+``batched``       stacks of kernel blocks, Cholesky factors and triangular solves
+``factor``        the KL-optimal column formula, and the dense exact factor
+``supernodal``    the supernodal factor
+``pipeline``      ``kl_cholesky``: ordering, pattern, supernodes, factor
+``dense``         checks and the LAPACK Cholesky of dense kernel matrices
+``diagnostics``   KL divergence of a factor
+``gp``            using a factor: log-determinant, solves, likelihood, sampling
+``prediction``    GP prediction from a factor of the joint kernel matrix
 """
 
-from .factor import (
-    dense_inverse_cholesky,
-    kl_cholesky,
-    kl_factor,
-    supernodal_flops,
-    supernodal_kl_factor,
-)
-from .gp import (
-    apply_covariance,
-    kl_divergence,
-    kl_divergence_from_variances,
-    log_likelihood,
-    logdet,
-    predict,
-    sample,
-    solve,
-)
+from .diagnostics import kl_divergence, kl_divergence_from_variances
+from .factor import dense_inverse_cholesky, kl_factor
+from .gp import apply_covariance, log_likelihood, logdet, sample, solve
 from .kernels import Gaussian, Kernel, Matern, pairwise_distances
 from .ordering import (
-    check_points,
     conditional_maximin_ordering,
     maximin_ordering,
     maximin_ordering_brute_force,
 )
-from .patterns import Pattern, ball_pattern, full_pattern, knn_pattern
+from .patterns import ball_pattern, full_pattern, knn_pattern
+from .pipeline import kl_cholesky
+from .points import check_points
+from .prediction import predict
+from .sparsity import Pattern
+from .supernodal import supernodal_flops, supernodal_kl_factor
 from .supernodes import Supernodes, supernodes
 
 __all__ = [

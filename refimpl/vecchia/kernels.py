@@ -49,38 +49,112 @@ import numpy as np
 import scipy.special
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_positive
+from refimpl.validation import as_float_array, check_array_size, check_positive
 
 __all__ = ["Kernel", "Matern", "Gaussian", "pairwise_distances"]
 
 
+_BLOCK_ENTRIES = 1 << 15  # entries per block of rows: temporaries stay in the L2 cache
+_LARGE_PROFILE = 1e3  # profiles vanish to rounding beyond this scaled distance: e^-1000 = 0
+
+
+def _point_arrays(X, Y):
+    """Check two point arrays (..., n, d) and (..., m, d) of one backend and dimension."""
+    X = as_float_array("X", X)
+    Y = X if Y is None else as_float_array("Y", Y, like=X)
+    if X.ndim < 2 or Y.ndim < 2:
+        raise ValueError(
+            f"X, Y: expected point arrays of shape (..., n, d), received shapes "
+            f"{X.shape} and {Y.shape}"
+        )
+    if X.shape[-1] != Y.shape[-1]:
+        raise ValueError(
+            f"Y: expected points of dimension d = {X.shape[-1]} like X, received "
+            f"dimension {Y.shape[-1]}"
+        )
+    try:
+        np.broadcast_shapes(X.shape[:-2], Y.shape[:-2])
+    except ValueError as error:
+        raise ValueError(
+            f"Y: expected batch axes that broadcast with X's {X.shape[:-2]}, received "
+            f"{Y.shape[:-2]}"
+        ) from error
+    return X, Y
+
+
+def _squared_distances(X, Y, out=None):
+    """Σ_c (X[..., :, None, c] − Y[..., None, :, c])², coordinate by coordinate."""
+    xp = backend.array_namespace(X)
+    shape = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]) + (X.shape[-2], Y.shape[-2])
+    squared = xp.zeros(shape, dtype=X.dtype) if out is None else out
+    if out is not None:
+        squared[...] = 0.0
+    for axis in range(X.shape[-1]):  # loop over the d coordinates, not the entries
+        diff = X[..., :, None, axis] - Y[..., None, :, axis]  # (..., n, m)
+        diff *= diff
+        squared += diff
+    return squared
+
+
 def pairwise_distances(X, Y):
-    """Euclidean distances between the rows of two point sets.
+    r"""Euclidean distances between the rows of two point sets.
 
     Parameters
     ----------
     X : ndarray, shape (..., n, d)
+        Finite points; leading batch axes allowed.
     Y : ndarray, shape (..., m, d)
+        Finite points of the same dimension and backend.
 
     Returns
     -------
     r : ndarray, shape (..., n, m)
+        Finite; squared distances that would overflow are computed on rescaled
+        points instead, and distances beyond the largest double raise ValueError.
 
     Notes
     -----
+    .. math::
+
+        r_{ab} = \Big(\sum_{c=1}^d (x_{ac} - y_{bc})^2\Big)^{1/2}.
+
     Differences are formed coordinate by coordinate rather than through
     ``|x|² + |y|² − 2 x·y``, which loses all digits for nearby points (the very
     entries that matter for the conditional variances of fine-scale points).
+
+    References
+    ----------
+    .. [1] Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., SIAM,
+       2002, Sec. 1.7 (cancellation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pairwise_distances(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [1e-9, 0.0]]))
+    array([[5.e+00, 1.e-09]])
     """
-    xp = backend.array_namespace(X, Y)
-    squared = None
-    for axis in range(X.shape[-1]):  # loop over the d coordinates, not the entries
-        diff = X[..., :, None, axis] - Y[..., None, :, axis]  # (..., n, m)
-        squared = diff * diff if squared is None else squared + diff * diff
-    if squared is None:
-        shape = X.shape[:-1] + (Y.shape[-2],)
-        return xp.zeros(shape, dtype=X.dtype)
-    return xp.sqrt(squared)
+    X, Y = _point_arrays(X, Y)
+    return _distances(X, Y)
+
+
+def _distances(X, Y):
+    """pairwise_distances of checked arrays: fast, with an exact rescaled fallback."""
+    xp = backend.array_namespace(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = xp.sqrt(_squared_distances(X, Y))
+    if bool(xp.all(xp.isfinite(r))):
+        return r
+    # a squared distance overflowed: rescale by a power of two (exact) and scale back
+    largest = max(float(xp.max(xp.abs(X))), float(xp.max(xp.abs(Y))))
+    scale = float(np.ldexp(1.0, -int(np.frexp(largest)[1]) - 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = xp.sqrt(_squared_distances(X * scale, Y * scale)) / scale
+    if not bool(xp.all(xp.isfinite(r))):
+        raise ValueError(
+            "X, Y: distances between the points exceed the largest double "
+            f"(coordinates up to {largest:.3g}); rescale the points"
+        )
+    return r
 
 
 class Kernel:
@@ -122,38 +196,72 @@ class Kernel:
         """Correlation as a function of the scaled distance ``r = |x − y| / length_scale``."""
         raise NotImplementedError
 
+    def _profile_overwriting(self, r):
+        """:meth:`profile`, allowed to overwrite ``r`` (subclasses fuse it in place)."""
+        return self.profile(r)
+
     def __call__(self, X, Y=None):
-        """Covariance block between the rows of ``X`` and of ``Y``.
+        r"""Covariance block between the rows of ``X`` and of ``Y``.
 
         Parameters
         ----------
         X : ndarray, shape (..., n, d)
+            Finite points; leading batch axes allowed.
         Y : ndarray, shape (..., m, d), optional
             Defaults to ``X``.
 
         Returns
         -------
         K : ndarray, shape (..., n, m)
+            Finite, on the backend of ``X``.
+
+        Notes
+        -----
+        .. math::
+
+            K_{ab} = \sigma^2\, \phi\big(|x_a - y_b| / l\big),
+
+        with :math:`\phi` the :meth:`profile`. Rows are evaluated in blocks of
+        about 32k entries, so the temporaries of the distance and the profile stay
+        in cache.
+
+        References
+        ----------
+        .. [1] Rasmussen, Williams, "Gaussian Processes for Machine Learning", 2006,
+           Ch. 4.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Gaussian(1.0)(np.zeros((2, 1, 1)), np.ones((2, 1, 1))).shape  # batch axes
+        (2, 1, 1)
         """
-        X = as_float_array("X", X)
-        Y = X if Y is None else as_float_array("Y", Y, like=X)
-        if X.ndim < 2 or Y.ndim < 2:
-            raise ValueError(
-                f"X, Y: expected point arrays of shape (..., n, d), received shapes "
-                f"{X.shape} and {Y.shape}"
-            )
-        if X.shape[-1] != Y.shape[-1]:
-            raise ValueError(
-                f"Y: expected points of dimension d = {X.shape[-1]} like X, received "
-                f"dimension {Y.shape[-1]}"
-            )
+        X, Y = _point_arrays(X, Y)
         self.check_dimension(X.shape[-1], "X")
-        if isinstance(self.length_scale, float):
-            r = pairwise_distances(X, Y) / self.length_scale  # (..., n, m)
-        else:  # one length scale per coordinate (automatic relevance determination)
+        if not isinstance(self.length_scale, float):  # one length scale per coordinate (ARD)
             scales = backend.asarray(self.length_scale, like=X, dtype=X.dtype)
-            r = pairwise_distances(X / scales, Y / scales)
-        return self.variance * self.profile(r)
+            X, Y = X / scales, Y / scales
+            length_scale = 1.0
+        else:
+            length_scale = self.length_scale
+        xp = backend.array_namespace(X)
+        n, m = X.shape[-2], Y.shape[-2]
+        shape = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]) + (n, m)
+        check_array_size("X", shape)
+        out = xp.empty(shape, dtype=X.dtype)
+        rows = max(1, _BLOCK_ENTRIES // max(1, m * int(np.prod(shape[:-2], dtype=np.int64))))
+        for start in range(0, n, rows):
+            r = _distances(X[..., start : start + rows, :], Y)  # (..., rows, m)
+            r /= length_scale
+            xp.minimum(r, _LARGE_PROFILE, out=r)  # φ(∞) = 0 without inf · 0
+            out[..., start : start + rows, :] = self._profile_overwriting(r)
+        out *= self.variance
+        if not bool(xp.all(xp.isfinite(out))):
+            raise ValueError(
+                f"variance: the kernel values overflow (variance {self.variance!r}); "
+                "rescale the data"
+            )
+        return out
 
     def __repr__(self):
         return f"{type(self).__name__}({self._args()})"
@@ -215,7 +323,28 @@ class Matern(Kernel):
         self.nu = check_positive("nu", nu)
         super().__init__(length_scale, variance)
 
+    def _profile_overwriting(self, r):
+        if self.nu not in (0.5, 1.5, 2.5) or not isinstance(r, np.ndarray):
+            return self.profile(r)
+        s = r
+        s *= math.sqrt(2.0 * self.nu)
+        e = np.negative(s)
+        np.exp(e, out=e)  # e^{-s}
+        if self.nu == 0.5:
+            return e
+        if self.nu == 1.5:
+            s += 1.0
+            s *= e
+            return s  # (1 + s) e^{-s}
+        q = s * s
+        q *= 1.0 / 3.0
+        q += s
+        q += 1.0
+        q *= e
+        return q  # (1 + s + s²/3) e^{-s}
+
     def profile(self, r):
+        """Matérn correlation at scaled distances ``r`` (see the class Notes)."""
         xp = backend.array_namespace(r)
         nu = self.nu
         s = math.sqrt(2.0 * nu) * r
@@ -272,5 +401,13 @@ class Gaussian(Kernel):
     """
 
     def profile(self, r):
+        """Gaussian correlation exp(−r²/2) at scaled distances ``r``."""
         xp = backend.array_namespace(r)
         return xp.exp(-0.5 * r * r)
+
+    def _profile_overwriting(self, r):
+        if not isinstance(r, np.ndarray):
+            return self.profile(r)
+        r *= r
+        r *= -0.5
+        return np.exp(r, out=r)

@@ -1,8 +1,8 @@
-"""Sparsity patterns of the inverse Cholesky factor: ρ-balls, m nearest neighbours.
+r"""Sparsity patterns of the inverse Cholesky factor: ρ-balls, m nearest neighbours.
 
-A pattern is stored column by column (CSC without values) in the *ordered*
-index space: column ``j`` holds the row indices ``s_j``, sorted ascending, with
-``j`` itself first. All patterns here are lower triangular (rows ``i >= j``).
+All patterns here are lower triangular in the *ordered* index space (rows
+``i >= j``), stored as a :class:`~refimpl.vecchia.sparsity.Pattern`. Why the ρ-ball
+pattern suffices (the screening effect) is in ``docs/derivations/vecchia.md``.
 
 Geometry is computed on the CPU with ``scipy.spatial.cKDTree``; CuPy input is
 copied to the host.
@@ -11,64 +11,25 @@ copied to the host.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer
+from refimpl.validation import as_float_array, check_array_size, check_array_type, check_integer
 
-from .ordering import _flatten
+from .points import binary_scale, concatenate_lists
+from .sparsity import Pattern, check_pattern, pattern_from_pairs
 
-__all__ = ["Pattern", "ball_pattern", "knn_pattern", "full_pattern", "check_rho"]
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """Lower-triangular sparsity pattern in compressed-column form.
-
-    Attributes
-    ----------
-    indptr : ndarray of int, shape (N + 1,)
-        Column ``j`` occupies ``indices[indptr[j]:indptr[j + 1]]``.
-    indices : ndarray of int, shape (nnz,)
-        Row indices, ascending within each column, the diagonal first.
-    """
-
-    indptr: np.ndarray
-    indices: np.ndarray
-
-    @property
-    def n(self) -> int:
-        """Number of columns N."""
-        return self.indptr.size - 1
-
-    @property
-    def nnz(self) -> int:
-        """Number of entries."""
-        return int(self.indptr[-1])
-
-    def column(self, j):
-        """Row indices ``s_j`` of column ``j``, ascending, ``j`` first."""
-        return self.indices[self.indptr[j] : self.indptr[j + 1]]
-
-    def counts(self):
-        """Entries per column, shape (N,)."""
-        return np.diff(self.indptr)
-
-    def to_sparse(self):
-        """The pattern as a ``scipy.sparse.csc_matrix`` of ones."""
-        import scipy.sparse as sp
-
-        data = np.ones(self.nnz)
-        return sp.csc_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
-
-    def contains(self, other: Pattern) -> bool:
-        """True if every entry of ``other`` is an entry of this pattern."""
-        mine = self.to_sparse()
-        theirs = other.to_sparse()
-        return mine.shape == theirs.shape and (theirs - theirs.multiply(mine)).nnz == 0
+__all__ = [
+    "Pattern",
+    "ball_pattern",
+    "knn_pattern",
+    "full_pattern",
+    "check_rho",
+    "check_pattern",
+    "check_lengths",
+]
 
 
 def check_rho(rho):
@@ -81,18 +42,29 @@ def check_rho(rho):
     return rho
 
 
+def check_lengths(lengths, n):
+    """Return ``lengths`` as a float NumPy array of shape (n,), entries > 0 (inf allowed)."""
+    check_array_type("lengths", lengths)
+    try:
+        array = np.asarray(backend.to_numpy(lengths))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"lengths: expected an array of numbers, received {lengths!r:.80}") from error
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"lengths: expected real length scales, received dtype {array.dtype}")
+    array = array.astype(float)
+    if array.shape != (n,):
+        raise ValueError(f"lengths: expected shape ({n},) matching the points, received {array.shape}")
+    if np.any(np.isnan(array)) or np.any(array <= 0):
+        raise ValueError(
+            "lengths: expected positive length scales (inf allowed), received "
+            f"minimum {np.min(array)!r} (NaN counts as invalid)"
+        )
+    return array
+
+
 def _ordered_points(points, name="points"):
     points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
     return points[:, None] if points.ndim == 1 else points
-
-
-def _from_pairs(rows, cols, n):
-    """Pattern from distinct (row, column) pairs with row >= column."""
-    key = np.sort(cols.astype(np.int64) * n + rows)  # column-major order, rows ascending
-    cols, rows = np.divmod(key, n)
-    indptr = np.zeros(n + 1, dtype=np.intp)
-    np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
-    return Pattern(indptr=indptr, indices=rows.astype(np.intp))
 
 
 def _scale_levels(lengths, base=2.0):
@@ -107,7 +79,7 @@ def _scale_levels(lengths, base=2.0):
 
 
 def ball_pattern(points, lengths, rho):
-    """The ρ-ball pattern S_ρ of ordered points.
+    r"""The ρ-ball pattern S_ρ of ordered points.
 
     Parameters
     ----------
@@ -127,7 +99,7 @@ def ball_pattern(points, lengths, rho):
     -----
     .. math::
 
-        S_\\rho = \\{(i, j) : i \\ge j,\\ \\operatorname{dist}(x_i, x_j) \\le \\rho\\, l_j\\}.
+        S_\rho = \{(i, j) : i \ge j,\ \operatorname{dist}(x_i, x_j) \le \rho\, l_j\}.
 
     Columns are processed by scale levels (lengths within a factor 2); the rows of
     a level's columns are found by ball queries in a KD-tree of the points at
@@ -135,8 +107,8 @@ def ball_pattern(points, lengths, rho):
     cost is O(N log N ρ^d) in all.
 
     With non-monotone lengths (prediction points placed first) the radius is
-    :math:`\\rho\\, l_j` as in the definition above; the authors' Julia code uses
-    :math:`\\rho \\min(l_i, l_j)` there, so this pattern is a superset of theirs
+    :math:`\rho\, l_j` as in the definition above; the authors' Julia code uses
+    :math:`\rho \min(l_i, l_j)` there, so this pattern is a superset of theirs
     (equal when the lengths do not decrease).
 
     References
@@ -154,17 +126,10 @@ def ball_pattern(points, lengths, rho):
     """
     points = _ordered_points(points)
     n = points.shape[0]
-    lengths = np.asarray(backend.to_numpy(lengths), dtype=float)
+    lengths = check_lengths(lengths, n)
     rho = check_rho(rho)
-    if lengths.shape != (n,):
-        raise ValueError(
-            f"lengths: expected shape ({n},) matching points, received {lengths.shape}"
-        )
-    if np.any(np.isnan(lengths)) or np.any(lengths <= 0):
-        raise ValueError(
-            "lengths: expected positive length scales (inf allowed), received "
-            f"minimum {np.nanmin(lengths) if lengths.size else None!r} or NaN"
-        )
+    scale = binary_scale(points)  # exact: squared distances can neither overflow nor underflow
+    points, lengths = points * scale, lengths * scale
     radius = rho * lengths
     radius = np.where(np.isfinite(radius), radius, np.inf)
     rows_all, cols_all = [], []
@@ -177,7 +142,7 @@ def ball_pattern(points, lengths, rho):
         finite = np.isfinite(radius[cols])
         if finite.any():
             queries = points[cols[finite]]
-            found, counts = _flatten(
+            found, counts = concatenate_lists(
                 tree.query_ball_point(queries, radius[cols[finite]], return_sorted=False)
             )
             r = found + start
@@ -188,11 +153,39 @@ def ball_pattern(points, lengths, rho):
         for j in cols[~finite]:  # infinite length: the whole rest of the column
             rows_all.append(np.arange(j, n))
             cols_all.append(np.full(n - j, j))
-    return _from_pairs(np.concatenate(rows_all), np.concatenate(cols_all), n)
+    return pattern_from_pairs(np.concatenate(rows_all), np.concatenate(cols_all), n)
 
 
 def full_pattern(n):
-    """The dense lower-triangular pattern of size n (ρ = ∞).
+    r"""The dense lower-triangular pattern of size n (ρ = ∞).
+
+    Parameters
+    ----------
+    n : int
+        Number of columns, n >= 1.
+
+    Returns
+    -------
+    Pattern
+        Column j holds every row j, ..., n − 1: n(n + 1)/2 entries.
+
+    Raises
+    ------
+    ValueError
+        If n is not a positive integer or the pattern would not fit in memory.
+
+    Notes
+    -----
+    .. math::
+
+        S_\infty = \{(i, j) : i \ge j\},
+
+    on which the KL-optimal factor is the exact inverse Cholesky factor.
+
+    References
+    ----------
+    .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by
+       Kullback–Leibler minimization", SIAM J. Sci. Comput. 43(3), 2021, Sec. 2.
 
     Examples
     --------
@@ -200,12 +193,13 @@ def full_pattern(n):
     [0, 1, 2]
     """
     n = check_integer("n", n, minimum=1)
+    check_array_size("n", (n * (n + 1) // 2, 3))  # row and column indices and their key
     cols, rows = np.triu_indices(n)  # pairs (col, row) with row >= col
-    return _from_pairs(rows, cols, n)
+    return pattern_from_pairs(rows, cols, n)
 
 
 def knn_pattern(points, m):
-    """Classic Vecchia pattern: each point with its m nearest coarser points.
+    r"""Classic Vecchia pattern: each point with its m nearest coarser points.
 
     Parameters
     ----------
@@ -222,7 +216,7 @@ def knn_pattern(points, m):
     Notes
     -----
     In Vecchia's approximation the density is a product of conditionals
-    :math:`\\prod_j p(\\theta_j \\mid \\theta_{c(j)})`; here :math:`c(j)` are the
+    :math:`\prod_j p(\theta_j \mid \theta_{c(j)})`; here :math:`c(j)` are the
     m nearest points that come later in the elimination order, which is
     "previously ordered" in the coarse-to-fine sequence.
 
@@ -245,7 +239,8 @@ def knn_pattern(points, m):
     """
     points = _ordered_points(points)
     n = points.shape[0]
-    m = check_integer("m", m, minimum=0)
+    m = min(check_integer("m", m, minimum=0), n - 1)
+    points = points * binary_scale(points)  # exact: no overflow of squared distances
     rows_all = [np.arange(n)]
     cols_all = [np.arange(n)]
     if m > 0 and n > 1:
@@ -272,4 +267,4 @@ def knn_pattern(points, m):
                 pending = pending[~done]
                 k *= 2
             stop = start
-    return _from_pairs(np.concatenate(rows_all), np.concatenate(cols_all), n)
+    return pattern_from_pairs(np.concatenate(rows_all), np.concatenate(cols_all), n)

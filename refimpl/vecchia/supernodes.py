@@ -1,8 +1,8 @@
-"""Supernodes: columns of similar scale and place that share one row set.
+r"""Supernodes: columns of similar scale and place that share one row set.
 
 Grouping the columns of a ρ-pattern into supernodes lets one dense Cholesky
 factorization of the shared block serve every column in the group (see
-:func:`refimpl.vecchia.factor.supernodal_kl_factor`). The price is a larger
+:func:`refimpl.vecchia.supernodal.supernodal_kl_factor`). The price is a larger
 pattern, which can only lower the KL divergence: for 2D uniform points, ρ = 3 and
 λ = 1.5 it holds about 1.8 times the entries of the ρ-ball pattern (9.6 → 17.4 per
 column at N = 1.6·10⁵). This aggregation follows ``construct_skeletons`` in the
@@ -15,19 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl import backend
-from refimpl.validation import check_in_interval
+from refimpl.validation import check_in_interval, check_integer
 
-from .patterns import Pattern
+from .patterns import check_lengths
+from .sparsity import Pattern, check_pattern, index_array, pattern_from_csc
 
-__all__ = ["Supernodes", "supernodes", "check_lam"]
+__all__ = ["Supernodes", "supernodes", "check_lam", "check_supernodes"]
+
+_FIELDS = ("member_ptr", "members", "row_ptr", "rows")
 
 
 @dataclass(frozen=True)
 class Supernodes:
-    """Columns grouped into supernodes, each with its shared row set.
+    r"""Columns grouped into supernodes, each with its shared row set.
 
-    Attributes
+    Parameters
     ----------
     member_ptr : ndarray of int, shape (S + 1,)
         Supernode ``s`` owns columns ``members[member_ptr[s]:member_ptr[s + 1]]``.
@@ -35,14 +37,89 @@ class Supernodes:
         Column indices, ascending within a supernode; every column appears once.
     row_ptr : ndarray of int, shape (S + 1,)
     rows : ndarray of int, shape (sum of row-set sizes,)
-        Shared row set of each supernode, ascending; its first entry is the
-        supernode's first (finest) column.
+        Shared row set of each supernode, strictly ascending; its first entry is the
+        supernode's first (finest) column, and it holds every member.
+
+    Attributes
+    ----------
+    member_ptr, members, row_ptr, rows : ndarray of int
+        As given (copied to ``numpy.intp`` arrays).
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not of that form; the message names the array.
+
+    Notes
+    -----
+    Supernode :math:`\tilde k` with row set :math:`R` gives each member column k the
+    rows of R from k on,
+
+    .. math::
+
+        \tilde s_k = \{i \in R : i \ge k\},
+
+    so that one Cholesky factorization of :math:`\Theta_{RR}` serves every member
+    (see :func:`refimpl.vecchia.supernodal.supernodal_kl_factor`).
+
+    References
+    ----------
+    .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by
+       Kullback–Leibler minimization", SIAM J. Sci. Comput. 43(3), 2021, Sec. 3.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> groups = Supernodes(np.array([0, 2, 3]), np.array([0, 1, 2]),
+    ...                     np.array([0, 3, 4]), np.array([0, 1, 2, 2]))
+    >>> groups.count, groups.row_set(0).tolist(), groups.pattern().column(1).tolist()
+    (2, [0, 1, 2], [1, 2])
     """
 
     member_ptr: np.ndarray
     members: np.ndarray
     row_ptr: np.ndarray
     rows: np.ndarray
+
+    def __post_init__(self):
+        arrays = {f: index_array(f, getattr(self, f)) for f in _FIELDS}
+        for ptr, data in (("member_ptr", "members"), ("row_ptr", "rows")):
+            pointers = arrays[ptr]
+            if (
+                pointers.size < 1
+                or pointers[0] != 0
+                or np.any(np.diff(pointers) < 1)
+                or pointers[-1] != arrays[data].size
+            ):
+                raise ValueError(
+                    f"{ptr}: expected increasing pointers from 0 to len({data}) = "
+                    f"{arrays[data].size}, received {pointers[:8].tolist()}..."
+                )
+        if arrays["row_ptr"].size != arrays["member_ptr"].size:
+            raise ValueError(
+                f"row_ptr: expected {arrays['member_ptr'].size} pointers like member_ptr, "
+                f"received {arrays['row_ptr'].size}"
+            )
+        for name, value in arrays.items():
+            object.__setattr__(self, name, value)
+        members, rows = self.members, self.rows
+        if np.unique(members).size != members.size:
+            raise ValueError("members: expected every column once, received repeated columns")
+        for name, values, ptr in (("members", members, self.member_ptr), ("rows", rows, self.row_ptr)):
+            first = np.zeros(values.size, dtype=bool)
+            first[ptr[:-1]] = True
+            if np.any((np.diff(values, prepend=-1) <= 0) & ~first):
+                raise ValueError(f"{name}: expected strictly ascending entries in each supernode")
+        position = self.positions()
+        owner = np.repeat(np.arange(self.count), np.diff(self.member_ptr))
+        inside = (position < np.diff(self.row_ptr)[owner]) & (
+            rows[np.minimum(self.row_ptr[owner] + position, rows.size - 1)] == members
+        )
+        if not np.all(inside) or np.any(rows[self.row_ptr[:-1]] != members[self.member_ptr[:-1]]):
+            raise ValueError(
+                "rows: expected each supernode's row set to start at its first member and "
+                "to hold every member"
+            )
 
     @property
     def count(self) -> int:
@@ -56,10 +133,12 @@ class Supernodes:
 
     def member_columns(self, s):
         """Columns of supernode ``s``."""
+        s = check_integer("s", s, minimum=0, maximum=self.count - 1)
         return self.members[self.member_ptr[s] : self.member_ptr[s + 1]]
 
     def row_set(self, s):
         """Shared rows of supernode ``s``."""
+        s = check_integer("s", s, minimum=0, maximum=self.count - 1)
         return self.rows[self.row_ptr[s] : self.row_ptr[s + 1]]
 
     def sizes(self):
@@ -82,7 +161,8 @@ class Supernodes:
 
     def first(self, count):
         """The first ``count`` supernodes (their members and row sets), for partial factors."""
-        return Supernodes(
+        count = check_integer("count", count, minimum=1, maximum=self.count)
+        return _trusted(
             member_ptr=self.member_ptr[: count + 1],
             members=self.members[: self.member_ptr[count]],
             row_ptr=self.row_ptr[: count + 1],
@@ -106,15 +186,15 @@ class Supernodes:
         return counts, indptr
 
     def pattern(self) -> Pattern:
-        """The enlarged pattern: column k of supernode s gets the rows of s that are >= k.
+        r"""The enlarged pattern: column k of supernode s gets the rows of s that are >= k.
 
         Notes
         -----
         .. math::
 
-            \\tilde s_k = \\{ i \\in \\textstyle\\bigcup_{k' \\in \\tilde k} s_{k'} : i \\ge k \\},
+            \tilde s_k = \{ i \in \textstyle\bigcup_{k' \in \tilde k} s_{k'} : i \ge k \},
 
-        where :math:`\\tilde k` is the supernode of column k. It contains the
+        where :math:`\tilde k` is the supernode of column k. It contains the
         original pattern.
         """
         n_rows, _ = self.sizes()
@@ -129,16 +209,16 @@ class Supernodes:
         lay_starts = starts[order_of_columns]
         lay_lengths = lengths[order_of_columns]
         take = np.repeat(lay_starts - indptr[:-1], lay_lengths) + np.arange(indptr[-1])
-        return Pattern(indptr=indptr, indices=self.rows[take])
+        return pattern_from_csc(indptr, self.rows[take])
 
 
 def check_lam(lam):
-    """Return λ as a float if 1 <= λ < ∞."""
+    """Return λ as a float if 1 <= λ < ∞, else raise ValueError naming ``lam``."""
     return check_in_interval("lam", lam, 1.0, np.inf, closed="left")
 
 
 def supernodes(pattern: Pattern, lengths, lam=1.5) -> Supernodes:
-    """Aggregate the columns of a pattern into supernodes.
+    r"""Aggregate the columns of a pattern into supernodes.
 
     Parameters
     ----------
@@ -153,6 +233,7 @@ def supernodes(pattern: Pattern, lengths, lam=1.5) -> Supernodes:
     Returns
     -------
     Supernodes
+        Members ascending within each supernode, supernodes ordered by their leader.
 
     Notes
     -----
@@ -161,12 +242,14 @@ def supernodes(pattern: Pattern, lengths, lam=1.5) -> Supernodes:
 
     .. math::
 
-        \\tilde j = \\{ k \\in s_j : k \\text{ unassigned},\\ l_k \\le \\lambda l_j \\},
+        \tilde j = \{ k \in s_j : k \text{ unassigned},\ l_k \le \lambda l_j \},
 
-    with the shared row set :math:`\\bigcup_{k \\in \\tilde j} s_k`. For the ρ-ball
-    pattern this brings the factorization cost from :math:`O(N\\rho^{3d})` down to
-    :math:`O(N\\rho^{2d})` while keeping :math:`O(N\\rho^d)` entries. The Python
-    loop runs over leaders (one per supernode), each step vectorized.
+    with the shared row set :math:`\bigcup_{k \in \tilde j} s_k`. For the ρ-ball
+    pattern this brings the factorization cost from :math:`O(N\rho^{3d})` down to
+    :math:`O(N\rho^{2d})` while keeping :math:`O(N\rho^d)` entries (derivation in
+    ``docs/derivations/vecchia.md``). The choice of leaders is a Python loop over
+    leaders (one per supernode), each step vectorized; the row-set unions are one
+    sort of all (supernode, row) pairs.
 
     References
     ----------
@@ -185,38 +268,53 @@ def supernodes(pattern: Pattern, lengths, lam=1.5) -> Supernodes:
     >>> [sn.row_set(s).tolist() for s in range(sn.count)]
     [[0, 1, 2, 3], [2, 3], [3]]
     """
+    pattern = check_pattern(pattern)
     lam = check_lam(lam)
-    lengths = np.asarray(backend.to_numpy(lengths), dtype=float)
     n = pattern.n
-    if lengths.shape != (n,):
-        raise ValueError(
-            f"lengths: expected shape ({n},) matching the pattern, received {lengths.shape}"
-        )
+    lengths = check_lengths(lengths, n)
     indptr, indices = pattern.indptr, pattern.indices
-    assigned = np.zeros(n, dtype=bool)
-    member_blocks, row_blocks = [], []
+    # The greedy choice of leaders is sequential: a column joins the first leader
+    # that claims it. Each step is vectorized over the leader's column.
+    owner = np.full(n, -1, dtype=np.intp)
+    count = 0
     for j in range(n):
-        if assigned[j]:
+        if owner[j] >= 0:
             continue
         column = indices[indptr[j] : indptr[j + 1]]
-        group = column[(lengths[column] <= lam * lengths[j]) & ~assigned[column]]
-        assigned[group] = True
-        member_blocks.append(group)
-        if group.size == 1:
-            row_blocks.append(column)
-        else:
-            row_blocks.append(
-                np.unique(np.concatenate([indices[indptr[k] : indptr[k + 1]] for k in group]))
-            )
+        group = column[(lengths[column] <= lam * lengths[j]) & (owner[column] < 0)]
+        owner[group] = count
+        count += 1
+    return _from_owners(pattern, owner, count)
 
-    def ptr(blocks):
-        out = np.zeros(len(blocks) + 1, dtype=np.intp)
-        np.cumsum([b.size for b in blocks], out=out[1:])
-        return out
 
-    return Supernodes(
-        member_ptr=ptr(member_blocks),
-        members=np.concatenate(member_blocks).astype(np.intp),
-        row_ptr=ptr(row_blocks),
-        rows=np.concatenate(row_blocks).astype(np.intp),
-    )
+def _from_owners(pattern, owner, count):
+    """Supernodes from each column's supernode id: members and row-set unions by sorting."""
+    n = pattern.n
+    members = np.argsort(owner, kind="stable")  # (N,) by supernode, ascending within
+    member_ptr = np.zeros(count + 1, dtype=np.intp)
+    np.cumsum(np.bincount(owner, minlength=count), out=member_ptr[1:])
+    # the row set of a supernode is the union of its members' columns: sort the
+    # (supernode, row) pairs of every entry and drop repeats
+    entry_owner = np.repeat(owner, pattern.counts()).astype(np.int64)  # (nnz,)
+    key = np.unique(entry_owner * n + pattern.indices)
+    row_owner, rows = np.divmod(key, n)
+    row_ptr = np.zeros(count + 1, dtype=np.intp)
+    np.cumsum(np.bincount(row_owner, minlength=count), out=row_ptr[1:])
+    return _trusted(member_ptr, members.astype(np.intp), row_ptr, rows.astype(np.intp))
+
+
+def _trusted(member_ptr, members, row_ptr, rows):
+    """Supernodes built here (valid by construction), without the constructor's checks."""
+    groups = object.__new__(Supernodes)
+    for name, value in zip(_FIELDS, (member_ptr, members, row_ptr, rows), strict=True):
+        object.__setattr__(groups, name, value)
+    return groups
+
+
+def check_supernodes(groups, name="groups"):
+    """Return ``groups`` if it is a :class:`Supernodes`, else raise ValueError naming it."""
+    if not isinstance(groups, Supernodes):
+        raise ValueError(
+            f"{name}: expected refimpl.vecchia.Supernodes, received {type(groups).__name__}"
+        )
+    return groups

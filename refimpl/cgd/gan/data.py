@@ -77,7 +77,8 @@ class GaussianMixture:
             weights = as_float_array("weights", weights, ndim=1)
             if weights.shape != (means.shape[0],) or bool((weights < 0).any()):
                 raise ValueError(
-                    f"weights: expected {means.shape[0]} non-negative numbers, received {weights}"
+                    f"weights: expected {means.shape[0]} non-negative numbers (one per row of "
+                    f"means), received {weights}"
                 )
             total = float(weights.sum())
             if not 0 < total < np.inf:

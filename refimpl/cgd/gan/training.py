@@ -1,0 +1,330 @@
+r"""Training a GAN game at a fixed cost: every method, counted in gradients and products.
+
+:func:`train_gan` runs one of :data:`GAN_METHODS` on a :class:`~refimpl.cgd.gan.GANGame`
+(or any zero-sum game with a ``resample`` method) until a budget of **cost** is
+spent, where one gradient (∇ₓf or ∇_y g) and one Hessian-vector product each cost
+1, the measure of [1]_ (whose Julia code counts 4 per step plus 2 per CG iteration).
+Every step draws a fresh mini-batch first, and uses it for all its gradients and
+products.
+
+* ``"gda"``: simultaneous gradient descent-ascent (:func:`refimpl.cgd.gda_step`);
+* ``"adam"``: simultaneous Adam (:func:`~refimpl.cgd.gan.optimizers.adam_step`);
+* ``"ogda"``: optimistic GDA (:func:`refimpl.cgd.ogda_step`);
+* ``"cgd"``: CGD with one step size, its system solved by CG from zero
+  (:func:`refimpl.cgd.cgd_step`);
+* ``"acgd"``: the authors' ACGD
+  (:func:`~refimpl.cgd.gan.optimizers.acgd_alternating_step`).
+
+References
+----------
+.. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
+.. [2] F. Schäfer, H. Zheng and A. Anandkumar, "Implicit competitive regularization
+   in GANs", ICML 2020.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from refimpl.cgd.competitive import cgd_step
+from refimpl.cgd.gan.optimizers import acgd_alternating_step, adam_step
+from refimpl.cgd.gradient_methods import gda_step, ogda_step
+from refimpl.validation import (
+    DivergenceError,
+    as_float_array,
+    check_choice,
+    check_integer,
+    check_options,
+    check_positive,
+)
+
+__all__ = ["GAN_METHODS", "GANRun", "train_gan"]
+
+#: The methods of :func:`train_gan`.
+GAN_METHODS = ("gda", "adam", "ogda", "cgd", "acgd")
+
+_OPTIONS = {
+    "gda": (),
+    "ogda": (),
+    "adam": ("beta1", "beta2", "eps"),
+    "cgd": ("tol", "maxiter"),
+    "acgd": ("beta", "eps", "tol", "maxiter"),
+}
+
+
+def _norm(v):
+    """‖v‖ without overflow for huge finite v (inf only when ‖v‖ exceeds the float range)."""
+    scale = float(np.max(np.abs(v)))
+    if scale == 0.0:
+        return 0.0
+    value = scale * float(np.linalg.norm(v / scale))
+    return value if np.isfinite(value) else float(np.finfo(float).max)
+
+
+class _Counted:
+    """The game, counting gradients and Hessian-vector products (k columns count k)."""
+
+    def __init__(self, game):
+        self.game, self.n, self.m, self.zero_sum = game, game.n, game.m, game.zero_sum
+        self.gradients = self.hvps = 0
+
+    def grad_x_f(self, x, y):
+        self.gradients += 1
+        return self.game.grad_x_f(x, y)
+
+    def grad_y_g(self, x, y):
+        self.gradients += 1
+        return self.game.grad_y_g(x, y)
+
+    def _product(self, name, x, y, v):
+        self.hvps += 1 if v.ndim == 1 else v.shape[1]
+        return getattr(self.game, name)(x, y, v)
+
+    def dxy_f(self, x, y, v):
+        return self._product("dxy_f", x, y, v)
+
+    def dyx_g(self, x, y, u):
+        return self._product("dyx_g", x, y, u)
+
+    def dxx_f(self, x, y, u):
+        return self._product("dxx_f", x, y, u)
+
+    def dyy_g(self, x, y, v):
+        return self._product("dyy_g", x, y, v)
+
+
+@dataclass
+class GANRun:
+    """Outcome of :func:`train_gan` (a result container).
+
+    Attributes
+    ----------
+    method : str
+    x, y : ndarray
+        The final parameters of the generator and the discriminator.
+    steps_taken : int
+    status : str
+        ``"completed"``, ``"diverged"`` or ``"inner_solver_failed"``.
+    message : str
+        Why the run stopped, with the step.
+    stopped_at : int or None
+        The failing step (from 1).
+    gradient_evaluations, hvp_evaluations : int
+    costs : ndarray, shape (r,)
+        The cost (gradients + products) at each recorded snapshot.
+    snapshots : list of (ndarray, ndarray)
+        (x, y) at the start and then each time the cost passes a multiple of
+        budget/records.
+    gradient_norms : ndarray, shape (steps_taken, 2)
+        ‖∇ₓf‖ and ‖∇_y g‖ at the start of each step, on its batch.
+    inner_iterations : ndarray of int, shape (steps_taken,)
+        CG iterations per step (0 for the first-order methods).
+
+    Notes
+    -----
+    .. math:: \text{cost} = \texttt{gradient\_evaluations} + \texttt{hvp\_evaluations}.
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> from refimpl.nn import MLP
+    >>> from refimpl.cgd.gan import GANGame, mixture_1d, train_gan
+    >>> game = GANGame(MLP((1, 1)), MLP((1, 1)), mixture_1d(), batch_size=4, rng=0)
+    >>> run = train_gan(game, "gda", [0.0, 0.0], [0.0, 0.0], budget=4, lr=0.1)
+    >>> run.steps_taken, run.gradient_evaluations
+    (2, 4)
+    """
+
+    method: str
+    x: object
+    y: object
+    steps_taken: int
+    status: str
+    message: str
+    stopped_at: int | None
+    gradient_evaluations: int
+    hvp_evaluations: int
+    costs: np.ndarray
+    snapshots: list = field(repr=False)
+    gradient_norms: np.ndarray = field(repr=False)
+    inner_iterations: np.ndarray = field(repr=False)
+
+
+def _stepper(method, game, lr, options):
+    memory = {"state": None}
+    if method == "gda":
+        return lambda x, y: (*gda_step(game, x, y, lr, lr), 0, True)
+    if method == "ogda":
+
+        def ogda(x, y):
+            x, y, memory["state"] = ogda_step(game, x, y, lr, lr, memory["state"])
+            return x, y, 0, True
+
+        return ogda
+    if method == "adam":
+
+        def adam(x, y):
+            x, y, memory["state"] = adam_step(game, x, y, lr, lr, memory["state"], **options)
+            return x, y, 0, True
+
+        return adam
+    if method == "cgd":
+        tol, maxiter = options.get("tol", 1e-12), options.get("maxiter")
+
+        def cgd(x, y):
+            x, y, info = cgd_step(game, x, y, lr, lr, solver="cg", tol=tol, maxiter=maxiter)
+            return x, y, info.iterations, info.converged
+
+        return cgd
+
+    def acgd(x, y):
+        x, y, memory["state"], info = acgd_alternating_step(
+            game, x, y, lr, lr, memory["state"], **options
+        )
+        return x, y, info.iterations, info.converged
+
+    return acgd
+
+
+def train_gan(
+    game, method, x0, y0, budget, lr, options=None, records=10, on_failure="raise", max_steps=None
+):
+    r"""Train generator x and discriminator y with one method until a cost budget is spent.
+
+    Parameters
+    ----------
+    game : GANGame
+        A zero-sum game with ``resample()`` (a fresh mini-batch per step).
+    method : {"gda", "adam", "ogda", "cgd", "acgd"}
+    x0 : ndarray, shape (n,)
+        Initial generator parameters.
+    y0 : ndarray, shape (m,)
+        Initial discriminator parameters.
+    budget : int
+        Cost to spend (gradients + Hessian-vector products), >= 1; the last step
+        may overshoot it.
+    lr : float
+        Step size of both players (the base rate ``lr`` of Adam and ACGD).
+    options : dict, optional
+        ``adam``: beta1 (0.5), beta2 (0.999), eps (1e−8); ``cgd``: tol (1e−12,
+        relative residual), maxiter; ``acgd``: beta (0.99), eps (1e−5), tol (1e−12,
+        on ‖r‖²/‖b‖²), maxiter.
+    records : int
+        Number of snapshots after the start (>= 1).
+    on_failure : {"raise", "stop"}
+        A non-finite iterate raises :class:`~refimpl.validation.DivergenceError` and a
+        CG solve that misses its tolerance within maxiter raises
+        ``numpy.linalg.LinAlgError``, both with the step; ``"stop"`` ends the run
+        there and reports it in ``status``, ``message`` and ``stopped_at``.
+    max_steps : int, optional
+        A cap on the number of steps (default: the budget).
+
+    Returns
+    -------
+    GANRun
+
+    Notes
+    -----
+    The cost of a step: GDA, Adam and OGDA 2; CGD and ACGD 2 + 1 (right-hand side)
+    + 2 per CG iteration (and per residual check) + 1 (substitution). Equal cost
+    means equal numbers of network passes up to the small constant of
+    :mod:`refimpl.nn` (a product costs about twice a gradient).
+
+    .. math:: \text{cost} = \#\nabla + \#\text{HVP} \le \text{budget} + \text{one step}.
+
+    References
+    ----------
+    .. [1] F. Schäfer and A. Anandkumar, "Competitive Gradient Descent", NeurIPS 2019.
+    .. [2] F. Schäfer, H. Zheng and A. Anandkumar, ICML 2020.
+
+    Examples
+    --------
+    >>> from refimpl.nn import MLP
+    >>> from refimpl.cgd.gan.game import GANGame
+    >>> from refimpl.cgd.gan.data import mixture_1d
+    >>> game = GANGame(MLP((1, 4, 1)), MLP((1, 4, 1)), mixture_1d(), batch_size=8, rng=0)
+    >>> x0, y0 = game.generator.init(rng=1), game.discriminator.init(rng=2)
+    >>> run = train_gan(game, "acgd", x0, y0, budget=40, lr=0.01, records=2)
+    >>> run.status, run.gradient_evaluations + run.hvp_evaluations >= 40
+    ('completed', True)
+    """
+    if not hasattr(game, "resample") or not getattr(game, "zero_sum", False):
+        raise ValueError(
+            f"game: expected a zero-sum game with resample() (a GANGame), received {game!r}"
+        )
+    method = check_choice("method", method, GAN_METHODS)
+    options = check_options("options", options or {}, _OPTIONS[method])
+    x = as_float_array("x0", x0, ndim=1)
+    y = as_float_array("y0", y0, ndim=1)
+    for name, vector, size in (("x0", x, game.n), ("y0", y, game.m)):
+        if vector.shape != (size,):
+            raise ValueError(f"{name}: expected shape ({size},), received {vector.shape}")
+    budget = check_integer("budget", budget, minimum=1, maximum=10**9)
+    lr = check_positive("lr", lr)
+    records = check_integer("records", records, minimum=1, maximum=10**5)
+    on_failure = check_choice("on_failure", on_failure, ("raise", "stop"))
+    max_steps = budget if max_steps is None else check_integer("max_steps", max_steps, minimum=1)
+    counted = _Counted(game)
+    step = _stepper(method, counted, lr, options)
+    costs, snapshots = [0], [(x.copy(), y.copy())]
+    norms, inner = [], []
+    status, message, stopped_at = "completed", "", None
+    k = 0
+    while counted.gradients + counted.hvps < budget and k < max_steps:
+        k += 1
+        game.resample()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                x_new, y_new, iterations, converged = step(x, y)
+        except DivergenceError as exc:
+            x_new, y_new, iterations, converged = None, None, 0, True
+            error = str(exc)
+        else:
+            error = None
+        finite = x_new is not None and bool(np.isfinite(x_new).all() and np.isfinite(y_new).all())
+        if finite:  # on this step's batch; the game's cache makes these free
+            norms.append([_norm(game.grad_x_f(x, y)), _norm(game.grad_y_g(x, y))])
+            inner.append(iterations)
+        else:
+            status, stopped_at = "diverged", k
+            message = error or f"step {k} produced non-finite parameters"
+            message = f"diverged at step {k}: {message}; lower lr"
+            if on_failure == "raise":
+                raise DivergenceError(message, step=k)
+            break
+        x, y = x_new, y_new
+        cost = counted.gradients + counted.hvps
+        if cost >= budget * len(costs) / records or cost >= budget:
+            costs.append(cost)
+            snapshots.append((x.copy(), y.copy()))
+        if not converged:
+            status, stopped_at = "inner_solver_failed", k
+            message = (
+                f"inner_solver_failed at step {k}: CG missed its tolerance within maxiter "
+                "iterations; raise maxiter or loosen tol"
+            )
+            if on_failure == "raise":
+                raise np.linalg.LinAlgError(message)
+            break
+    if status == "completed":
+        message = f"completed {k} steps at cost {counted.gradients + counted.hvps}"
+    return GANRun(
+        method=method,
+        x=x,
+        y=y,
+        steps_taken=k if status != "diverged" else k - 1,
+        status=status,
+        message=message,
+        stopped_at=stopped_at,
+        gradient_evaluations=counted.gradients,
+        hvp_evaluations=counted.hvps,
+        costs=np.array(costs),
+        snapshots=snapshots,
+        gradient_norms=np.array(norms).reshape(-1, 2),
+        inner_iterations=np.array(inner, dtype=int),
+    )

@@ -1,0 +1,63 @@
+"""Solving nonlinear PDEs with Gaussian processes and sparse Cholesky factors.
+
+Chen, Owhadi & Schäfer, "Sparse Cholesky factorization for solving nonlinear PDEs
+via Gaussian processes", Math. Comp., 2024 (arXiv 2304.01294), built on the dense
+method of Chen, Hosseini, Owhadi & Stuart, "Solving and learning nonlinear PDEs
+with Gaussian processes", J. Comput. Phys. 447, 2021.
+
+Modules, one idea each:
+
+``radial``        radial kernels' derivatives g_k = (r⁻¹ d/dr)^k φ, finite at r = 0
+``measurements``  linear measurements: δ, ∂ᵢ, ∂ᵢ∂ⱼ, Δ and weighted sums at a point
+``kernels``       the covariance of two measurements (a kernel on encoded rows)
+``ordering``      multi-set maximin order of points; placement of derivative measurements
+``system``        the collocation system: basis of measurement types and weights A
+``dense``         dense Gauss–Newton step (Cholesky of Θ)
+``sparse``        sparse step: Θ = A Θ_big Aᵀ from a KL factor, PCG with a KL factor of Θ
+``gauss_newton``  the Gauss–Newton loop and the Solution it returns
+``problems``      nonlinear elliptic and Monge–Ampère problems, and ``solve``
+``burgers``       viscous Burgers: Crank–Nicolson in time, Cole–Hopf truth
+"""
+
+from .kernels import MeasurementKernel
+from .measurements import (
+    Measurements,
+    concatenate,
+    first_derivatives,
+    laplacians,
+    point_values,
+    second_derivatives,
+)
+from .dense import DenseSolver, kernel_matvec
+from .gauss_newton import Solution, gauss_newton
+from .ordering import PLACEMENTS, measurement_ordering, multiset_maximin_ordering
+from .problems import METHODS, MongeAmpere, NonlinearElliptic, solve, unit_square_grid
+from .radial import RadialDerivatives
+from .sparse import SparseSolver
+from .system import CollocationSystem, basis_measurements
+
+__all__ = [
+    "RadialDerivatives",
+    "Measurements",
+    "point_values",
+    "laplacians",
+    "first_derivatives",
+    "second_derivatives",
+    "concatenate",
+    "MeasurementKernel",
+    "PLACEMENTS",
+    "multiset_maximin_ordering",
+    "measurement_ordering",
+    "CollocationSystem",
+    "basis_measurements",
+    "DenseSolver",
+    "kernel_matvec",
+    "SparseSolver",
+    "gauss_newton",
+    "Solution",
+    "METHODS",
+    "NonlinearElliptic",
+    "MongeAmpere",
+    "unit_square_grid",
+    "solve",
+]

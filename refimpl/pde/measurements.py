@@ -1,0 +1,378 @@
+r"""Linear measurements of a function at points: values, derivatives and their sums.
+
+A measurement at a point x is a linear functional of order at most two,
+
+.. math::
+
+    \phi(u) = w_0\, u(x) + \textstyle\sum_i w_i\, \partial_i u(x)
+    + \sum_{ij} W_{ij}\, \partial_i \partial_j u(x),
+
+with W symmetric (derivatives commute, so only the symmetric part acts). The
+Dirac :math:`\delta_x` has :math:`w_0 = 1`; the Laplacian :math:`\Delta\delta_x` has
+:math:`W = I`; the linearized interior operator of an elliptic PDE,
+:math:`(-\Delta + c(x))\delta_x`, has :math:`w_0 = c(x)`, :math:`W = -I`.
+
+A list of measurements is encoded as a matrix of *rows*
+``[x_1..x_d, w_0, w_1..w_d, W_11, W_12, .., W_dd]`` of width :math:`(d + 1)^2`, so
+that a measurement kernel is an ordinary kernel ``kernel(X, Y)`` on rows and
+:func:`refimpl.vecchia.kl_factor` takes measurement lists like point sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from refimpl import backend
+from refimpl.validation import as_float_array, check_integer
+
+__all__ = [
+    "Measurements",
+    "point_values",
+    "laplacians",
+    "first_derivatives",
+    "second_derivatives",
+    "concatenate",
+    "dimension_of_rows",
+]
+
+
+def _points(points, name="points"):
+    points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
+    points = points[:, None] if points.ndim == 1 else points
+    if points.shape[0] == 0 or points.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty (n, d) array, received {points.shape}")
+    return points
+
+
+def _weights(weight, n):
+    w = backend.to_numpy(as_float_array("weight", weight))
+    if w.ndim > 1 or (w.ndim == 1 and w.shape != (n,)):
+        raise ValueError(f"weight: expected a number or shape ({n},), received shape {w.shape}")
+    return np.broadcast_to(w, (n,))
+
+
+@dataclass(frozen=True, eq=False)
+class Measurements:
+    r"""A list of n measurements in d dimensions (see the module docstring).
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+        Where each measurement acts (repeated points allowed).
+    value : ndarray, shape (n,), optional
+        Weights :math:`w_0` of the point values (default 0).
+    gradient : ndarray, shape (n, d), optional
+        Weights :math:`w_i` of the first derivatives (default 0).
+    hessian : ndarray, shape (n, d, d), optional
+        Weights :math:`W_{ij}` of the second derivatives (symmetrized; default 0).
+
+    Attributes
+    ----------
+    points, value, gradient, hessian : ndarray
+        As above, all present (zeros where not given).
+
+    Notes
+    -----
+    .. math::
+
+        \phi_k(u) = w_0^{(k)} u(x_k) + w^{(k)} \cdot \nabla u(x_k)
+        + W^{(k)} : \nabla^2 u(x_k).
+
+    References
+    ----------
+    .. [1] Chen, Hosseini, Owhadi, Stuart, "Solving and learning nonlinear PDEs with
+       Gaussian processes", J. Comput. Phys. 447, 2021, Sec. 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = Measurements(np.zeros((1, 2)), value=[2.0], hessian=-np.eye(2)[None])
+    >>> m.rows().tolist()  # (2 - Δ) δ at the origin
+    [[0.0, 0.0, 2.0, 0.0, 0.0, -1.0, 0.0, 0.0, -1.0]]
+    """
+
+    points: np.ndarray
+    value: np.ndarray = None
+    gradient: np.ndarray = None
+    hessian: np.ndarray = None
+
+    def __post_init__(self):
+        points = _points(self.points)
+        n, d = points.shape
+        fields = {
+            "value": (n,),
+            "gradient": (n, d),
+            "hessian": (n, d, d),
+        }
+        object.__setattr__(self, "points", points)
+        for name, shape in fields.items():
+            given = getattr(self, name)
+            if given is None:
+                w = np.zeros(shape)
+            else:
+                w = backend.to_numpy(as_float_array(name, given))
+                try:
+                    w = np.array(np.broadcast_to(w, shape), dtype=float)
+                except ValueError:
+                    raise ValueError(
+                        f"{name}: expected weights of shape {shape} (or broadcastable), "
+                        f"received shape {w.shape}"
+                    ) from None
+            if name == "hessian":
+                w = 0.5 * (w + np.swapaxes(w, -1, -2))
+            object.__setattr__(self, name, w)
+
+    def __len__(self):
+        return self.points.shape[0]
+
+    @property
+    def dim(self) -> int:
+        """Dimension d of the points."""
+        return self.points.shape[1]
+
+    @property
+    def order(self) -> int:
+        """Highest derivative order with a non-zero weight (0, 1 or 2)."""
+        if np.any(self.hessian != 0):
+            return 2
+        return 1 if np.any(self.gradient != 0) else 0
+
+    def rows(self):
+        """The encoded rows, shape (n, (d + 1)²)."""
+        n = len(self)
+        return np.concatenate(
+            [self.points, self.value[:, None], self.gradient, self.hessian.reshape(n, -1)], axis=1
+        )
+
+    def scaled(self, factors):
+        """The measurements multiplied by ``factors`` (shape (n,)), e.g. to unit variance."""
+        f = backend.to_numpy(as_float_array("factors", factors, ndim=1))
+        if f.shape != (len(self),):
+            raise ValueError(f"factors: expected shape ({len(self)},), received {f.shape}")
+        return Measurements(
+            self.points, self.value * f, self.gradient * f[:, None], self.hessian * f[:, None, None]
+        )
+
+    def take(self, index):
+        """The measurements at positions ``index``."""
+        index = np.asarray(index)
+        return Measurements(
+            self.points[index], self.value[index], self.gradient[index], self.hessian[index]
+        )
+
+
+def point_values(points, weight=1.0):
+    r"""Dirac measurements :math:`w\,\delta_{x_k}`.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+    weight : float or ndarray, shape (n,), optional
+
+    Returns
+    -------
+    Measurements
+
+    Notes
+    -----
+    .. math:: \phi_k(u) = w_k\, u(x_k).
+
+    References
+    ----------
+    .. [1] Chen, Hosseini, Owhadi, Stuart, J. Comput. Phys. 447, 2021, Sec. 3.
+
+    Examples
+    --------
+    >>> point_values([[0.5, 0.5]]).value.tolist()
+    [1.0]
+    """
+    points = _points(points)
+    return Measurements(points, value=_weights(weight, points.shape[0]))
+
+
+def laplacians(points, weight=1.0):
+    r"""Laplacian measurements :math:`w\,\Delta\delta_{x_k}`.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+    weight : float or ndarray, shape (n,), optional
+        Use ``-1`` for :math:`-\Delta`.
+
+    Returns
+    -------
+    Measurements
+
+    Notes
+    -----
+    .. math:: \phi_k(u) = w_k \sum_i \partial_i^2 u(x_k).
+
+    References
+    ----------
+    .. [1] Chen, Owhadi, Schäfer, "Sparse Cholesky factorization for solving
+       nonlinear PDEs via Gaussian processes", Math. Comp., 2024, Sec. 2.
+
+    Examples
+    --------
+    >>> laplacians([[0.5, 0.5]], -1.0).hessian[0].tolist()
+    [[-1.0, 0.0], [0.0, -1.0]]
+    """
+    points = _points(points)
+    n, d = points.shape
+    w = _weights(weight, n)
+    return Measurements(points, hessian=w[:, None, None] * np.eye(d))
+
+
+def first_derivatives(points, i, weight=1.0):
+    r"""First-derivative measurements :math:`w\,\partial_i\delta_{x_k}`.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+    i : int
+        The coordinate, 0 <= i < d.
+    weight : float or ndarray, shape (n,), optional
+
+    Returns
+    -------
+    Measurements
+
+    Notes
+    -----
+    .. math:: \phi_k(u) = w_k\, \partial_i u(x_k).
+
+    References
+    ----------
+    .. [1] Chen, Hosseini, Owhadi, Stuart, J. Comput. Phys. 447, 2021, Sec. 3.
+
+    Examples
+    --------
+    >>> first_derivatives([[0.5, 0.5]], 1).gradient.tolist()
+    [[0.0, 1.0]]
+    """
+    points = _points(points)
+    n, d = points.shape
+    i = check_integer("i", i, minimum=0, maximum=d - 1)
+    w = _weights(weight, n)
+    gradient = np.zeros((n, d))
+    gradient[:, i] = w
+    return Measurements(points, gradient=gradient)
+
+
+def second_derivatives(points, i, j, weight=1.0):
+    r"""Second-derivative measurements :math:`w\,\partial_i\partial_j\delta_{x_k}`.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, d)
+    i, j : int
+        Coordinates, 0 <= i, j < d.
+    weight : float or ndarray, shape (n,), optional
+
+    Returns
+    -------
+    Measurements
+
+    Notes
+    -----
+    .. math:: \phi_k(u) = w_k\, \partial_i \partial_j u(x_k),
+
+    stored as the symmetric weight :math:`W = w (e_i e_j^\top + e_j e_i^\top)/2`.
+
+    References
+    ----------
+    .. [1] Chen, Owhadi, Schäfer, Math. Comp., 2024, Sec. 5 (Monge–Ampère).
+
+    Examples
+    --------
+    >>> second_derivatives([[0.5, 0.5]], 0, 1).hessian[0].tolist()
+    [[0.0, 0.5], [0.5, 0.0]]
+    """
+    points = _points(points)
+    n, d = points.shape
+    i = check_integer("i", i, minimum=0, maximum=d - 1)
+    j = check_integer("j", j, minimum=0, maximum=d - 1)
+    w = _weights(weight, n)
+    hessian = np.zeros((n, d, d))
+    hessian[:, i, j] += 0.5 * w
+    hessian[:, j, i] += 0.5 * w
+    return Measurements(points, hessian=hessian)
+
+
+def concatenate(parts):
+    r"""One measurement list from several, in order.
+
+    Parameters
+    ----------
+    parts : sequence of Measurements
+        All of the same dimension.
+
+    Returns
+    -------
+    Measurements
+
+    Notes
+    -----
+    The Gram matrix of the concatenation is the block matrix
+    :math:`[\Theta_{ab}]_{a,b}` of the parts' cross-covariances.
+
+    References
+    ----------
+    .. [1] Chen, Owhadi, Schäfer, Math. Comp., 2024, Sec. 3.
+
+    Examples
+    --------
+    >>> len(concatenate([point_values([[0.0]]), laplacians([[0.0]])]))
+    2
+    """
+    if not isinstance(parts, list | tuple) or not parts:
+        raise ValueError(f"parts: expected a non-empty list of Measurements, received {parts!r}")
+    if not all(isinstance(p, Measurements) for p in parts):
+        raise ValueError("parts: expected Measurements objects only")
+    dims = {p.dim for p in parts}
+    if len(dims) != 1:
+        raise ValueError(f"parts: expected measurements of one dimension, received {sorted(dims)}")
+    return Measurements(
+        np.concatenate([p.points for p in parts]),
+        np.concatenate([p.value for p in parts]),
+        np.concatenate([p.gradient for p in parts]),
+        np.concatenate([p.hessian for p in parts]),
+    )
+
+
+def dimension_of_rows(width, name="X"):
+    r"""The point dimension d of encoded rows of width :math:`(d + 1)^2`.
+
+    Parameters
+    ----------
+    width : int
+        Number of columns of the encoded rows.
+    name : str, optional
+        The argument named in the error.
+
+    Returns
+    -------
+    int
+
+    Notes
+    -----
+    .. math:: \text{width} = d + 1 + d + d^2 = (d + 1)^2.
+
+    References
+    ----------
+    .. [1] Chen, Owhadi, Schäfer, Math. Comp., 2024, Sec. 3.
+
+    Examples
+    --------
+    >>> dimension_of_rows(9)
+    2
+    """
+    width = check_integer("width", width, minimum=4)
+    d = int(round(np.sqrt(width))) - 1
+    if (d + 1) ** 2 != width:
+        raise ValueError(
+            f"{name}: expected encoded measurement rows of width (d + 1)^2, received width {width}"
+        )
+    return d

@@ -1,0 +1,182 @@
+r"""The collocation system of one Gauss–Newton step: measurements and their weights.
+
+A PDE :math:`P(u) = f` in Ω, u = g on ∂Ω, is solved at boundary points
+:math:`x_b` and interior points :math:`x_i`. At interior points the PDE involves a
+*basis* of T measurement types, :math:`B_0 = \delta` (the value) and derivatives
+:math:`B_1, \dots, B_{T-1}` (for −Δu + τ(u) = f: δ and Δδ). Linearized at the
+current iterate v, the interior equation is one measurement per point,
+
+.. math::
+
+    \phi_i = \sum_t w_{it}\, B_t\delta_{x_i},
+
+so the Gauss–Newton system has the measurements
+:math:`[\delta_{x_b}; \phi_i] = A\,[\delta_{x_b}; B_0\delta_{x_i}; \dots; B_{T-1}\delta_{x_i}]`
+with the sparse matrix of weights
+
+.. math::
+
+    A = \begin{pmatrix} I & 0 & \cdots & 0 \\
+    0 & \operatorname{diag}(w_{\cdot 0}) & \cdots & \operatorname{diag}(w_{\cdot,T-1})
+    \end{pmatrix},
+
+and :math:`\Theta = A\,\Theta_{\text{big}}\,A^\top` with :math:`\Theta_{\text{big}}`
+the Gram matrix of the big list (the natural layout of
+:mod:`refimpl.pde.ordering`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import scipy.sparse as sp
+
+from refimpl import backend
+from refimpl.validation import as_float_array
+from refimpl.vecchia import check_points
+
+from .measurements import (
+    Measurements,
+    concatenate,
+    first_derivatives,
+    laplacians,
+    point_values,
+    second_derivatives,
+)
+
+__all__ = ["CollocationSystem", "basis_measurements"]
+
+
+def basis_measurements(name, points):
+    r"""The unit measurements of one basis type at points.
+
+    Parameters
+    ----------
+    name : str
+        ``"value"`` (δ), ``"laplacian"`` (Δδ), ``"d<i>"`` (∂ᵢδ) or ``"d<i><j>"``
+        (∂ᵢ∂ⱼδ), coordinates counted from 0.
+    points : ndarray, shape (n, d)
+
+    Returns
+    -------
+    Measurements
+
+    Notes
+    -----
+    .. math:: B_{\text{d01}} = \partial_0\partial_1\delta,\quad
+       B_{\text{laplacian}} = \textstyle\sum_i \partial_i^2\delta.
+
+    References
+    ----------
+    .. [1] Chen, Owhadi, Schäfer, Math. Comp., 2024, Sec. 2.
+
+    Examples
+    --------
+    >>> basis_measurements("d01", [[0.0, 0.0]]).hessian[0].tolist()
+    [[0.0, 0.5], [0.5, 0.0]]
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"name: expected a basis name such as 'value', received {name!r}")
+    if name == "value":
+        return point_values(points)
+    if name == "laplacian":
+        return laplacians(points)
+    match = re.fullmatch(r"d(\d)(\d)?", name)
+    if match is None:
+        raise ValueError(
+            f"name: expected 'value', 'laplacian', 'd<i>' or 'd<i><j>', received {name!r}"
+        )
+    i = int(match.group(1))
+    if match.group(2) is None:
+        return first_derivatives(points, i)
+    return second_derivatives(points, i, int(match.group(2)))
+
+
+class CollocationSystem:
+    r"""Boundary and interior points with the interior basis of measurement types.
+
+    Parameters
+    ----------
+    boundary : ndarray, shape (n_b, d)
+    interior : ndarray, shape (n_i, d)
+        Distinct from each other and from the boundary points.
+    basis : sequence of str
+        Interior measurement types, ``"value"`` first (see :func:`basis_measurements`).
+
+    Attributes
+    ----------
+    boundary, interior : ndarray
+    basis : tuple of str
+    type_measurements : list of Measurements
+        The unit measurements :math:`B_t\delta_{x_i}` of each type, at the interior points.
+    n_boundary, n_interior, n_types : int
+
+    Notes
+    -----
+    The big list is :math:`[\delta_{x_b}; B_0\delta_{x_i}; \dots; B_{T-1}\delta_{x_i}]`
+    and the system's measurements are :math:`A` times it (module docstring).
+
+    References
+    ----------
+    .. [1] Chen, Owhadi, Schäfer, Math. Comp., 2024, Sec. 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = CollocationSystem(np.array([[0.0], [1.0]]), np.array([[0.5]]), ("value", "d00"))
+    >>> len(s.big_measurements()), s.weight_matrix(np.array([[2.0, -1.0]])).toarray().tolist()
+    (4, [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, -1.0]])
+    """
+
+    def __init__(self, boundary, interior, basis):
+        boundary = backend.to_numpy(check_points(boundary, "boundary"))
+        interior = backend.to_numpy(check_points(interior, "interior"))
+        if boundary.shape[1] != interior.shape[1]:
+            raise ValueError(
+                f"interior: expected dimension {boundary.shape[1]} like boundary, received "
+                f"{interior.shape[1]}"
+            )
+        if not isinstance(basis, list | tuple) or not basis or basis[0] != "value":
+            raise ValueError(f"basis: expected a list of type names starting with 'value', {basis!r}")
+        self.boundary, self.interior, self.basis = boundary, interior, tuple(basis)
+        self.n_boundary, self.n_interior = boundary.shape[0], interior.shape[0]
+        self.n_types = len(self.basis)
+        self.type_measurements = [basis_measurements(name, interior) for name in self.basis]
+
+    @property
+    def points(self):
+        """All points, boundary first, shape (n_b + n_i, d)."""
+        return np.concatenate([self.boundary, self.interior])
+
+    def big_measurements(self):
+        """The big list of n_b + T n_i measurements (natural layout)."""
+        return concatenate([point_values(self.boundary), *self.type_measurements])
+
+    def check_weights(self, weights, name="weights"):
+        """Return ``weights`` as a finite (n_i, T) array, or raise ValueError naming it."""
+        w = backend.to_numpy(as_float_array(name, weights, ndim=2))
+        if w.shape != (self.n_interior, self.n_types):
+            raise ValueError(
+                f"{name}: expected shape ({self.n_interior}, {self.n_types}), received {w.shape}"
+            )
+        return w
+
+    def combined(self, weights):
+        r"""The system's measurements :math:`[\delta_{x_b}; \sum_t w_{it} B_t\delta_{x_i}]`."""
+        w = self.check_weights(weights)
+        value = sum(t.value * w[:, k] for k, t in enumerate(self.type_measurements))
+        gradient = sum(t.gradient * w[:, k, None] for k, t in enumerate(self.type_measurements))
+        hessian = sum(t.hessian * w[:, k, None, None] for k, t in enumerate(self.type_measurements))
+        return concatenate(
+            [point_values(self.boundary), Measurements(self.interior, value, gradient, hessian)]
+        )
+
+    def weight_matrix(self, weights):
+        """The sparse matrix A, shape (n_b + n_i, n_b + T n_i)."""
+        w = self.check_weights(weights)
+        nb, ni = self.n_boundary, self.n_interior
+        rows = np.concatenate([np.arange(nb), np.tile(nb + np.arange(ni), self.n_types)])
+        cols = np.arange(nb + self.n_types * ni)
+        data = np.concatenate([np.ones(nb), w.T.ravel()])
+        return sp.csr_matrix((data, (rows, cols)), shape=(nb + ni, nb + self.n_types * ni))

@@ -1,0 +1,146 @@
+r"""Stacks of small dense problems: kernel blocks, Cholesky factors, triangular solves.
+
+The factors of :mod:`refimpl.vecchia.factor` and :mod:`refimpl.vecchia.supernodal`
+solve one small dense problem per column or per supernode. Problems of similar
+size are padded to a common size (steps of at most 12.5 %) and solved as one
+stack, so the Python-level work is per stack, not per column. Padded rows and
+columns are the identity, which leaves the solution of the real block unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from refimpl import backend
+
+from .kernels import Kernel
+
+__all__ = [
+    "BLOCK_BUDGET",
+    "size_class",
+    "check_kernel",
+    "kernel_blocks",
+    "stacked_cholesky",
+    "solve_triangular_batched",
+    "assemble_csc",
+]
+
+BLOCK_BUDGET = 4_000_000  # matrix entries per stack of kernel blocks (~32 MB)
+_SYMMETRY_TOLERANCE = 1e-8  # relative; formulas for k(x, y) and k(y, x) may round apart
+_SIZE_CLASSES = np.unique(np.ceil(1.125 ** np.arange(0, 120)).astype(np.int64))
+
+
+def size_class(sizes):
+    """Round sizes up to a geometric grid (steps of at most 12.5 %) for batching."""
+    return _SIZE_CLASSES[np.searchsorted(_SIZE_CLASSES, sizes)]
+
+
+def check_kernel(kernel, points):
+    """Raise ValueError naming ``kernel`` unless it is a callable that fits the points."""
+    if not callable(kernel) or isinstance(kernel, type):
+        raise ValueError(f"kernel: expected a callable kernel(X, Y), received {kernel!r:.80}")
+    if isinstance(kernel, Kernel):
+        kernel.check_dimension(points.shape[1])
+
+
+_HINT = (
+    "kernel: expected kernel(X, Y) to accept leading batch axes, X (B, n, d) -> (B, n, n) "
+    "real and finite; wrap a 2-D-only kernel k as "
+    "numpy.vectorize(k, signature='(n,d),(m,d)->(n,m)')"
+)
+
+
+def kernel_blocks(points, kernel, index, valid, nugget):
+    """Kernel blocks of padded index sets; padded rows/columns become the identity.
+
+    index : (B, n) int, valid : (B, n) bool. Returns (B, n, n). Whatever the kernel
+    returns is checked: a real, finite array of shape (B, n, n), else ValueError
+    naming ``kernel``.
+    """
+    X = points[index]  # (B, n, d)
+    if isinstance(kernel, Kernel):  # batch axes are supported; its own errors name X, Y
+        K = backend.to_numpy(kernel(X, X))
+    else:
+        try:
+            K = backend.to_numpy(kernel(X, X))
+        except (np.linalg.LinAlgError, KeyboardInterrupt):
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure of user code is reported
+            raise ValueError(
+                f"{_HINT}; with X of shape {X.shape} it raised {type(error).__name__}: {error}"
+            ) from error
+    K = np.asarray(K) if not backend.is_foreign_array(K) else None
+    if K is None or K.dtype.kind not in "fiub":
+        raise ValueError(f"{_HINT}; it returned {type(K).__name__} of dtype {getattr(K, 'dtype', None)}")
+    if K.shape != X.shape[:2] + (X.shape[1],):
+        raise ValueError(f"{_HINT}; with X of shape {X.shape} it returned shape {K.shape}")
+    both = valid[:, :, None] & valid[:, None, :]
+    K = np.where(both, K, 0.0)
+    if not np.all(np.isfinite(K)):
+        raise ValueError(f"{_HINT}; it returned non-finite values (NaN or inf)")
+    asymmetry = np.abs(K - np.swapaxes(K, -1, -2)).max(initial=0.0)
+    if asymmetry > _SYMMETRY_TOLERANCE * np.abs(K).max(initial=0.0):
+        raise ValueError(
+            f"kernel: expected symmetric blocks kernel(X, X), received an asymmetry of "
+            f"{asymmetry:.3g} (relative tolerance {_SYMMETRY_TOLERANCE:.1g})"
+        )
+    diagonal = np.arange(index.shape[1])
+    K[:, diagonal, diagonal] += np.where(valid, nugget, 1.0)
+    return K
+
+
+def solve_triangular_batched(T, B, lower):
+    """Solve T X = B for a stack of triangular T (..., n, n), B (..., n, k).
+
+    Recursive 2×2 blocking keeps the flop count at n² k per system, with the work
+    in batched matrix products; small diagonal blocks go to numpy.linalg.solve.
+    """
+    n = T.shape[-1]
+    if n <= 24:
+        return np.linalg.solve(T, B)
+    h = n // 2
+    if lower:
+        X1 = solve_triangular_batched(T[..., :h, :h], B[..., :h, :], lower)
+        X2 = solve_triangular_batched(T[..., h:, h:], B[..., h:, :] - T[..., h:, :h] @ X1, lower)
+    else:
+        X2 = solve_triangular_batched(T[..., h:, h:], B[..., h:, :], lower)
+        X1 = solve_triangular_batched(T[..., :h, :h], B[..., :h, :] - T[..., :h, h:] @ X2, lower)
+    return np.concatenate([X1, X2], axis=-2)
+
+
+def _not_pd_error(what, where, size):
+    return np.linalg.LinAlgError(
+        f"{what} {where} ({size} rows): the kernel block is not positive definite "
+        "(numerically). Add a nugget (e.g. nugget=1e-8 * kernel variance) or use a "
+        "smaller rho; smooth kernels such as Gaussian need one."
+    )
+
+
+def stacked_cholesky(K, what, labels, sizes):
+    """Stacked Cholesky of K (B, n, n); on failure name the first block that is not PD."""
+    try:
+        C = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        C = None
+    if C is None or not np.all(np.isfinite(C)):
+        for b in range(K.shape[0]):  # only on failure: find the block to name
+            try:
+                block = np.linalg.cholesky(K[b])
+            except np.linalg.LinAlgError:
+                block = None
+            if block is None or not np.all(np.isfinite(block)):
+                raise _not_pd_error(what, int(labels[b]), int(sizes[b])) from None
+        raise np.linalg.LinAlgError(f"{what}s {labels[0]}..: the stacked Cholesky failed")
+    return C
+
+
+def assemble_csc(n, indptr, dest, rows, values):
+    """CSC matrix with ``values`` at positions ``dest``; LinAlgError if any is not finite."""
+    if not np.all(np.isfinite(values)):
+        raise np.linalg.LinAlgError("the factor has non-finite entries; add a nugget")
+    data = np.empty(indptr[-1])
+    indices = np.empty(indptr[-1], dtype=np.intp)
+    data[dest] = values
+    indices[dest] = rows
+    return sp.csc_matrix((data, indices, indptr), shape=(n, n))
