@@ -8,13 +8,19 @@
    32 + buffer active columns) is timed too: it still applies the dense W0 (forward
    and input gradient) and only skips the dense weight gradient, so it gains less than
    the fixed-rank stage and may fall short of the 3× goal.
-2. Total wall time to reach a target loss on the MLP teacher task: full-rank Adam
-   against efficient InRank (adaptive stage, SVD truncation of the whole weight,
+2. The truncation that ends efficient InRank's adaptive stage, at the largest width:
+   through the factors (``truncate="update"``: thin QRs of U and V and the SVD of the
+   k × k core; ``truncate="weight"``: randomized subspace iteration on W0 + U Vᵀ) against
+   the former dense SVD of every m × n weight, measured in the same run. Goal: the
+   truncation within 2× of one adaptive InRank step's time times the rank ratio
+   r / width (its cost should follow the rank, not the width).
+3. Total wall time to reach a target loss on the MLP teacher task: full-rank Adam
+   against efficient InRank (adaptive stage, truncation of the whole weight,
    fixed-rank stage).
 
-Usage: ``python benchmarks/inrank_bench.py [--quick]``. Goal: ≥ 3× faster per step at
-rank ≤ width/32. Timings depend on the BLAS and on the machine's load; set
-``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` to the free cores.
+Usage: ``python benchmarks/inrank_bench.py [--quick]``. Goals: ≥ 3× faster per step at
+rank ≤ width/32; truncation ≤ 2× (step time × r / width). Timings depend on the BLAS and
+on the machine's load; set ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` to the free cores.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ import time
 
 import numpy as np
 
-from refimpl.inrank.algorithm import cost_model, full_rank_train, inrank_efficient
+from refimpl.inrank.algorithm import full_rank_train, inrank_efficient
+from refimpl.inrank.cost import cost_model
+from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer, forward_backward
 from refimpl.inrank.mlp import mlp_init, relu_teacher
 from refimpl.inrank.optim import Adam
@@ -47,6 +55,57 @@ def _step_fn(layers, X, Y, lr=1e-3):
     return step
 
 
+def adapted_layers(weights, rank, buffer, rng):
+    """Layers as InRank's adaptive stage leaves them: W0 + U Vᵀ with rank + buffer columns."""
+    layers = []
+    for w in weights:
+        m, n = w.shape
+        U = 1e-2 * rng.standard_normal((m, rank + buffer))
+        V = 1e-2 * rng.standard_normal((n, rank + buffer))
+        layers.append(LowRankUpdateLayer(w.copy(), U, V, rank=rank, buffer=buffer))
+    return layers
+
+
+def dense_svd_truncation(layer, truncate):
+    """The former truncation, kept as the reference: a dense SVD of the m × n matrix."""
+    matrix = layer.dense() if truncate == "weight" else layer.update()
+    u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+    root = np.sqrt(s[: layer.rank])
+    return u[:, : layer.rank] * root, vt[: layer.rank].T * root
+
+
+def truncation_timing(width, rank, buffer, step_seconds, repeats=3, rng=0):
+    """Seconds to truncate both layers of the MLP, by the factors and by dense SVDs.
+
+    Returns a dict of median times, the reference ``step_seconds · rank / width`` and the
+    largest difference between the products of the two "update" truncations.
+    """
+    rng = np.random.default_rng(rng)
+    layers = adapted_layers(mlp_init(width, width, width, rng=rng), rank, buffer, rng)
+    variants = {
+        "update, factors": lambda: [truncate_layer(x, "update") for x in layers],
+        "weight, randomized": lambda: [truncate_layer(x, "weight", rng=1) for x in layers],
+        "update, dense SVD (before)": lambda: [dense_svd_truncation(x, "update") for x in layers],
+        "weight, dense SVD (before)": lambda: [dense_svd_truncation(x, "weight") for x in layers],
+    }
+    times = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    fast = variants["update, factors"]()
+    dense = variants["update, dense SVD (before)"]()
+    gap = max(
+        float(np.max(np.abs(a.update() - P @ Q.T))) for a, (P, Q) in zip(fast, dense, strict=True)
+    )
+    return {
+        "times": {name: float(np.median(v)) for name, v in times.items()},
+        "reference": step_seconds * rank / width,
+        "product_gap": gap,
+    }
+
+
 def per_step(width, rank=32, batch=256, repeats=5, buffer=8, rng=0):
     rng = np.random.default_rng(rng)
     X = rng.standard_normal((width, batch))
@@ -58,16 +117,8 @@ def per_step(width, rank=32, batch=256, repeats=5, buffer=8, rng=0):
         return u[:, :rank] * np.sqrt(s[:rank]), vt[:rank].T * np.sqrt(s[:rank])
 
     dense = [DenseLayer(w.copy()) for w in W]
-    fixed = [LowRankUpdateLayer(None, *factors(w), active=rank) for w in W]
-    adaptive = [
-        LowRankUpdateLayer(
-            w.copy(),
-            1e-2 * rng.standard_normal((width, rank + buffer)),
-            np.zeros((width, rank + buffer)),
-            active=rank + buffer,
-        )
-        for w in W
-    ]
+    fixed = [LowRankUpdateLayer(None, *factors(w), rank=rank) for w in W]
+    adaptive = adapted_layers(W, rank, buffer, rng)
     steps = {
         "full rank": _step_fn(dense, X, Y),
         f"fixed rank {rank}": _step_fn(fixed, X, Y),
@@ -142,12 +193,32 @@ def main():
     rank = 8 if args.quick else 32
     print(f"\n1. time per Adam step, two-layer ReLU MLP, batch 256, rank {rank}")
     print(f"{'width':>6} {'variant':<28} {'median s/step':>14} {'speed-up':>9} {'MAC ratio':>10}")
+    buffer = 8
     for width in widths:
-        med, macs_ratio = per_step(width, rank=rank, repeats=3 if args.quick else 5)
+        med, macs_ratio = per_step(width, rank=rank, buffer=buffer, repeats=3 if args.quick else 5)
         base = med["full rank"]
         for name, value in med.items():
             extra = f"{macs_ratio:10.1f}" if name.startswith("fixed") else ""
             print(f"{width:>6} {name:<28} {value:14.4f} {base / value:8.2f}× {extra}")
+    step = med[f"adaptive (W0 + rank {rank}+{buffer})"]
+    out = truncation_timing(width, rank, buffer, step, repeats=3)
+    reference = out["reference"]
+    print(
+        f"\n2. truncation of both layers at width {width}, rank {rank} (+{buffer} buffer "
+        f"columns); reference: one adaptive step ({step:.4f} s) × r/width = {reference:.2e} s"
+    )
+    print(f"{'variant':<28} {'median s':>10} {'/ reference':>12} {'dense SVD / this':>17}")
+    times = out["times"]
+    for name, value in times.items():
+        kind = name.split(",")[0]
+        before = times[f"{kind}, dense SVD (before)"]
+        print(f"{name:<28} {value:10.4f} {value / reference:11.2f}× {before / value:16.1f}×")
+    print(
+        f"goal: truncation ≤ 2× reference; through the factors: "
+        f"{times['update, factors'] / reference:.2f}× (update), "
+        f"{times['weight, randomized'] / reference:.2f}× (whole weight); "
+        f"factor and dense-SVD truncations agree to {out['product_gap']:.1e}"
+    )
     width = 128 if args.quick else 512
     max_steps = 400 if args.quick else 1000
     adapt = max_steps * 3 // 10
@@ -156,7 +227,7 @@ def main():
         width, fraction, max_steps, adapt_steps=adapt, rank_cap=width // 16
     )
     print(
-        f"\n2. time to reach loss {target:.4g} ({fraction:.1%} of the initial {init_loss:.4g}) "
+        f"\n3. time to reach loss {target:.4g} ({fraction:.1%} of the initial {init_loss:.4g}) "
         f"on the MLP "
         f"task, width {width}, teacher rank 8, Adam lr 1e-3, batch 256, {max_steps} steps"
     )

@@ -21,6 +21,8 @@ def make(out_dir, quick=False):
     steps = 15 if quick else 50
     data = {"eta": ETA, "gamma": GAMMA, "start": START, "steps": steps, "alphas": ALPHAS}
     fig, axes = plt.subplots(2, len(ALPHAS), figsize=(4.2 * len(ALPHAS), 8.2))
+    # dashed lines last, on top of the solid lines they coincide with
+    order = sorted(METHODS, key=lambda m: METHOD_STYLES[m][1] == "--")
     for col, alpha in enumerate(ALPHAS):
         results = compare_methods(BilinearGame(alpha), *START, steps, ETA, gamma=GAMMA)
         data[f"alpha={alpha:g}"] = {
@@ -28,11 +30,11 @@ def make(out_dir, quick=False):
             for m, r in results.items()
         }
         top, bottom = axes[0, col], axes[1, col]
-        for method in sorted(METHODS, key=lambda m: METHOD_STYLES[m][1] == "--"):
+        for method in order:
             r = results[method]
             color, ls, label = METHOD_STYLES[method]
             top.semilogy(r.norm, color=color, ls=ls, label=label)
-            bottom.plot(r.x[:, 0], r.y[:, 0], color=color, ls=ls, lw=1.2, label=label)
+            bottom.plot(r.x[:, 0], r.y[:, 0], color=color, ls=ls, lw=1.2)
         top.set_title(f"f = {alpha:g}·xy, η = {ETA}")
         top.set_xlabel("iteration")
         top.set_ylabel("distance to equilibrium ‖(x, y)‖")
@@ -45,8 +47,15 @@ def make(out_dir, quick=False):
         bottom.set_xlabel("x (minimizes)")
         bottom.set_ylabel("y (maximizes)")
         bottom.set_title("trajectories (clipped to the box)")
-    axes[0, 0].legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    # one legend for all panels, below them, so that it hides no curve
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles += [
+        plt.Line2D([], [], color="k", marker="o", ls="none", ms=4),
+        plt.Line2D([], [], color="k", marker="*", ls="none", ms=9),
+    ]
+    labels += ["start (0.5, 0.5)", "equilibrium (0, 0)"]
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False)
     return save_figure(fig, data, out_dir, "cgd_bilinear")
 
 

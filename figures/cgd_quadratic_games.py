@@ -30,7 +30,7 @@ def make(out_dir, quick=False):
     steps = 20 if quick else 60
     icr_steps = 60 if quick else 300
     data = {"alpha": ALPHA, "eta": ETA, "gamma": GAMMA, "steps": steps}
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    fig, axes = plt.subplots(1, 3, figsize=(17.5, 4.6))
     for ax, sign in zip(axes[:2], (1.0, -1.0), strict=True):
         game = QuadraticGame(2 * sign * ALPHA, 0.0, 2 * sign * ALPHA)
         results = compare_methods(game, 0.5, 0.5, steps, ETA, methods=METHODS, gamma=GAMMA)
@@ -47,7 +47,7 @@ def make(out_dir, quick=False):
         ax.set_xlabel("iteration (GDA, SGA, LCGD, CGD coincide: no mixed term)")
         ax.set_ylabel("distance to the origin")
         ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8, loc="lower left")
 
     icr = QuadraticGame(2.0, 10.0, -2.0)  # x² + 10xy + y²
     ax = axes[2]
@@ -59,16 +59,18 @@ def make(out_dir, quick=False):
             rho = game_spectral_radius(method, icr, eta_x, eta_y)
             label = f"{method}, ηₓ={eta_x}, η_y={eta_y} (ρ={rho:.3f})"
             ax.semilogy(result.norm, color=color, ls=ls, label=label)
-            ax.semilogy(k, result.norm[0] * rho**k, color=color, ls=":", lw=0.8)
+            finite = k[: result.norm.size]  # an overflowing run stops where it happened
+            ax.semilogy(finite, result.norm[0] * rho**finite, color=color, ls=":", lw=0.8)
             data["icr"][f"{method}_{eta_x}_{eta_y}"] = {
                 "distance": result.norm,
                 "spectral_radius": rho,
                 "status": result.status,
             }
+    ax.plot([], [], color="gray", ls=":", lw=0.8, label="‖z₀‖ρᵏ (closed-form spectral radius)")
     ax.set_title("ICR example: min_x max_y x² + 10xy + y²")
     ax.set_xlabel("iteration")
     ax.set_ylabel("distance to the origin")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, data, out_dir, "cgd_quadratic_games")

@@ -34,7 +34,7 @@ def make(out_dir, quick=False):
         out = mlp_comparison(steps=300, adapt_steps=150, warmup=50, gap=10, record_every=10)
     else:
         out = mlp_comparison()
-    fig, (ax_rank, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_rank, ax_loss) = plt.subplots(1, 2, figsize=(10, 4.6))
     for key, (label, color) in RUNS.items():
         res = out[key]
         ax_loss.semilogy(res.steps, res.loss, color=color, label=label)
@@ -42,24 +42,38 @@ def make(out_dir, quick=False):
             continue
         for layer, ls in ((0, "-"), (1, "--")):
             ax_rank.step(res.steps, res.ranks[:, layer], where="post", color=color, ls=ls)
-    caps = [min(layer.shape) // 2 for layer in out["full"].layers]
-    for cap in caps:
-        ax_rank.axhline(cap, color="0.7", lw=0.8, ls=":")
-    ax_rank.plot([], [], "k-", label="layer 1 (64 × 32), cap 16")
-    ax_rank.plot([], [], "k--", label="layer 2 (8 × 64), cap 4")
+    shapes = [layer.shape for layer in out["full"].layers]
+    for layer, (m, n) in enumerate(shapes):
+        cap = min(m, n) // 2
+        ax_rank.axhline(cap, color="0.6", lw=0.8, ls=":")
+        ax_rank.annotate(
+            f"cap of layer {layer + 1} = {cap}",
+            (1.0, cap),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 3),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+            color="0.35",
+        )
+    ax_rank.set_ylim(0, max(min(m, n) // 2 for m, n in shapes) + 2)
     ax_rank.set_xlabel("step")
     ax_rank.set_ylabel("rank chosen by InRank")
-    ax_rank.legend(fontsize=8, loc="center right")
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("training loss ½‖f(X) − Y‖² / n")
-    ax_loss.legend(fontsize=8)
+    handles = [plt.Line2D([], [], color=color, label=label) for label, color in RUNS.values()]
+    handles += [
+        plt.Line2D([], [], color="0.3", ls=ls, label=f"layer {i + 1} ({m} × {n})")
+        for i, ((m, n), ls) in enumerate(zip(shapes, ("-", "--"), strict=True))
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     full_params = out["full"].counts_full["trainable"]
     eff = out["efficient"].counts_final["trainable"]
     ax_loss.set_title(
         f"trainable parameters: full {full_params}, efficient InRank {eff}", fontsize=9
     )
     fig.suptitle("InRank on a two-layer ReLU MLP (Adam, lr 3e-3)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))  # the legend sits below both panels
     data = {
         key: {
             "label": RUNS[key][0],

@@ -29,11 +29,16 @@ def make(out_dir, quick=False):
         L = dense_inverse_cholesky(kernel(x, x))
         magnitude = np.log10(np.abs(L) + 1e-18)
         im = ax.imshow(magnitude, cmap="magma", vmin=-12, vmax=magnitude.max())
-        ax.set_title(f"{name}: log10 |L| of the exact factor\n(sorted points, index = position)")
-        fig.colorbar(im, ax=ax, fraction=0.046)
         band = np.abs(np.tril(L, -2)).max() / np.abs(L).max()
         data["offdiagonal_mass"][name] = band
-        ax.set_xlabel(f"max |L_ij| below the first subdiagonal / max |L| = {band:.1e}", fontsize=8)
+        ax.set_title(
+            f"{name}: log10 |L_ij| of the exact factor\n"
+            f"max below the first subdiagonal / max |L| = {band:.1e}",
+            fontsize=10,
+        )
+        fig.colorbar(im, ax=ax, fraction=0.046, label="log10 |L_ij|")
+        ax.set_xlabel("column j (points sorted left to right)")
+        ax.set_ylabel("row i")
     ax = axes[2]
     for (name, kernel), style in zip(kernels.items(), ("o-", "s-"), strict=True):
         theta = kernel(x, x)

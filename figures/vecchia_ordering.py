@@ -79,6 +79,8 @@ def make(out_dir, quick=False):
     )
     ax1.legend(loc="upper right", fontsize=8)
     for ax in (ax0, ax1):
+        ax.set_xlabel("first coordinate x₁")
+        ax.set_ylabel("second coordinate x₂")
         ax.set_aspect("equal")
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)

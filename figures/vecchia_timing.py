@@ -35,7 +35,7 @@ def slope(ns, ts):
 
 
 def make(out_dir, quick=False):
-    """Time both factorizations over a range of N."""
+    """Time both factorizations over a range of N, printing each step as it finishes."""
     kernel = Matern(1.5, 0.1)
     rng = np.random.default_rng(0)
     if quick:
@@ -45,12 +45,23 @@ def make(out_dir, quick=False):
         sparse_ns = [1000, 3000, 10_000, 30_000, 100_000]
         repeat = 2
     dense_ts, sparse_ts = [], []
+    steps = len(dense_ns) + len(sparse_ns)
     for n in dense_ns:
         x = rng.uniform(size=(n, 2))
         dense_ts.append(best_time(lambda x=x: dense_inverse_cholesky(kernel(x, x)), repeat))
+        print(
+            f"  [{len(dense_ts)}/{steps}] dense Θ and inverse Cholesky, N = {n}: "
+            f"{dense_ts[-1]:.2f} s (best of {repeat})",
+            flush=True,
+        )
     for n in sparse_ns:
         x = rng.uniform(size=(n, 2))
         sparse_ts.append(best_time(lambda x=x: kl_cholesky(x, kernel, rho=3.0, lam=1.5), repeat))
+        print(
+            f"  [{len(dense_ts) + len(sparse_ts)}/{steps}] kl_cholesky, N = {n}: "
+            f"{sparse_ts[-1]:.2f} s (best of {repeat})",
+            flush=True,
+        )
     dense_slope, sparse_slope = slope(dense_ns, dense_ts), slope(sparse_ns, sparse_ts)
 
     fig, ax = plt.subplots(figsize=(6.5, 4.8))

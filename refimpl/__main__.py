@@ -184,7 +184,7 @@ def _cmd_oracle(args) -> int:
             written = oracle.record(case=args.case)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-        print(f"recorded {len(written)} case(s) in {oracle.checking.RECORDED}")
+        print(f"recorded {len(written)} case(s) in {oracle.recording.RECORDED}")
         print("say why in refimpl/oracle/recorded/CHANGES.md")
         return 0
     if args.verb == "export":

@@ -318,6 +318,26 @@ SPECS = [
             CONTAINER,
         ),
     ),
+    Spec(
+        "cgd.gan.compare_gan_methods",
+        gan.compare_gan_methods,
+        lambda: {
+            "data": gan.mixture_1d(),
+            "methods": ("adam", "acgd"),
+            "seeds": (0,),
+            "budget": 20,
+            "lr": 0.01,
+            "loss": "wgan",
+            "hidden": (3,),
+            "noise_dim": 2,
+            "batch_size": 4,
+            "activation": "tanh",
+            "records": 2,
+            "n_eval": 10,
+        },
+        kinds={"budget": "size", "batch_size": "size", "n_eval": "size", "noise_dim": "size"},
+        timeout=10.0,
+    ),
     # ------------------------------------------------------------------ metrics
     Spec(
         "cgd.gan.mode_fractions",

@@ -155,9 +155,7 @@ SPECS = [
         noise_kl.expected_log_likelihood_error,
         theta=THETA,
     ),
-    _factors_spec(
-        "vecchia.woodbury_kl_divergence", noise_kl.woodbury_kl_divergence, theta=THETA
-    ),
+    _factors_spec("vecchia.woodbury_kl_divergence", noise_kl.woodbury_kl_divergence, theta=THETA),
     _factors_spec("vecchia.noisy_kl_divergences", noise_kl.noisy_kl_divergences, theta=THETA),
     Spec(
         "vecchia.predict_variant",

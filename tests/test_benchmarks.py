@@ -10,7 +10,13 @@ import pytest
 
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 BENCHMARKS = sorted(p for p in BENCHMARKS_DIR.glob("*.py") if not p.name.startswith("_"))
-EXPECTED_BENCHMARKS = {"cgd_bench.py", "inrank_bench.py", "vecchia_bench.py"}
+EXPECTED_BENCHMARKS = {
+    "cgd_bench.py",
+    "gan_bench.py",
+    "inrank_bench.py",
+    "vecchia_bench.py",
+    "vecchia_noise_bench.py",
+}
 
 
 def test_every_expected_benchmark_exists():

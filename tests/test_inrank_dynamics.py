@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refimpl.inrank import dynamics
-from refimpl.inrank.learning_times import quadrature_mode_time
-from refimpl.inrank.ode import integrate_mode_ode
+from refimpl.inrank.reference import integrate_mode_ode, quadrature_mode_time
 
 singular = st.floats(0.2, 6.0)
 small_u0 = st.floats(1e-6, 0.05)
@@ -26,7 +25,8 @@ def test_explicit_strength_matches_ode_integration(s, u0, t, depth):
 
 @given(s=singular, u0=small_u0, frac=st.floats(0.01, 0.99))
 def test_depth3_time_function_matches_quadrature(s, u0, frac):
-    # The derived F(a) (docs/derivations/inrank.md, section 2): τ[F(a1) − F(a0)] must equal ∫ du / (3 u^{4/3}(s − u)).
+    # The derived F(a) (docs/derivations/inrank.md, section 2): τ[F(a1) − F(a0)] must
+    # equal ∫ du / (3 u^{4/3}(s − u)).
     u1 = max(frac * s, 1.01 * u0)
     t_closed = float(dynamics.mode_time(s, u0, u1, depth=3))
     t_quad = float(quadrature_mode_time(np.array([s]), np.array([u0]), np.array([u1]), 3, 1.0)[0])
@@ -177,3 +177,48 @@ def test_null_mode_with_tiny_start_does_not_overflow():
         u = dynamics.null_mode_strength(1e-300, 5.0, depth=3)
     # a = a0 (1 + 4 t a0⁴)^{-1/4} = a0 to machine precision; u = a³ up to the cube root
     assert float(u) == pytest.approx(1e-300, rel=1e-13)
+
+
+@pytest.mark.parametrize("bad", [True, "2.0", [True], 1 + 1j, np.nan, np.inf, None])
+def test_dynamics_refuse_what_is_not_a_real_number(bad):
+    calls = {
+        "s": lambda v: dynamics.mode_strength(v, 1e-3, 1.0, 3),
+        "u0": lambda v: dynamics.mode_time(2.0, v, 1.0, 3),
+        "t": lambda v: dynamics.null_mode_strength(0.1, v, 3),
+        "a0": lambda v: dynamics.learning_time_asymptotic(2.0, v, 3),
+        "a": lambda v: dynamics.time_function_depth3(v, 2.0),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=name):
+            call(bad)
+
+
+def test_scalar_inputs_give_python_floats_and_arrays_keep_their_shape():
+    assert type(dynamics.learning_time(2.0, 1e-3, 3)) is float
+    assert type(dynamics.mode_strength(2.0, 1e-3, 1.0, 3)) is float
+    assert type(dynamics.mode_time(2.0, 1e-3, 1.0, 2)) is float
+    assert type(dynamics.learning_time_asymptotic(2.0, 0.1, 3)) is float
+    assert dynamics.learning_time(np.array([2.0, 1.0]), 1e-3, 3).shape == (2,)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_huge_and_tiny_values_give_finite_answers_or_name_the_overflow(depth):
+    for s, u0, t in [
+        (1e300, 1e-3, 1.0),
+        (2.0, 1e-300, 1e300),
+        (2.0, 1e300, 1.0),
+        (0.0, 1e-300, 5.0),
+    ]:
+        try:
+            u = dynamics.mode_strength(s, u0, t, depth)
+        except ValueError as exc:
+            assert "overflow" in str(exc)
+            continue
+        assert np.isfinite(u) and u >= 0
+        assert min(u0, s) * (1 - 1e-12) <= u <= max(u0, s) * (1 + 1e-12) or s == 0
+
+
+def test_depth2_logistic_with_tiny_start_keeps_its_relative_accuracy():
+    # u ≈ u0 e^{2st} while u ≪ s: the rewritten formula keeps every digit of u0 = 1e-300
+    u = dynamics.mode_strength(2.0, 1e-300, 1.0, 2)
+    assert u == pytest.approx(1e-300 * np.exp(4.0), rel=1e-12)

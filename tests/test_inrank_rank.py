@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refimpl.inrank.rank import effective_rank, explained_ratio
+from refimpl.inrank.rank import effective_rank, explained_ratio, select_rank
 
 spectra = st.lists(st.floats(0.0, 10.0), min_size=1, max_size=8).map(
     lambda v: np.sort(np.array(v))[::-1]
@@ -112,3 +112,31 @@ def test_backend_in_backend_out(xp):
     r = explained_ratio(s, "variance")
     assert type(r) is type(s)
     assert int(effective_rank(s, 0.9, "energy")) == 2
+
+
+@given(s=spectra, scale=st.sampled_from([1e-300, 1e-150, 1e150, 1e300]))
+def test_ratios_do_not_depend_on_the_scale_of_the_spectrum(s, scale):
+    # Both ratios are homogeneous of degree 0 in s; huge and tiny spectra must neither
+    # overflow nor underflow (s² of 1e300 is inf, of 1e-300 is 0).
+    big = s / max(np.max(s), 1e-300) * scale if np.max(s) > 0 else s
+    for kind in ("energy", "variance"):
+        rho = explained_ratio(big, kind, length=s.size + 3)
+        assert np.all(np.isfinite(rho))
+        reference = explained_ratio(big / scale if np.max(s) > 0 else s, kind, length=s.size + 3)
+        np.testing.assert_allclose(rho, reference, atol=1e-12)
+
+
+def test_huge_equal_values_are_a_valid_spectrum():
+    np.testing.assert_array_equal(explained_ratio([1e300, 1e300]), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(explained_ratio([1e300, 1e300], "variance"), [0.0, 0.0, 1.0])
+    assert int(effective_rank([1e300, 1e299], 0.9)) == 1  # 1e300² / (1e300² + 1e299²) > 0.9
+
+
+@pytest.mark.parametrize(
+    "s", [[], [[]], 3.0, [1.0, -1.0], ["a", "b"], [1.0 + 1j]], ids=lambda s: repr(s)[:20]
+)
+def test_spectra_that_are_not_singular_values_name_s(s):
+    with pytest.raises(ValueError, match="s"):
+        explained_ratio(s)
+    with pytest.raises(ValueError, match="s"):
+        select_rank(s, 1, 1, 2)

@@ -7,7 +7,13 @@ import pytest
 
 TUTORIALS_DIR = Path(__file__).resolve().parents[1] / "tutorials"
 TUTORIALS = sorted(p for p in TUTORIALS_DIR.glob("*.py") if not p.name.startswith("_"))
-EXPECTED_TUTORIALS = {"cgd_bilinear.py", "inrank_three_layer.py", "vecchia_cholesky.py"}
+EXPECTED_TUTORIALS = {
+    "cgd_bilinear.py",
+    "icr_gan.py",
+    "inrank_three_layer.py",
+    "vecchia_cholesky.py",
+    "vecchia_noise.py",
+}
 
 
 def test_every_expected_tutorial_exists():

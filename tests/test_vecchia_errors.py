@@ -7,6 +7,7 @@ from refimpl.vecchia import (
     Gaussian,
     Matern,
     Pattern,
+    Supernodes,
     ball_pattern,
     dense_inverse_cholesky,
     full_pattern,
@@ -15,6 +16,7 @@ from refimpl.vecchia import (
     kl_factor,
     knn_pattern,
     maximin_ordering,
+    pairwise_distances,
     predict,
     supernodal_kl_factor,
     supernodes,
@@ -152,3 +154,73 @@ def test_factors_accept_repeated_locations():
     np.testing.assert_allclose(L, exact, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="points: expected distinct points"):
         maximin_ordering(x)
+
+
+def test_pattern_and_supernodes_constructors_check_their_arrays():
+    with pytest.raises(ValueError, match="indices: expected the rows"):
+        Pattern(indptr=np.array([0, 2, 3]), indices=np.array([1, 0, 1]))  # diagonal not first
+    with pytest.raises(ValueError, match="indptr"):
+        Pattern(indptr=np.array([0, 3, 2]), indices=np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match="indices: expected a 1-D array of integers"):
+        Pattern(indptr=np.array([0, 1]), indices=np.array([0.0]))
+    with pytest.raises(ValueError, match="rows: expected each supernode's row set"):
+        Supernodes(np.array([0, 2]), np.array([0, 1]), np.array([0, 1]), np.array([0]))
+    with pytest.raises(ValueError, match="members: expected every column once"):
+        Supernodes(np.array([0, 1, 2]), np.array([0, 0]), np.array([0, 1, 2]), np.array([0, 0]))
+    with pytest.raises(ValueError, match="pattern: expected a refimpl.vecchia.Pattern"):
+        kl_factor(X, K, "pattern")
+    with pytest.raises(ValueError, match="groups: expected refimpl.vecchia.Supernodes"):
+        supernodal_kl_factor(X, K, full_pattern(30))
+
+
+def _nan_kernel(P, Q):
+    return np.full(P.shape[:-1] + (Q.shape[-2],), np.nan)
+
+
+def _complex_kernel(P, Q):
+    return K(P, Q) + 0j
+
+
+def _asymmetric_kernel(P, Q):
+    return K(P, Q) + 0.1 * np.tril(np.ones(P.shape[:-1] + (Q.shape[-2],)), -1)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "message"),
+    [
+        (_nan_kernel, "non-finite"),
+        (_complex_kernel, "dtype complex"),
+        (_asymmetric_kernel, "expected symmetric blocks"),
+        ("matern", "expected a callable"),
+    ],
+)
+def test_misbehaving_kernels_are_named(kernel, message):
+    with pytest.raises(ValueError, match=f"kernel: .*{message}"):
+        kl_cholesky(X, kernel, rho=2.0)
+
+
+def test_dense_inverse_cholesky_refuses_non_symmetric_and_complex_matrices():
+    theta = K(X, X)
+    with pytest.raises(ValueError, match="theta: expected a symmetric matrix"):
+        dense_inverse_cholesky(theta + np.triu(np.full_like(theta, 1e-3), 1))
+    with pytest.raises(ValueError, match="theta: expected a real"):
+        dense_inverse_cholesky(theta.astype(complex))
+    with pytest.raises(ValueError, match="theta: expected a symmetric matrix"):
+        kl_divergence(theta + np.triu(np.full_like(theta, 1e-3), 1), np.eye(30))
+
+
+def test_full_pattern_too_large_for_memory_is_refused():
+    with pytest.raises(ValueError, match="n: an array of shape"):
+        full_pattern(10**9)
+
+
+def test_huge_coordinates_give_the_distances_and_orderings_of_the_scaled_points():
+    # 2^k scaling is exact, so orders agree bitwise and lengths scale exactly
+    big = X * 2.0**1000
+    order, lengths = maximin_ordering(X)
+    order_big, lengths_big = maximin_ordering(big)
+    np.testing.assert_array_equal(order_big, order)
+    np.testing.assert_array_equal(lengths_big, lengths * 2.0**1000)
+    r = pairwise_distances(np.array([[1e300, 0.0]]), np.array([[-1e300, 0.0]]))
+    assert r[0, 0] == pytest.approx(2e300, rel=1e-15)
+    assert K(np.array([[1e300]]), np.array([[-1e300]]))[0, 0] == 0.0  # k(∞) = 0, not NaN

@@ -295,3 +295,22 @@ def test_dense_baseline_follows_the_array_backend(xp):
         host, dense_inverse_cholesky(Matern(0.5, 0.3)(x)), rtol=1e-12, atol=1e-12
     )
     assert kl_divergence(theta, host) == pytest.approx(0.0, abs=1e-10)
+
+
+@given(point_clouds(n=st.integers(3, 60), d=st.integers(1, 2)), st.integers(0, 2**31))
+def test_kl_divergence_equals_the_dense_closed_form_for_any_factor(points, seed):
+    # any lower-triangular L with a positive diagonal on a ρ-pattern, not only the optimal one
+    assume(separated(points))
+    kernel = Matern(1.5, 0.3)
+    x, lengths = ordered(points)
+    theta = kernel(x, x)
+    L = kl_factor(x, kernel, ball_pattern(x, lengths, 1.5))
+    L.data *= np.random.default_rng(seed).uniform(0.5, 1.5, size=L.nnz)  # keeps L_ii > 0
+    dense = L.toarray()
+    sign, log_det = np.linalg.slogdet(theta)
+    n = len(x)
+    expected = 0.5 * (
+        np.trace(dense.T @ theta @ dense) - 2 * np.log(np.diag(dense)).sum() - log_det - n
+    )
+    tolerance = 10 * n * condition(theta) * EPS * (1 + abs(expected))
+    assert sign == 1 and kl_divergence(theta, L) == pytest.approx(expected, abs=tolerance)

@@ -56,15 +56,18 @@ def test_optimum_at_rho_inf_is_the_dense_optimum():
     dense = dense_fit(x, y, x0)
     assert np.allclose(dense.x, x0, atol=1e-3)
     # ... and a dense fit from the same default start lands on the same point
-    start = [math.log(np.var(y)), math.log(0.1 * np.linalg.norm(np.ptp(x, axis=0))),
-             math.log(0.1 * np.var(y))]
+    start = [
+        math.log(np.var(y)),
+        math.log(0.1 * np.linalg.norm(np.ptp(x, axis=0))),
+        math.log(0.1 * np.var(y)),
+    ]
     assert np.allclose(dense_fit(x, y, np.array(start)).x, x0, atol=2e-2)
     assert fit.log_likelihood == pytest.approx(-dense.fun, abs=1e-4)
     assert fit.optimizer.success
 
 
 def test_estimates_recover_the_truth_within_the_spread_of_the_dense_estimator():
-    n, draws = 250, 6
+    n, draws = 200, 5
     dense = []
     for seed in range(draws):
         x, y = draw(n, 100 + seed)

@@ -115,12 +115,16 @@ def test_sparse_prediction_error_is_bounded_by_the_joint_kl():
     assert mean_part <= kl_joint / 0.01
 
 
-def test_sample_is_the_triangular_solve_of_the_same_normals():
+def test_samples_whiten_to_standard_normals_and_are_reproducible():
     x = np.random.default_rng(3).uniform(size=(25, 2))
     L, *_ = exact_factor(x, Matern(1.5, 0.2))
-    draw = sample(L, size=4, rng=11)
-    z = np.random.default_rng(11).standard_normal((25, 4))
-    np.testing.assert_allclose(L.T @ draw, z, atol=1e-10)
+    n_samples = 20_000
+    white = L.T @ sample(L, size=n_samples, rng=11)  # (25, n): Lᵀx ~ N(0, I)
+    empirical = white @ white.T / n_samples
+    # standard error of a sample covariance entry of N(0, I): sqrt((1 + δ_ij) / n)
+    stderr = np.sqrt((1.0 + np.eye(25)) / n_samples)
+    assert np.all(np.abs(empirical - np.eye(25)) < 5 * stderr)
+    np.testing.assert_array_equal(sample(L, size=3, rng=4), sample(L, size=3, rng=4))
     assert sample(L, rng=11).shape == (25,)
 
 

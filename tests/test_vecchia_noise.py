@@ -73,8 +73,9 @@ def test_product_equals_a_on_the_pattern(n, density, seed):
     diagonal = np.asarray(abs(off).sum(axis=1)).ravel() + 1.0
     A = (off + sp.diags(diagonal)).tocsc()
     keep = rng.uniform(size=off.nnz) < 0.7  # drop some entries of A from the pattern
-    pattern_matrix = sp.coo_matrix((np.ones(keep.sum()), (off.tocoo().row[keep],
-                                    off.tocoo().col[keep])), shape=(n, n))
+    pattern_matrix = sp.coo_matrix(
+        (np.ones(keep.sum()), (off.tocoo().row[keep], off.tocoo().col[keep])), shape=(n, n)
+    )
     pattern = lower_triangle_pattern(pattern_matrix)
     C = incomplete_cholesky(A, pattern)
     product = (C @ C.T).toarray()
@@ -103,12 +104,9 @@ def test_ic_of_a_dropped_update_by_hand():
 
 def test_lower_triangle_pattern_of_a_product():
     L = sp.csc_matrix(np.array([[1.0, 0, 0], [1.0, 1.0, 0], [0, 1.0, 1.0]]))
-    P = lower_triangle_pattern(L @ L.T)  # (2, 0) fills in through column 0? no: through row 1
-    dense = np.tril((L @ L.T).toarray() != 0)
-    rows, cols = np.nonzero(dense)
-    assert sorted(zip(P.indices, np.repeat(np.arange(3), np.diff(P.indptr)), strict=True)) == sorted(
-        zip(rows, cols, strict=True)
-    )
+    P = lower_triangle_pattern(L @ L.T)
+    # LLᵀ = [[1,1,0],[1,2,1],[0,1,2]]: lower triangle (0,0),(1,0),(1,1),(2,1),(2,2)
+    assert P.indptr.tolist() == [0, 2, 4, 5] and P.indices.tolist() == [0, 1, 1, 2, 2]
 
 
 # ----------------------------------------------------------------- bad input
@@ -186,14 +184,17 @@ def test_naive_factor_at_rho_inf_is_the_inverse_cholesky_of_theta_plus_r():
     assert np.allclose(L.toarray(), dense_inverse_cholesky(sigma), atol=1e-8)
 
 
+@pytest.mark.parametrize("form", ["paper", "precision"])
 @pytest.mark.parametrize("method", ["direct", "pcg", "cg"])
-def test_posterior_mean_is_dense_gp_regression_at_rho_inf(method):
+def test_posterior_mean_is_dense_gp_regression_at_rho_inf(method, form):
     x, noise, kernel = noisy_setting(n=80)
     L, C, order = noisy_kl_cholesky(x, kernel, noise, rho=np.inf)
     y = np.random.default_rng(1).standard_normal(len(x))
     theta = kernel(x[order], x[order])
     exact = theta @ np.linalg.solve(theta + np.diag(noise[order]), y[order])
-    mean, _ = noisy_posterior_mean(L, C, noise[order], y[order], method=method, tol=1e-12)
+    mean, _ = noisy_posterior_mean(
+        L, C, noise[order], y[order], method=method, form=form, tol=1e-12
+    )
     assert np.abs(mean - exact).max() <= 1e-6 * np.abs(exact).max()
 
 
@@ -208,6 +209,32 @@ def test_the_two_forms_of_the_posterior_mean_agree():
 
 
 # ----------------------------------------------------------------- approximation quality
+
+
+def test_direct_paper_form_amplifies_the_incomplete_factor_error():
+    # measured (N = 300, l = 0.5, ρ = 3, pattern of L): largest error 24 for the paper's
+    # form applied directly, 0.16 for the precision form, 0.07 for PCG
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(300, 2))
+    noise = np.exp(2 * rng.standard_normal(300))
+    kernel = Matern(1.5, 0.5)
+    L, C, order = noisy_kl_cholesky(x, kernel, noise, 3.0)
+    theta = kernel(x[order], x[order])
+    sigma = theta + np.diag(noise[order])
+    y = np.linalg.cholesky(sigma) @ rng.standard_normal(300)
+    exact = theta @ np.linalg.solve(sigma, y)
+    errors = {
+        (method, form): np.abs(
+            noisy_posterior_mean(L, C, noise[order], y, method=method, form=form)[0] - exact
+        ).max()
+        for method in ("direct", "pcg")
+        for form in ("paper", "precision")
+    }
+    scale = np.abs(exact).max()
+    assert errors["direct", "paper"] > 3 * scale  # unusable
+    assert errors["direct", "precision"] < 0.2 * scale
+    assert errors["pcg", "paper"] < 0.1 * scale
+    assert errors["pcg", "paper"] == pytest.approx(errors["pcg", "precision"], rel=1e-3, abs=1e-6)
 
 
 def test_pcg_needs_fewer_iterations_than_cg():
@@ -242,8 +269,9 @@ def test_incomplete_cholesky_beats_the_naive_factor_with_heteroscedastic_noise()
     theta = kernel(x[order], x[order])
     sigma = theta + np.diag(noise[order])
     naive_kl = kl_divergence(sigma, naive)
-    assert naive_kl == pytest.approx(dense_kl(sigma, np.linalg.inv((naive @ naive.T).toarray())),
-                                     rel=1e-6)
+    assert naive_kl == pytest.approx(
+        dense_kl(sigma, np.linalg.inv((naive @ naive.T).toarray())), rel=1e-6
+    )
     score = expected_log_likelihood_error(theta, noise[order], L, C)
     assert naive_kl > 10 * score
 
@@ -298,3 +326,36 @@ def test_noisy_precision_is_the_dense_sum():
     expected = L.toarray() @ L.toarray().T + np.diag(1 / noise)
     assert np.allclose(noisy_precision(L, noise).toarray(), expected, atol=1e-15)
     assert scipy.linalg.issymmetric(noisy_precision(L, noise).toarray())
+
+
+# ----------------------------------------------------------------- the figure's numbers
+
+
+def test_noise_figure_numbers_match_an_independent_dense_computation(tmp_path):
+    import json
+
+    from refimpl import figures as registry
+
+    (figure,) = [f for f in registry.discover() if f.name == "vecchia_noise_kl"]
+    registry.load(figure)(tmp_path, quick=True)
+    data = json.loads((tmp_path / "vecchia_noise_kl.json").read_text())
+    entry = data["kernels"]["matern_1.5"]
+    at = entry["rho"].index(3.0)
+    reported = entry["by_rho"][at]
+    rng = np.random.default_rng(data["seed"])
+    x = rng.uniform(size=(data["n"], 2))
+    noise = np.exp(2 * rng.standard_normal(data["n"]))
+    kernel = Matern(1.5, data["length_scale"])
+    # naive: the dense KL of the factor of Θ + R
+    naive, order = naive_kl_cholesky(x, kernel, noise, 3.0, lam=data["lam"])
+    sigma = kernel(x[order], x[order]) + np.diag(noise[order])
+    approx = np.linalg.inv((naive @ naive.T).toarray())
+    assert reported["naive_kl"] == pytest.approx(dense_kl(sigma, approx), rel=1e-6)
+    # IC on the pattern of L: the score from dense matrices, X = (LLᵀ)⁻¹ CCᵀ R
+    L, C, order = noisy_kl_cholesky(x, kernel, noise, 3.0, lam=data["lam"])
+    X = np.linalg.solve((L @ L.T).toarray(), (C @ C.T).toarray()) * noise[order][None, :]
+    _, logdet_x = np.linalg.slogdet(X)
+    _, logdet_s = np.linalg.slogdet(sigma)
+    score = 0.5 * (np.trace(np.linalg.solve(X, sigma)) + logdet_x - logdet_s - len(x))
+    assert reported["ic_factor_score"] == pytest.approx(score, rel=1e-5, abs=1e-8)
+    assert reported["naive_kl"] > 10 * reported["ic_factor_score"]

@@ -140,9 +140,11 @@ show()
 # %%
 eta_small = 0.5 / np.linalg.norm(A, 2)
 exact = np.r_[cgd.cgd_step(big_game, x, y, eta_small, eta_small, solver="dense")[:2]]
+neumann_errors = []
 for order in range(6):
     approx = np.r_[cgd.neumann_step(big_game, x, y, eta_small, eta_small, order)]
-    print(f"order {order}: |truncated - CGD| = {np.linalg.norm(approx - exact):.2e}")
+    neumann_errors.append(np.linalg.norm(approx - exact))
+    print(f"order {order}: |truncated - CGD| = {neumann_errors[-1]:.2e}")
 lcgd = np.r_[cgd.lcgd_step(big_game, x, y, eta_small, eta_small)]
 extragradient = np.r_[cgd.extragradient_step(big_game, x, y, eta_small, eta_small)]
 print("LCGD vs extragradient on a bilinear game:", np.abs(lcgd - extragradient).max())
@@ -152,9 +154,10 @@ print("LCGD vs extragradient on a bilinear game:", np.abs(lcgd - extragradient).
 # (`refimpl.cgd.spectral_radius`). Only CGD stays below 1 for every ηα:
 
 # %%
+radii = {}
 for method in cgd.LINEAR_METHODS:
-    radii = [cgd.spectral_radius(method, a, eta) for a in (1.0, 3.0, 6.0)]
-    print(f"{method:>14}: " + "  ".join(f"{r:7.3f}" for r in radii))
+    radii[method] = [cgd.spectral_radius(method, a, eta) for a in (1.0, 3.0, 6.0)]
+    print(f"{method:>14}: " + "  ".join(f"{r:7.3f}" for r in radii[method]))
 
 # %% [markdown]
 # ## 4. Implicit competitive regularization on x² + 10xy + y²
@@ -169,9 +172,11 @@ for method in cgd.LINEAR_METHODS:
 # %%
 icr = QuadraticGame(2.0, 10.0, -2.0)  # f = x² + 10xy + y² (P = 2, A = 10, -Q/2 = 1)
 icr_steps = 60 if QUICK else 300
+icr_radii = {}
 for eta_x, eta_y in ((0.09, 0.01), (0.05, 0.05)):
     for method in ("gda", "cgd"):
         rho = cgd.game_spectral_radius(method, icr, eta_x, eta_y)
+        icr_radii[method, eta_x, eta_y] = rho
         result = cgd.run(icr, method, 1.0, 1.0, icr_steps, eta_x=eta_x, eta_y=eta_y)
         print(
             f"{method} eta=({eta_x}, {eta_y}): spectral radius {rho:.4f}, "
@@ -214,7 +219,35 @@ mine = my_cgd(alpha, eta, (0.5, 0.5), STEPS)
 oracle = results["cgd"]
 error = np.abs(mine - np.c_[oracle.x, oracle.y]).max()
 print(f"max deviation from refimpl over {STEPS} steps: {error:.2e}")
+
+# %% [markdown]
+# ## 6. Checking the claims of these notes
+#
+# Every claim above, as a check that fails loudly if refimpl (or the notes) were wrong.
+# The tolerances are rounding only: each method here is a few flops per step on numbers
+# of size about 1.
+
+# %%
+# §1: GDA grows ‖z‖ by exactly √(1 + η²α²) per step.
+np.testing.assert_allclose(growth, np.sqrt(1 + (eta * alpha) ** 2), rtol=1e-12)
+# §2: cgd_step returns the Nash equilibrium of the local game (first-order conditions).
+assert max(np.abs(residual_x).max(), np.abs(residual_y).max()) < 1e-12
+# §2: CGD contracts by exactly 1/√(1 + η²α²) per step.
+cgd_ratio = results["cgd"].norm[-1] / results["cgd"].norm[0]
+np.testing.assert_allclose(cgd_ratio, (1 + (eta * alpha) ** 2) ** (-STEPS / 2), rtol=1e-12)
+# §3: the Neumann series converges to CGD (geometrically, ‖ηN‖ = 1/2 here), and LCGD
+# equals extragradient on a bilinear game.
+assert all(b <= 0.5 * a + 1e-15 for a, b in zip(neumann_errors, neumann_errors[1:]))
+assert np.abs(lcgd - extragradient).max() < 1e-14
+# §3: only CGD has spectral radius below 1 for α = 1, 3, 6 (η = 0.2).
+assert all(r < 1 for r in radii["cgd"])
+assert all(max(r) >= 1 for method, r in radii.items() if method != "cgd")
+# §4: ICR — GDA converges only with the tuned unequal steps, CGD with both.
+assert icr_radii["gda", 0.09, 0.01] < 1 < icr_radii["gda", 0.05, 0.05]
+assert icr_radii["cgd", 0.09, 0.01] < 1 and icr_radii["cgd", 0.05, 0.05] < 1
+# §5: the naive implementation agrees with the oracle.
 assert error < 1e-12
+print("all checks of these notes passed")
 
 # %% [markdown]
 # ## Exercises

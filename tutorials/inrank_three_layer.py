@@ -30,9 +30,10 @@ from refimpl.inrank import (
     teacher_data,
     train,
 )
-from refimpl.inrank.algorithm import cost_model, inrank, inrank_efficient, select_rank
+from refimpl.inrank.algorithm import inrank, inrank_efficient
+from refimpl.inrank.cost import cost_model
 from refimpl.inrank.experiments import mlp_comparison, staircase
-from refimpl.inrank.rank import explained_ratio
+from refimpl.inrank.rank import explained_ratio, select_rank
 
 QUICK = os.environ.get("REFIMPL_QUICK") == "1"
 rng = np.random.default_rng(0)
@@ -74,8 +75,10 @@ sol = solve_ivp(
     lambda t, a: a**2 * (s - a**3), (0, 60), [a0], rtol=1e-11, atol=1e-14, dense_output=True
 )
 t_grid = np.linspace(0, 60, 7)
-print("ODE:        ", np.round(sol.sol(t_grid)[0] ** 3, 8))
-print("closed form:", np.round(dynamics.mode_strength(s, a0**3, t_grid, depth=3), 8))
+u_ode = sol.sol(t_grid)[0] ** 3
+u_formula = dynamics.mode_strength(s, a0**3, t_grid, depth=3)
+print("ODE:        ", np.round(u_ode, 8))
+print("closed form:", np.round(u_formula, 8))
 
 # %% [markdown]
 # Two consequences. For small $a_0$ the term $-1/(sa)$ dominates, so the **learning
@@ -86,10 +89,13 @@ print("closed form:", np.round(dynamics.mode_strength(s, a0**3, t_grid, depth=3)
 
 # %%
 s_values = np.array([4.0, 2.0, 1.0, 0.5])
+tss = {}
 for sigma in (1e-3, 1e-2):
     t_learn = dynamics.learning_time(s_values, sigma**3, depth=3)
-    print(f"σ = {sigma:g}: t·s·σ =", np.round(t_learn * s_values * sigma, 4))
-print("null mode a(t):", dynamics.null_mode_strength(0.5**3, [0.0, 10.0, 100.0], 3) ** (1 / 3))
+    tss[sigma] = t_learn * s_values * sigma
+    print(f"σ = {sigma:g}: t·s·σ =", np.round(tss[sigma], 4))
+a_null = dynamics.null_mode_strength(0.5**3, np.array([0.0, 10.0, 100.0]), 3) ** (1 / 3)
+print("null mode a(t):", a_null)
 
 # %% [markdown]
 # ## 2. Training the network: the closed form is exact up to O(η)
@@ -108,7 +114,8 @@ result = train(aligned_init(tch.target, sigma, rng), X, Y, lr, steps, record_eve
 u_closed = dynamics.mode_strength(
     s_target[None, :], sigma**3, result.steps[:, None].astype(float), depth=3, tau=1 / lr
 )
-print("max |u_sim − u_closed| =", np.abs(result.mode_strengths[:, :3] - u_closed).max())
+euler_error = np.abs(result.mode_strengths[:, :3] - u_closed).max()
+print("max |u_sim − u_closed| =", euler_error)
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for i in range(3):
@@ -289,3 +296,46 @@ print("efficient variant, loss before/after truncation:", np.round(eff.truncatio
 #    zeros the mean is large, and Adam keeps every buffer column moving.)
 # 6. Measure the step time of full-rank and fixed-rank training at width 1024 with
 #    `benchmarks/inrank_bench.py`, and compare the ratio with `cost_model`.
+
+# %% [markdown]
+# ## Checks
+#
+# The claims of these notes, as assertions (they hold in the quick and the full run).
+
+# %%
+# §1: the closed form F agrees with the ODE integration (rtol 1e-11 there).
+assert np.allclose(u_formula, u_ode, rtol=1e-7, atol=1e-10)
+# §1: learning times ≈ τ/(s a0): t·s·σ = 1 − 0.850 σ/s^{1/3} + O(σ²) (derivations, §3).
+for sigma, values in tss.items():
+    assert np.allclose(values, 1 - 0.850 * sigma / np.cbrt(s_values), atol=2 * sigma**2)
+# §1: the null mode decays like (a0⁻⁴ + 4t)^(−1/4).
+assert np.allclose(a_null, (0.5**-4 + 4 * np.array([0.0, 10.0, 100.0])) ** -0.25)
+# §2: gradient descent follows the closed form up to Euler's O(η) delay, bounded by
+# (η/2) max f · ln(max f / f(u0)) with f(u) = 3u^{4/3}(s − u) (derivations, §5).
+u_grid = np.linspace(0.2**3, s_target[0], 2001)  # the σ = 0.2 run of §2
+rate = 3 * u_grid ** (4 / 3) * (s_target[0] - u_grid)
+assert euler_error < 0.5 * lr * rate.max() * np.log(rate.max() / rate[0])
+# §3: for σ ≤ 0.1 the largest mode is learned first, and never before the prediction.
+for run in out["runs"][:2]:
+    learned = run["learned_steps"]
+    assert learned[0] > 0 and all(k == -1 or k > learned[0] for k in learned[1:])
+    assert learned[0] >= run["predicted_learning_steps"][0] - 10
+# §4: the variance ratio is not monotone, and zero padding pulls it to the energy ratio.
+variance = explained_ratio(spectrum, "variance")
+assert variance[2] < variance[1]
+gap_4 = np.abs(explained_ratio(steps4, "variance") - explained_ratio(steps4, "energy"))
+gap_64 = np.abs(explained_ratio(steps4, "variance", 64) - explained_ratio(steps4, "energy"))
+assert np.all(gap_64[1:-1] < gap_4[1:-1])
+# §5: InRank's rank never decreases and stays within rank + buffer of the target's 3;
+# the residual is W0's product outside the target (at most ½ · 13 · 0.125² ≈ 0.10).
+assert np.all(np.diff(res.ranks, axis=0) >= 0) and np.all(res.ranks[-1] <= 3)
+assert res.loss[-1] < 0.5 * 13 * 0.125**2
+# §5: the MAC ratio of two w × w layers at rank k is 5w / (11k) (derivations, §8).
+for width in (1024, 2048):
+    dense = cost_model([(width, width)] * 2, batch=256)["macs_step"]
+    low = cost_model([(width, width)] * 2, batch=256, ranks=[32, 32])["macs_step"]
+    assert np.isclose(dense / low, 5 * width / (11 * 32))
+# §5: efficient InRank trains every layer at its adapted rank after the truncation.
+assert np.all(eff.ranks[-1] == eff.active[-1]) and np.all(np.isfinite(eff.truncation_loss))
+assert cmp["full"].loss[-1] < cmp["inrank_variance"].loss[-1]  # InRank ends above full rank
+print("all checks passed")

@@ -160,7 +160,12 @@ def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=Non
         )
         eta = lr if eta is None else eta
     gradient = as_float_array("gradient", gradient, ndim=1)
-    v = check_vector("v", v, gradient.shape[0], like=gradient)
+    v = as_float_array("v", v, ndim=1, like=gradient)
+    if gradient.shape[0] == 0 or v.shape != gradient.shape:
+        raise ValueError(
+            f"v, gradient: expected non-empty vectors of one shape, received {v.shape} and "
+            f"{gradient.shape}"
+        )
     xp = backend.array_namespace(v, gradient)
     if not bool(xp.all(v >= 0)):
         raise ValueError(f"v: expected a running average of squares (>= 0), min {float(v.min())}")

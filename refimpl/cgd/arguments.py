@@ -173,9 +173,7 @@ def check_finite_result(what: str, *arrays, step: int = 1, hint: str = "") -> No
     for array in arrays:
         xp = backend.array_namespace(array)
         if not bool(xp.all(xp.isfinite(xp.asarray(array)))):
-            message = (
-                f"{what} overflowed: it produced non-finite values from finite input at step {step}"
-            )
+            message = f"{what} overflowed: it produced non-finite values from finite input"
             raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
 
 

@@ -116,7 +116,7 @@ def cgd_bilinear_closed_form(A, x0, y0, eta, k):
         raise ValueError(f"A: expected a non-empty matrix, received shape {A.shape}")
     if x0.shape != (A.shape[0],) or y0.shape != (A.shape[1],):
         raise ValueError(
-            f"x0, y0: expected shapes ({A.shape[0]},) and ({A.shape[1]},), "
+            f"x0, y0: expected shapes ({A.shape[0]},) and ({A.shape[1]},) to match A, "
             f"received {x0.shape} and {y0.shape}"
         )
     eta = check_positive("eta", eta)

@@ -26,7 +26,9 @@ def _cholesky_lower(xp, matrix):
     if xp is np:
         import scipy.linalg
 
-        return scipy.linalg.cholesky(matrix, lower=True, overwrite_a=True, check_finite=False)
+        # matrix is symmetric, so its transpose is the same matrix in Fortran order,
+        # which LAPACK factors in place without a copy
+        return scipy.linalg.cholesky(matrix.T, lower=True, overwrite_a=True, check_finite=False)
     return xp.linalg.cholesky(matrix)
 
 

@@ -88,6 +88,9 @@ def compare_methods(game, x0, y0, steps, eta=None, methods=METHODS, gamma=1.0, *
     """
     if isinstance(methods, str) or not isinstance(methods, list | tuple) or not methods:
         raise ValueError(f"methods: expected a non-empty sequence of method names, got {methods!r}")
+    unknown = [m for m in methods if not isinstance(m, str) or m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods: expected names from {list(METHODS)}, received {unknown}")
     accepted = {m: method_options(m) for m in methods}
     gamma = check_nonnegative("gamma", gamma)
     step_sizes = {k: options.pop(k) for k in ("eta_x", "eta_y") if k in options}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.arguments import check_finite_result, check_vector
+from refimpl.cgd.arguments import check_finite_result
 from refimpl.validation import as_float_array, check_integer, check_positive
 
 __all__ = ["KrylovInfo", "conjugate_gradient", "gmres"]
@@ -72,7 +72,9 @@ def _prepare(apply, b, x0, tol, maxiter):
     b = as_float_array("b", b, ndim=1)
     if b.shape[0] == 0:
         raise ValueError("b: expected a non-empty vector, received shape (0,)")
-    x0 = None if x0 is None else check_vector("x0", x0, b.shape[0], like=b)
+    x0 = None if x0 is None else as_float_array("x0", x0, ndim=1, like=b)
+    if x0 is not None and x0.shape != b.shape:
+        raise ValueError(f"x0: expected the shape of b, {b.shape}, received {x0.shape}")
     tol = check_positive("tol", tol)
     maxiter = 10 * b.shape[0] if maxiter is None else check_integer("maxiter", maxiter, minimum=1)
     xp = backend.array_namespace(b, x0)
@@ -82,14 +84,16 @@ def _prepare(apply, b, x0, tol, maxiter):
 
 def _checked_apply(apply, v, iteration):
     """A v, refusing a result of the wrong shape and stopping on non-finite values."""
-    check_finite_result("the Krylov iterate", v, step=iteration)
+    check_finite_result(f"the Krylov iterate (iteration {iteration})", v, step=max(iteration, 1))
     out = apply(v)
     if getattr(out, "shape", None) != v.shape:
         raise ValueError(
             f"apply: expected a vector of shape {v.shape}, received "
             f"{getattr(out, 'shape', type(out).__name__)}"
         )
-    check_finite_result("apply (the operator)", out, step=max(iteration, 1))
+    if out.dtype.kind not in "fiu":
+        raise ValueError(f"apply: expected real values, received dtype {out.dtype}")
+    check_finite_result(f"apply (iteration {iteration})", out, step=max(iteration, 1))
     return out
 
 

@@ -108,6 +108,12 @@ def check_method_options(method, options):
     Unknown keys raise ``ValueError`` naming the key; every value is checked here.
     """
     check_choice("method", method, METHODS)
+    for key in options:
+        if key not in _ACCEPTED[method]:
+            raise ValueError(
+                f"options: method {method!r} does not accept the option {key!r}; it accepts "
+                f"{sorted(_ACCEPTED[method])} besides eta_x and eta_y"
+            )
     options = check_options("options", options, _ACCEPTED[method])
     full = {key: options.get(key, OPTION_DEFAULTS[key]) for key in _ACCEPTED[method]}
     if "gamma" in full:

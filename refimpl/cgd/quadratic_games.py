@@ -23,9 +23,12 @@ from refimpl.cgd.games import QuadraticGameBase
 __all__ = ["GeneralSumQuadraticGame", "QuadraticGame", "BilinearGame"]
 
 
-def _check_shape(name: str, matrix, shape: tuple[int, int]):
+def _check_shape(name: str, matrix, shape: tuple[int, int], a_shape: tuple[int, int]):
     if tuple(matrix.shape) != shape:
-        raise ValueError(f"{name}: expected shape {shape}, received {tuple(matrix.shape)}")
+        raise ValueError(
+            f"{name}: expected shape {shape}, received {tuple(matrix.shape)} (the shape "
+            f"follows from A, of shape {a_shape})"
+        )
 
 
 def _quadratic_form(matrix, u):
@@ -84,9 +87,9 @@ class GeneralSumQuadraticGame(QuadraticGameBase):
         self._p = as_game_matrix("P", P, like=like)
         self._b = as_game_matrix("B", B, like=like)
         self._q = as_game_matrix("Q", Q, like=like)
-        _check_shape("P", self._p, (self.n, self.n))
-        _check_shape("B", self._b, (self.n, self.m))
-        _check_shape("Q", self._q, (self.m, self.m))
+        _check_shape("P", self._p, (self.n, self.n), self.A.shape)
+        _check_shape("B", self._b, (self.n, self.m), self.A.shape)
+        _check_shape("Q", self._q, (self.m, self.m), self.A.shape)
         backend.array_namespace(self._p, self.A, self._b, self._q)  # rejects mixed backends
 
     @property
@@ -169,8 +172,8 @@ class QuadraticGame(QuadraticGameBase):
         like = None if hasattr(self.A, "nnz") else self.A
         self._p = as_game_matrix("P", P, like=like)
         self._q = as_game_matrix("Q", Q, like=like)
-        _check_shape("P", self._p, (self.n, self.n))
-        _check_shape("Q", self._q, (self.m, self.m))
+        _check_shape("P", self._p, (self.n, self.n), self.A.shape)
+        _check_shape("Q", self._q, (self.m, self.m), self.A.shape)
         backend.array_namespace(self._p, self.A, self._q)
 
     def f(self, x, y):

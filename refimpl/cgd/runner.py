@@ -252,7 +252,10 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     memory = None
     for k in range(1, steps + 1):
         try:
-            x, y, memory, iterations, converged = step(counted, x, y, eta_x, eta_y, memory, options)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+                x, y, memory, iterations, converged = step(
+                    counted, x, y, eta_x, eta_y, memory, options
+                )
             z = xp.concatenate([x, y])[None, :]
             if not bool(xp.isfinite(scaled_norms(z))[0]):
                 raise DivergenceError("the norm of the iterate exceeds the float range", step=k)

@@ -67,9 +67,9 @@ from refimpl.inrank.cost import cost_model
 from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
 from refimpl.inrank.loop import run_training
 from refimpl.inrank.network import check_network
-from refimpl.inrank.results import InRankResult, build_result
 from refimpl.inrank.optim import OPTIMIZERS
 from refimpl.inrank.rank import RATIO_KINDS, select_rank
+from refimpl.inrank.results import InRankResult, build_result
 from refimpl.validation import (
     as_generator,
     check_array_size,
@@ -79,7 +79,7 @@ from refimpl.validation import (
     check_positive,
 )
 
-__all__ = ["InRankResult", "inrank", "inrank_efficient", "full_rank_train"]
+__all__ = ["InRankResult", "inrank", "inrank_efficient", "full_rank_train"]  # noqa: F822
 
 
 def __getattr__(name):

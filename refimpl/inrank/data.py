@@ -37,14 +37,32 @@ __all__ = ["Teacher", "teacher", "whiten", "teacher_data"]
 
 @dataclass(frozen=True)
 class Teacher:
-    """A target map ``T = left @ diag(singular_values) @ right.T``.
+    r"""A target map ``T = left @ diag(singular_values) @ right.T``, made by :func:`teacher`.
 
     Attributes
     ----------
     target : ndarray, shape (n_out, n_in)
+        The map ``T``.
     left : ndarray, shape (n_out, k)
+        Orthonormal left singular vectors ``U``.
     singular_values : ndarray, shape (k,)
+        ``s``, in the order given to :func:`teacher`.
     right : ndarray, shape (n_in, k)
+        Orthonormal right singular vectors ``V``.
+
+    Notes
+    -----
+    .. math:: T = U\,\mathrm{diag}(s)\,V^\top
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli, ICLR 2014, Section 2.
+
+    Examples
+    --------
+    >>> t = teacher([2.0, 1.0], 3, 4, rng=0)
+    >>> t.target.shape, t.left.shape, t.right.shape
+    ((3, 4), (3, 2), (4, 2))
     """
 
     target: object
@@ -54,7 +72,7 @@ class Teacher:
 
 
 def teacher(singular_values, n_out, n_in, rng):
-    """A random target with prescribed singular values and Haar singular vectors.
+    r"""A random target with prescribed singular values and Haar singular vectors.
 
     Parameters
     ----------
@@ -69,7 +87,7 @@ def teacher(singular_values, n_out, n_in, rng):
 
     Notes
     -----
-    .. math:: T = U\\,\\mathrm{diag}(s)\\,V^\\top,\\quad U^\\top U = V^\\top V = I_k
+    .. math:: T = U\,\mathrm{diag}(s)\,V^\top,\quad U^\top U = V^\top V = I_k
 
     References
     ----------
@@ -105,7 +123,7 @@ def teacher(singular_values, n_out, n_in, rng):
 
 
 def whiten(Z):
-    """Rescale samples so that ``X Xᵀ / n_samples = I`` exactly.
+    r"""Rescale samples so that ``X Xᵀ / n_samples = I`` exactly.
 
     Parameters
     ----------
@@ -118,7 +136,12 @@ def whiten(Z):
 
     Notes
     -----
-    .. math:: X = (Z Z^\\top / n)^{-1/2} Z
+    .. math:: X = (Z Z^\top / n)^{-1/2} Z
+
+    References
+    ----------
+    A. Kessy, A. Lewin, K. Strimmer, "Optimal whitening and decorrelation", The
+    American Statistician 72 (2018) (ZCA whitening).
 
     Examples
     --------
@@ -144,7 +167,7 @@ def whiten(Z):
 
 
 def teacher_data(target, n_samples, rng, input_spectrum=None, noise=0.0):
-    """Inputs and labels ``Y = T X + noise · E`` for a linear teacher.
+    r"""Inputs and labels ``Y = T X + noise · E`` for a linear teacher.
 
     Parameters
     ----------
@@ -167,13 +190,13 @@ def teacher_data(target, n_samples, rng, input_spectrum=None, noise=0.0):
     Notes
     -----
     With whitened inputs the least-squares map is
-    :math:`\\Sigma_{yx} = Y X^\\top / n = T + E X^\\top / n`, which is what gradient
-    descent learns; with noise it differs from ``T`` by :math:`O(\\text{noise}/\\sqrt{n})`.
+    :math:`\Sigma_{yx} = Y X^\top / n = T + E X^\top / n`, which is what gradient
+    descent learns; with noise it differs from ``T`` by :math:`O(\text{noise}/\sqrt{n})`.
 
     .. math::
 
-        Y = T X + \\text{noise}\\cdot E,\\qquad
-        X X^\\top/n = Q\\,\\mathrm{diag}(\\lambda)\\,Q^\\top
+        Y = T X + \text{noise}\cdot E,\qquad
+        X X^\top/n = Q\,\mathrm{diag}(\lambda)\,Q^\top
 
     References
     ----------

@@ -45,7 +45,8 @@ def time_function_depth3(a, s):
     Returns
     -------
     F : float or ndarray
-        A float for scalar inputs, else an array of the broadcast shape: values of the antiderivative of ``1 / (a² (s − a³))``.
+        The antiderivative of ``1 / (a² (s − a³))``: a float for scalar inputs, else an
+        array of the broadcast shape.
 
     Raises
     ------

@@ -60,11 +60,11 @@ from refimpl.inrank.ode import (
     as_mode_values,
     broadcast,
     finite_or_overflow,
-    integrate_mode_ode,
     mode_ode_rhs,
     null_mode_strength,
     python_scalar,
 )
+from refimpl.inrank.reference import integrate_mode_ode
 from refimpl.validation import check_array_size, check_array_type, check_integer, check_positive
 
 __all__ = [

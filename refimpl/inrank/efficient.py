@@ -93,8 +93,7 @@ def truncate_layer(layer, truncate="weight", rng=None):
         P, Q = truncate_update(U, V, r)
     else:
         P, Q = truncate_weight(layer.base, U, V, r, rng=rng)
-    base = layer.base if truncate == "update" else None
-    return LowRankUpdateLayer(base, P, Q, rank=r, buffer=0, cap=r)
+    return layer.with_factors(P, Q, keep_base=truncate == "update")
 
 
 def inrank_efficient(weights, X, Y, lr, steps, adapt_steps, *, truncate="weight", **options):

@@ -23,8 +23,8 @@ import numpy as np
 from refimpl import backend
 from refimpl.inrank import dynamics
 from refimpl.inrank.algorithm import full_rank_train, inrank
-from refimpl.inrank.efficient import inrank_efficient
 from refimpl.inrank.data import teacher, teacher_data
+from refimpl.inrank.efficient import inrank_efficient
 from refimpl.inrank.init import orthogonal_init
 from refimpl.inrank.mlp import mlp_init, relu_teacher
 from refimpl.inrank.rank import effective_rank
@@ -141,6 +141,12 @@ def staircase(
     References
     ----------
     Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Figure 2.
+
+    Examples
+    --------
+    >>> out = staircase(sigmas=(0.1,), singular_values=(1.0, 2.0), n=3, steps=20, rng=0)
+    >>> out["singular_values"].tolist(), out["runs"][0]["update_sv"].shape[1]
+    ([2.0, 1.0], 3)
     """
     rng = as_generator(rng)
     n = check_integer("n", n, minimum=1)
@@ -152,7 +158,9 @@ def staircase(
     s = as_float_array("singular_values", singular_values, ndim=1)
     s = np.sort(backend.to_numpy(s))[::-1]
     t = teacher(s, n, n, rng=rng)
-    X, Y = teacher_data(t.target, 2 * n if n_samples is None else n_samples, rng=rng, input_spectrum=input_spectrum)
+    X, Y = teacher_data(
+        t.target, 2 * n if n_samples is None else n_samples, rng=rng, input_spectrum=input_spectrum
+    )
     unit = orthogonal_init((n, n, n, n), 1.0, rng=rng)  # one Q for every scale
     runs = []
     for sigma in sigmas:
@@ -213,7 +221,7 @@ def mlp_comparison(
     rng=0,
     **inrank_options,
 ):
-    """Full-rank training, InRank (both ratio definitions) and efficient InRank on the MLP.
+    r"""Full-rank training, InRank (both ratio definitions) and efficient InRank on the MLP.
 
     Parameters
     ----------
@@ -236,9 +244,22 @@ def mlp_comparison(
         ``full``, ``inrank_variance``, ``inrank_energy``, ``efficient``:
         :class:`~refimpl.inrank.algorithm.InRankResult`; and ``task``.
 
+    Notes
+    -----
+    Every run trains :math:`f(X) = W_2\,\mathrm{relu}(W_1 X)` on the same task from the
+    same :math:`W_0`; InRank parameterizes :math:`W_l = W_{0,l} + U_l V_l^\top`.
+
     References
     ----------
-    Zhao et al. (2024), Section 5.
+    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Section 5.
+
+    Examples
+    --------
+    >>> out = mlp_comparison(n_in=4, hidden=8, n_out=2, teacher_hidden=2, n_samples=16,
+    ...                      steps=20, adapt_steps=10, record_every=10, warmup=5, gap=5,
+    ...                      initial_rank=1)
+    >>> sorted(k for k in out if k != "task"), out["efficient"].stage2_step
+    (['efficient', 'full', 'inrank_energy', 'inrank_variance'], 10)
     """
     allowed = list(inspect.signature(inrank).parameters)[5:]
     for key in ("activation", "optimizer", "record_every", "rng", "ratio"):

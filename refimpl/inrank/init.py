@@ -43,7 +43,7 @@ def _check_widths(widths):
 
 
 def random_orthogonal(rows, cols, rng):
-    """A Haar-random matrix with orthonormal rows (``rows ≤ cols``) or columns.
+    r"""A Haar-random matrix with orthonormal rows (``rows ≤ cols``) or columns.
 
     Parameters
     ----------
@@ -54,6 +54,18 @@ def random_orthogonal(rows, cols, rng):
     -------
     Q : ndarray, shape (rows, cols)
         ``Q Qᵀ = I`` if ``rows ≤ cols``, else ``Qᵀ Q = I``.
+
+    Notes
+    -----
+    The QR factors of a Gaussian matrix :math:`G = QR`, with the signs of the columns
+    fixed so that :math:`\mathrm{diag}(R) > 0`, make :math:`Q` Haar distributed:
+
+    .. math:: Q \leftarrow Q\,\mathrm{diag}(\mathrm{sign}(R_{ii}))
+
+    References
+    ----------
+    F. Mezzadri, "How to generate random matrices from the classical compact groups",
+    Notices of the AMS 54 (2007).
 
     Examples
     --------
@@ -174,7 +186,7 @@ def aligned_init(target, scale, rng):
 
 
 def small_gaussian_init(widths, std, rng):
-    """I.i.d. Gaussian weights with a small standard deviation.
+    r"""I.i.d. Gaussian weights with a small standard deviation.
 
     Parameters
     ----------
@@ -190,7 +202,7 @@ def small_gaussian_init(widths, std, rng):
 
     Notes
     -----
-    .. math:: (W_l)_{ij} \\sim \\mathcal N(0, \\mathrm{std}^2)
+    .. math:: (W_l)_{ij} \sim \mathcal N(0, \mathrm{std}^2)
 
     The regime of greedy low-rank learning: an (almost) infinitesimal init.
 

@@ -172,7 +172,7 @@ class LowRankUpdateLayer:
             if base.shape != (U.shape[0], V.shape[0]):
                 raise ValueError(
                     f"base: expected shape {(U.shape[0], V.shape[0])} (rows of U, rows of V), "
-                f"received {base.shape}"
+                    f"received {base.shape}"
                 )
         if active is not None:
             warnings.warn(
@@ -209,6 +209,29 @@ class LowRankUpdateLayer:
     @property
     def active(self):
         return min(self._rank + self.buffer, self.allocated)
+
+    def with_factors(self, U, V, keep_base=True):
+        """A fixed-rank layer ``W0 + U Vᵀ`` (or ``U Vᵀ``) sharing this layer's base.
+
+        Parameters
+        ----------
+        U : ndarray, shape (m, r)
+        V : ndarray, shape (n, r)
+        keep_base : bool
+            Whether the new layer keeps ``W0`` (already checked, so not checked again:
+            the cost follows the factors, not the ``m × n`` base).
+
+        Returns
+        -------
+        LowRankUpdateLayer
+            ``rank = cap = r``, ``buffer = 0``.
+        """
+        new = LowRankUpdateLayer(None, U, V, rank=U.shape[1] if U.ndim == 2 else None)
+        if new.shape != self.shape:
+            raise ValueError(f"U, V: expected factors of a {self.shape} layer, received {new.shape}")
+        new.cap = new.rank
+        new.base = self.base if keep_base else None
+        return new
 
     def forward(self, A):
         """``Z = W0 A + U_k (V_kᵀ A)``, caching ``V_kᵀ A``."""

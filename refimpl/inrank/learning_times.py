@@ -24,11 +24,11 @@ import numpy as np
 from refimpl import backend
 from refimpl.inrank.depth3 import time_function_depth3_unchecked
 from refimpl.inrank.ode import as_mode_values, broadcast, finite_or_overflow, python_scalar
+from refimpl.inrank.reference import quadrature_mode_time
 from refimpl.validation import check_array_type, check_in_interval, check_integer, check_positive
 
 __all__ = [
     "mode_time",
-    "quadrature_mode_time",
     "learning_time",
     "learning_order",
     "learning_time_asymptotic",
@@ -136,56 +136,6 @@ def _mode_time(s, u0, u1, depth, tau, moving, xp):
         t = backend.asarray(t, like=ss).reshape(ss.shape)
     t = xp.where(s > 0, t, t_null)
     return xp.where(moving, t, 0.0)
-
-
-def quadrature_mode_time(s, u0, u1, depth, tau=1.0):
-    r"""Reference time from ``u0`` to ``u1`` by adaptive quadrature (SciPy, CPU).
-
-    Parameters
-    ----------
-    s, u0, u1 : ndarray
-        Checked target values and strengths (``u1`` between ``u0`` and ``s``).
-    depth : int
-    tau : float
-
-    Returns
-    -------
-    t : ndarray
-        Flattened, on the host; relative tolerance 1e-11.
-
-    Notes
-    -----
-    Integrated in :math:`x = \ln u` so that tiny starting strengths stay resolved:
-
-    .. math:: t = \tau\int_{\ln u_0}^{\ln u_1} \frac{e^x\,dx}{L e^{x(2-2/L)}(s - e^x)}
-
-    References
-    ----------
-    R. Piessens et al., *QUADPACK*, Springer 1983 (``scipy.integrate.quad``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = quadrature_mode_time(np.array([2.0]), np.array([0.01]), np.array([1.0]), 2)
-    >>> round(float(t[0]), 6)
-    1.323326
-    """
-    from scipy.integrate import quad
-
-    exponent = 2.0 - 2.0 / depth
-    s_n, u0_n, u1_n = (np.ravel(backend.to_numpy(v)) for v in (s, u0, u1))
-    out = np.empty_like(s_n)
-    for i in range(s_n.size):  # scalar quadratures; one per mode
-        value, _ = quad(
-            lambda x, si=s_n[i]: np.exp(x) / (depth * np.exp(x) ** exponent * (si - np.exp(x))),
-            np.log(u0_n[i]),
-            np.log(u1_n[i]),
-            limit=200,
-            epsabs=0.0,
-            epsrel=1e-11,
-        )
-        out[i] = tau * value
-    return out
 
 
 def learning_time(s, u0, depth, fraction=0.5, tau=1.0):

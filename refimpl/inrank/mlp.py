@@ -20,20 +20,18 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from refimpl import backend
 from refimpl.inrank.backprop import finite_or_overflow, forward_backward
 from refimpl.inrank.layers import DenseLayer
+from refimpl.inrank.mlp_task import MLPTask, relu_teacher
 from refimpl.inrank.network import check_network
 from refimpl.validation import (
     as_generator,
     check_array_size,
     check_integer,
     check_options,
-    check_nonnegative,
     check_positive,
 )
 
@@ -46,79 +44,6 @@ __all__ = [
     "mlp_gradients",
     "train_mlp",
 ]
-
-
-@dataclass(frozen=True)
-class MLPTask:
-    """Training data and the teacher that made it.
-
-    Attributes
-    ----------
-    X : ndarray, shape (n_in, n_samples)
-    Y : ndarray, shape (n_out, n_samples)
-    teacher_weights : list of ndarray
-        ``[A1, A2]`` with shapes ``(k, n_in)`` and ``(n_out, k)``.
-    noise : float
-    """
-
-    X: object
-    Y: object
-    teacher_weights: list
-    noise: float
-
-
-def relu_teacher(n_in, n_out, n_samples, rng, teacher_hidden=4, noise=0.0):
-    r"""Synthetic nonlinear regression task from a narrow two-layer ReLU teacher.
-
-    Parameters
-    ----------
-    n_in, n_out : int
-    n_samples : int
-    rng : numpy.random.Generator or int
-    teacher_hidden : int
-        Hidden units ``k`` of the teacher (the rank of its weights).
-    noise : float
-        Standard deviation of Gaussian label noise, ``≥ 0``.
-
-    Returns
-    -------
-    MLPTask
-
-    Notes
-    -----
-    Inputs :math:`x \sim \mathcal N(0, I)`, teacher weights with i.i.d.
-    :math:`\mathcal N(0, 1/n_{\text{in}})` and :math:`\mathcal N(0, 2/k)` entries:
-
-    .. math:: y = A_2\,\mathrm{relu}(A_1 x) + \text{noise}\cdot\varepsilon
-
-    References
-    ----------
-    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024 (a small stand-in
-    for its MLP/transformer experiments).
-
-    Examples
-    --------
-    >>> relu_teacher(4, 2, 10, rng=0).Y.shape
-    (2, 10)
-    """
-    n_in = check_integer("n_in", n_in, minimum=1)
-    n_out = check_integer("n_out", n_out, minimum=1)
-    n_samples = check_integer("n_samples", n_samples, minimum=1)
-    k = check_integer("teacher_hidden", teacher_hidden, minimum=1)
-    noise = check_nonnegative("noise", noise)
-    check_array_size("teacher_hidden, n_in", (k, n_in))
-    check_array_size("n_out, teacher_hidden", (n_out, k))
-    check_array_size("n_in, n_samples", (n_in, n_samples))
-    check_array_size("teacher_hidden, n_out, n_samples", (max(k, n_out), n_samples))
-    rng = as_generator(rng)
-    xp = backend.default_namespace()
-    A1 = xp.asarray(rng.standard_normal((k, n_in)) / np.sqrt(n_in))
-    A2 = xp.asarray(rng.standard_normal((n_out, k)) * np.sqrt(2.0 / k))
-    X = xp.asarray(rng.standard_normal((n_in, n_samples)))
-    Y = A2 @ xp.maximum(A1 @ X, 0.0)
-    if noise > 0:
-        Y = Y + noise * xp.asarray(rng.standard_normal(Y.shape))
-    return MLPTask(X=X, Y=Y, teacher_weights=[A1, A2], noise=noise)
 
 
 def mlp_init(n_in, hidden, n_out, rng, scale=1.0):
@@ -171,7 +96,7 @@ def _check_mlp(weights, X, Y=None, need="XY"):
 
 
 def mlp_forward(weights, X):
-    """Forward pass: pre-activation, hidden activation and output.
+    r"""Forward pass: pre-activation, hidden activation and output.
 
     Parameters
     ----------
@@ -187,6 +112,14 @@ def mlp_forward(weights, X):
         ``relu(Z)``.
     out : ndarray, shape (n_out, n_samples)
         ``W2 H``.
+
+    Notes
+    -----
+    .. math:: Z = W_1 X,\quad H = \max(Z, 0),\quad f(X) = W_2 H
+
+    References
+    ----------
+    Rumelhart, Hinton & Williams, Nature 1986.
 
     Examples
     --------
@@ -206,6 +139,25 @@ def mlp_forward(weights, X):
 def mlp_loss(weights, X, Y):
     r"""``½‖W2 relu(W1 X) − Y‖²_F / n_samples``.
 
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1, W2]``.
+    X : ndarray, shape (n_in, n_samples)
+    Y : ndarray, shape (n_out, n_samples)
+
+    Returns
+    -------
+    loss : float
+
+    Notes
+    -----
+    .. math:: \mathcal L = \frac{1}{2n}\|W_2\,\mathrm{relu}(W_1 X) - Y\|_F^2
+
+    References
+    ----------
+    Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Section 5.
+
     Examples
     --------
     >>> import numpy as np
@@ -222,6 +174,13 @@ def mlp_loss(weights, X, Y):
 
 def mlp_gradients(weights, X, Y):
     r"""Loss and hand-written gradients ``[∇W1, ∇W2]`` of the ReLU MLP.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1, W2]``.
+    X : ndarray, shape (n_in, n_samples)
+    Y : ndarray, shape (n_out, n_samples)
 
     Returns
     -------

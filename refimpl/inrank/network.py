@@ -62,9 +62,6 @@ def check_network(weights, X=None, Y=None, need=""):
         raise ValueError(
             f"weights: expected a non-empty list of 2-d arrays, received {type(weights).__name__}"
         )
-    for name, value in (("X", X), ("Y", Y)):
-        if name in need and value is None:
-            raise ValueError(f"{name}: expected a 2-d array (columns are samples), received None")
     ws = [as_float_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
     for i in range(1, len(ws)):
         if ws[i].shape[1] != ws[i - 1].shape[0]:
@@ -72,6 +69,9 @@ def check_network(weights, X=None, Y=None, need=""):
                 f"weights[{i}]: expected {ws[i - 1].shape[0]} columns to match the "
                 f"{ws[i - 1].shape[0]} rows of weights[{i - 1}], received shape {ws[i].shape}"
             )
+    for name, value in (("X", X), ("Y", Y)):
+        if name in need and value is None:
+            raise ValueError(f"{name}: expected a 2-d array (columns are samples), received None")
     if X is not None:
         X = as_float_array("X", X, ndim=2, like=ws[0])
         if X.shape[0] != ws[0].shape[1]:
@@ -91,7 +91,7 @@ def check_network(weights, X=None, Y=None, need=""):
 
 
 def forward(weights, X):
-    """Explicit forward pass: every layer's output.
+    r"""Explicit forward pass: every layer's output.
 
     Parameters
     ----------
@@ -102,6 +102,14 @@ def forward(weights, X):
     -------
     activations : list of ndarray
         ``[X, W1 X, W2 W1 X, ..., f(X)]``; the last has shape ``(n_out, n_samples)``.
+
+    Notes
+    -----
+    .. math:: A_0 = X,\qquad A_l = W_l A_{l-1}
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli, ICLR 2014, Eq. (2).
 
     Examples
     --------
@@ -119,7 +127,24 @@ def forward(weights, X):
 
 
 def end_to_end(weights):
-    """The product ``W_L ⋯ W_1``, shape ``(n_out, n_in)``.
+    r"""The product ``W_L ⋯ W_1``, shape ``(n_out, n_in)``.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``[W1, ..., WL]``.
+
+    Returns
+    -------
+    W : ndarray, shape (n_out, n_in)
+
+    Notes
+    -----
+    .. math:: W = W_L W_{L-1} \cdots W_1
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli, ICLR 2014, Eq. (2).
 
     Examples
     --------
@@ -138,9 +163,24 @@ def end_to_end(weights):
 def loss(weights, X, Y):
     r"""Mean squared loss ``½‖f(X) − Y‖²_F / n_samples``.
 
+    Parameters
+    ----------
+    weights : list of ndarray
+    X : ndarray, shape (n_in, n_samples)
+    Y : ndarray, shape (n_out, n_samples)
+
+    Returns
+    -------
+    loss : float
+        Finite; an overflow raises ValueError naming ``weights, X, Y``.
+
     Notes
     -----
     .. math:: \mathcal L(W) = \frac{1}{2n}\|W_L\cdots W_1 X - Y\|_F^2
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli, ICLR 2014, Eq. (2).
 
     Examples
     --------

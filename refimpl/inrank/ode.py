@@ -7,8 +7,8 @@ end-to-end strength ``u = a^L``:
 
 .. math:: \tau \dot u = L\, u^{2 - 2/L} (s - u),\qquad \tau \dot a = a^{L-1}(s - a^L).
 
-This module holds the right-hand side, the closed form of a null mode (``s = 0``), a
-reference integrator (SciPy's LSODA) and the input checks shared by
+This module holds the right-hand side, the closed form of a null mode (``s = 0``) and
+the input checks shared by
 :mod:`refimpl.inrank.depth3`, :mod:`refimpl.inrank.learning_times` and
 :mod:`refimpl.inrank.dynamics`. The derivation is in ``docs/derivations/inrank.md``,
 sections 1 and 4.
@@ -36,7 +36,6 @@ __all__ = [
     "python_scalar",
     "mode_ode_rhs",
     "null_mode_strength",
-    "integrate_mode_ode",
 ]
 
 
@@ -47,7 +46,13 @@ def as_mode_values(name, x, xp, positive=False):
     numbers, lists and NumPy or CuPy arrays pass.
     """
     check_array_type(name, x)
-    if isinstance(x, bool | np.bool_ | str) or getattr(x, "dtype", None) == bool:
+    kind = getattr(getattr(x, "dtype", None), "kind", "")
+    if isinstance(x, list | tuple):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"  # ragged or mixed: as_float_array names the argument
+    if isinstance(x, bool | np.bool_ | str) or kind == "b":
         raise ValueError(f"{name}: expected real numbers, received {x!r}")
     if isinstance(x, numbers.Number) and not isinstance(x, numbers.Real):
         raise ValueError(f"{name}: expected real numbers, received {x!r}")
@@ -195,53 +200,3 @@ def null_mode_strength(u0, t, depth, tau=1.0):
         )
         u = xp.where(t > 0, a**depth, u0)  # exactly u0 at t = 0 (no cube-root round trip)
     return python_scalar(finite_or_overflow(u, "u0, t, tau"))
-
-
-def integrate_mode_ode(s, u0, t, depth, tau=1.0):
-    r"""Integrate the mode ODE for each element to its own end time (SciPy LSODA, CPU).
-
-    Parameters
-    ----------
-    s, u0, t : ndarray, shape (k,)
-        Target values, initial strengths and end times (checked by the caller).
-    depth : int
-    tau : float
-
-    Returns
-    -------
-    u : ndarray, shape (k,)
-        On the host, at relative tolerance 1e-11.
-
-    Notes
-    -----
-    Each element runs on its own clock: :math:`\theta \in [0, 1]` maps to time
-    :math:`\theta t_i`, so one call integrates
-
-    .. math:: \frac{du_i}{d\theta} = t_i\, L\, u_i^{2-2/L}(s_i - u_i)/\tau .
-
-    References
-    ----------
-    L. Petzold, "Automatic selection of methods for solving stiff and nonstiff systems
-    of ordinary differential equations", SIAM J. Sci. Stat. Comput. 4 (1983) (LSODA).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> round(float(integrate_mode_ode(np.array([2.0]), np.array([2.0]), np.array([1.0]), 3)[0]), 9)
-    2.0
-    """
-    from scipy.integrate import solve_ivp
-
-    s_n, u0_n, t_n = (np.ravel(backend.to_numpy(v)) for v in (s, u0, t))
-    if s_n.size == 0:
-        return u0_n
-    exponent = 2.0 - 2.0 / depth
-
-    def rhs(_theta, u):
-        u = np.maximum(u, 0.0)
-        return t_n * depth * u**exponent * (s_n - u) / tau
-
-    sol = solve_ivp(rhs, (0.0, 1.0), u0_n, method="LSODA", rtol=1e-11, atol=1e-14)
-    if not sol.success:  # pragma: no cover - LSODA handles these smooth scalar ODEs
-        raise np.linalg.LinAlgError(f"mode ODE integration failed: {sol.message}")
-    return sol.y[:, -1]

@@ -46,6 +46,16 @@ class GradientDescent:
     Notes
     -----
     .. math:: \theta_{k+1} = \theta_k - \eta\, g_k
+
+    References
+    ----------
+    H. Robbins, S. Monro, "A stochastic approximation method", Ann. Math. Statist. 22
+    (1951).
+
+    Examples
+    --------
+    >>> GradientDescent(0.5).update("w", [2.0, -4.0]).tolist()
+    [-1.0, 2.0]
     """
 
     def __init__(self, lr):
@@ -84,6 +94,13 @@ class Adam:
     References
     ----------
     D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+
+    Examples
+    --------
+    >>> opt = Adam(0.1)
+    >>> opt.begin_step()
+    >>> opt.update("w", [3.0, -0.5]).round(6).tolist()  # first step: −lr·sign(g)
+    [-0.1, 0.1]
     """
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -119,7 +136,8 @@ class Adam:
         expected = full if cols is None else full[:-1] + (cols,)
         if grad.shape != expected:
             raise ValueError(
-                f"grad: expected shape {expected} (state {full}, cols={cols}), received {grad.shape}"
+                f"grad: expected shape {expected} (state {full}, cols={cols}), "
+                f"received {grad.shape}"
             )
         if key in self._m and self._m[key].shape != full:
             raise ValueError(f"shape: expected {self._m[key].shape} for {key!r}, received {full}")
@@ -139,14 +157,28 @@ class Adam:
 
 
 def make_optimizer(name, lr, adam_options=None):
-    """Build an optimizer by name: ``"gd"``, ``"sgd"`` (both plain steps) or ``"adam"``.
+    r"""Build an optimizer by name: ``"gd"``, ``"sgd"`` (both plain steps) or ``"adam"``.
 
     Parameters
     ----------
     name : {"gd", "sgd", "adam"}
     lr : float
     adam_options : dict, optional
-        ``beta1``, ``beta2``, ``eps`` of :class:`Adam`; a ValueError for other optimizers.
+        ``beta1``, ``beta2``, ``eps`` of :class:`Adam`; a ValueError for other optimizers
+        and for unknown keys.
+
+    Returns
+    -------
+    GradientDescent or Adam
+
+    Notes
+    -----
+    "gd" and "sgd" are the same update :math:`-\eta g`; they differ in the batches
+    (:class:`MiniBatches`).
+
+    References
+    ----------
+    Kingma & Ba, ICLR 2015; Robbins & Monro, 1951.
 
     Examples
     --------
@@ -167,7 +199,7 @@ def make_optimizer(name, lr, adam_options=None):
 
 
 class MiniBatches:
-    """Which samples each step sees: the full batch, or shuffled epochs of ``batch_size``.
+    r"""Which samples each step sees: the full batch, or shuffled epochs of ``batch_size``.
 
     Parameters
     ----------
@@ -179,6 +211,16 @@ class MiniBatches:
     rng : numpy.random.Generator
         Draws the order of every epoch.
     optimizer : {"gd", "sgd", "adam"}
+
+    Notes
+    -----
+    Every epoch draws a permutation :math:`\pi` of the samples and serves
+    :math:`\pi[jB:(j+1)B]` for :math:`j = 0, 1, \dots` (a short remainder is skipped).
+
+    References
+    ----------
+    L. Bottou, "Stochastic gradient descent tricks", in *Neural Networks: Tricks of the
+    Trade*, Springer 2012.
 
     Examples
     --------

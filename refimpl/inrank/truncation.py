@@ -155,8 +155,10 @@ def truncate_weight(base, U, V, rank, rng=None, power_iterations=2, oversampling
     U, V, rank = _check_factors(U, V, rank)
     base = as_float_array("base", base, ndim=2, like=U)
     if base.shape != (U.shape[0], V.shape[0]):
-        raise ValueError(f"base: expected shape {(U.shape[0], V.shape[0])} (rows of U, rows of V), "
-                f"received {base.shape}")
+        raise ValueError(
+            f"base: expected shape {(U.shape[0], V.shape[0])} (rows of U, rows of V), "
+            f"received {base.shape}"
+        )
     q = check_integer("power_iterations", power_iterations, minimum=0, maximum=100)
     p = check_integer("oversampling", oversampling, minimum=0)
     rng = as_generator(rng)

@@ -21,7 +21,7 @@ __all__ = ["Gradients", "Trace"]
 
 
 class Gradients(NamedTuple):
-    """Reverse-mode output of :meth:`Trace.backward`.
+    r"""Reverse-mode output of :meth:`Trace.backward`.
 
     Attributes
     ----------

@@ -28,16 +28,10 @@ True
 """
 
 from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, Tolerance, cases, get_case
-from refimpl.oracle.checking import (
-    CheckReport,
-    CheckRow,
-    check,
-    check_directory,
-    export,
-    record,
-    recorded_outputs,
-)
+from refimpl.oracle.checking import check, check_directory
 from refimpl.oracle.files import read_arrays, write_arrays
+from refimpl.oracle.recording import export, record, recorded_outputs
+from refimpl.oracle.report import CheckReport, CheckRow
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -19,6 +19,9 @@ Modules, one idea each:
 ``burgers``       viscous Burgers: Crank–Nicolson in time, Cole–Hopf truth
 """
 
+from .burgers import Burgers, cole_hopf
+from .dense import DenseSolver, kernel_matvec
+from .gauss_newton import Solution, gauss_newton
 from .kernels import MeasurementKernel
 from .measurements import (
     Measurements,
@@ -28,8 +31,6 @@ from .measurements import (
     point_values,
     second_derivatives,
 )
-from .dense import DenseSolver, kernel_matvec
-from .gauss_newton import Solution, gauss_newton
 from .ordering import PLACEMENTS, measurement_ordering, multiset_maximin_ordering
 from .problems import METHODS, MongeAmpere, NonlinearElliptic, solve, unit_square_grid
 from .radial import RadialDerivatives
@@ -60,4 +61,6 @@ __all__ = [
     "MongeAmpere",
     "unit_square_grid",
     "solve",
+    "Burgers",
+    "cole_hopf",
 ]

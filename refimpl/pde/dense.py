@@ -14,10 +14,11 @@ import time
 import numpy as np
 import scipy.linalg
 
-from refimpl.validation import check_array_size, check_nonnegative
+from refimpl import backend
+from refimpl.validation import as_float_array, check_array_size, check_nonnegative
 
 from .kernels import MeasurementKernel
-from .measurements import point_values
+from .measurements import check_coordinates, dimension_of_rows, point_values
 from .system import CollocationSystem
 
 __all__ = ["DenseSolver", "kernel_matvec"]
@@ -62,8 +63,14 @@ def kernel_matvec(kernel, rows, others, vector):
     """
     if not isinstance(kernel, MeasurementKernel):
         raise ValueError(f"kernel: expected a MeasurementKernel, received {kernel!r}")
-    rows, others = np.asarray(rows, dtype=float), np.asarray(others, dtype=float)
-    vector = np.asarray(vector, dtype=float)
+    rows = backend.to_numpy(as_float_array("rows", rows, ndim=2))
+    others = backend.to_numpy(as_float_array("others", others, ndim=2))
+    vector = check_coordinates(
+        "vector", backend.to_numpy(as_float_array("vector", vector, ndim=(1, 2)))
+    )
+    dimension_of_rows(rows.shape[1], "rows")
+    if others.shape[1] != rows.shape[1]:
+        raise ValueError(f"others: expected rows of width {rows.shape[1]}, received {others.shape}")
     if vector.shape[0] != others.shape[0]:
         raise ValueError(f"vector: expected {others.shape[0]} rows, received {vector.shape}")
     chunk = max(1, _ENTRIES // max(others.shape[0], 1))
@@ -130,7 +137,7 @@ class DenseSolver:
         start = time.perf_counter()
         measurements = self.system.combined(weights)
         n = len(measurements)
-        rhs = _check_rhs(rhs, n)
+        rhs = check_rhs(rhs, n)
         check_array_size("points", (n, n))
         rows = measurements.rows()
         theta = np.empty((n, n))
@@ -167,10 +174,9 @@ class DenseSolver:
         return kernel_matvec(self.kernel, point_values(points).rows(), rows, alpha)
 
 
-def _check_rhs(rhs, n):
-    rhs = np.asarray(rhs, dtype=float)
+def check_rhs(rhs, n):
+    """Return ``rhs`` as a finite float array of shape (n,), or raise ValueError naming it."""
+    rhs = backend.to_numpy(as_float_array("rhs", rhs, ndim=1))
     if rhs.shape != (n,):
         raise ValueError(f"rhs: expected shape ({n},), received {rhs.shape}")
-    if not np.all(np.isfinite(rhs)):
-        raise ValueError("rhs: expected finite right-hand side values, received NaN or inf")
-    return rhs
+    return check_coordinates("rhs", rhs)

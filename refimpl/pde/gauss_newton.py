@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from refimpl.validation import DivergenceError, check_integer
+from refimpl import backend
+from refimpl.validation import DivergenceError, as_float_array, check_integer
+
+from .dense import DenseSolver
+from .measurements import LARGEST, check_coordinates
+from .sparse import SparseSolver
 
 __all__ = ["gauss_newton", "Solution"]
 
@@ -86,16 +91,42 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
     >>> bool(history[1]["update"] < 1e-8)  # linear: the second step changes nothing
     True
     """
+    if not isinstance(solver, DenseSolver | SparseSolver):
+        raise ValueError(f"solver: expected a DenseSolver or SparseSolver, received {solver!r}")
+    if not callable(linearize):
+        raise ValueError(f"linearize: expected a callable state -> (weights, rhs), {linearize!r}")
+    system = solver.system
+    boundary_values = check_coordinates(
+        "boundary_values", backend.to_numpy(as_float_array("boundary_values", boundary_values, 1))
+    )
+    if boundary_values.shape != (system.n_boundary,):
+        raise ValueError(
+            f"boundary_values: expected shape ({system.n_boundary},), "
+            f"received {boundary_values.shape}"
+        )
+    state = check_coordinates("state", backend.to_numpy(as_float_array("state", state, ndim=2)))
+    if state.shape != (system.n_interior, system.n_types):
+        raise ValueError(
+            f"state: expected shape ({system.n_interior}, {system.n_types}), received {state.shape}"
+        )
     steps = check_integer("steps", steps, minimum=1, maximum=10_000)
-    boundary_values = np.asarray(boundary_values, dtype=float)
     history = []
     for step in range(1, steps + 1):
-        weights, rhs = linearize(state)
+        try:
+            weights, rhs = linearize(state)
+            weights, rhs = np.asarray(weights, dtype=float), np.asarray(rhs, dtype=float)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"linearize: expected it to return (weights, rhs) arrays; {error}"
+            ) from None
         rhs = np.concatenate([boundary_values, rhs])
-        if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(rhs))):
+        largest = np.max(np.abs(np.concatenate([weights.ravel(), rhs.ravel()])), initial=0.0)
+        if not largest <= LARGEST:  # also NaN
             raise DivergenceError(
-                f"Gauss–Newton step {step}: the linearization is not finite (the iterate "
-                "diverged); start closer to the solution or use a smaller step", step
+                f"Gauss–Newton step {step}: the linearization is not finite or overflows "
+                f"(max |weight|, |rhs| = {largest:.3g}); the iterate diverged; start closer to "
+                "the solution",
+                step,
             )
         alpha, info = solver.solve(weights, rhs, step)
         new_state = solver.state(weights, alpha)

@@ -34,7 +34,7 @@ import numpy as np
 from refimpl import backend
 from refimpl.validation import as_float_array
 
-from .measurements import Measurements, dimension_of_rows
+from .measurements import Measurements, check_coordinates, dimension_of_rows
 from .radial import RadialDerivatives
 
 __all__ = ["MeasurementKernel"]
@@ -143,7 +143,9 @@ class MeasurementKernel:
                 "X, Y: expected encoded rows of shapes (..., n, w) and (..., m, w), "
                 f"received {X.shape} and {Y.shape}"
             )
-        d = dimension_of_rows(X.shape[-1])
+        d = dimension_of_rows(X.shape[-1], "X, Y")
+        check_coordinates("X, Y", X)
+        check_coordinates("X, Y", Y)
         x, a0, a1, A = _split(X, d)
         y, b0, b1, B = _split(Y, d)
         order = max(_order(a1, A), _order(b1, B))

@@ -38,19 +38,35 @@ __all__ = [
 ]
 
 
+#: Largest coordinate or weight accepted: squared distances and products stay finite.
+LARGEST = 1e100
+
+
+def check_coordinates(name, x):
+    """Raise ValueError naming ``name`` if an entry of ``x`` exceeds :data:`LARGEST`."""
+    if x.size and np.max(np.abs(x)) > LARGEST:
+        raise ValueError(
+            f"{name}: expected entries of magnitude <= {LARGEST:g} (squares must not overflow), "
+            f"received {float(np.max(np.abs(x))):.3g}"
+        )
+    return x
+
+
 def _points(points, name="points"):
     points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
     points = points[:, None] if points.ndim == 1 else points
     if points.shape[0] == 0 or points.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty (n, d) array, received {points.shape}")
-    return points
+    return check_coordinates(name, points)
 
 
 def _weights(weight, n):
     w = backend.to_numpy(as_float_array("weight", weight))
     if w.ndim > 1 or (w.ndim == 1 and w.shape != (n,)):
-        raise ValueError(f"weight: expected a number or shape ({n},), received shape {w.shape}")
-    return np.broadcast_to(w, (n,))
+        raise ValueError(
+            f"weight: expected a number or shape ({n},) matching points, received shape {w.shape}"
+        )
+    return check_coordinates("weight", np.broadcast_to(w, (n,)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,9 +133,10 @@ class Measurements:
                     w = np.array(np.broadcast_to(w, shape), dtype=float)
                 except ValueError:
                     raise ValueError(
-                        f"{name}: expected weights of shape {shape} (or broadcastable), "
-                        f"received shape {w.shape}"
+                        f"{name}: expected weights of shape {shape} (or broadcastable) matching "
+                        f"points of shape {points.shape}, received shape {w.shape}"
                     ) from None
+                check_coordinates(name, w)
             if name == "hessian":
                 w = 0.5 * (w + np.swapaxes(w, -1, -2))
             object.__setattr__(self, name, w)
@@ -369,9 +386,9 @@ def dimension_of_rows(width, name="X"):
     >>> dimension_of_rows(9)
     2
     """
-    width = check_integer("width", width, minimum=4)
-    d = int(round(np.sqrt(width))) - 1
-    if (d + 1) ** 2 != width:
+    width = check_integer("width", width)
+    d = int(round(np.sqrt(max(width, 0)))) - 1
+    if d < 1 or (d + 1) ** 2 != width:
         raise ValueError(
             f"{name}: expected encoded measurement rows of width (d + 1)^2, received width {width}"
         )

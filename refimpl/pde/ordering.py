@@ -32,8 +32,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from refimpl import backend
-from refimpl.validation import check_choice, check_integer
+from refimpl.validation import check_array_type, check_choice, check_integer
 from refimpl.vecchia import check_points, conditional_maximin_ordering, maximin_ordering
+
+from .measurements import check_coordinates
 
 __all__ = ["multiset_maximin_ordering", "measurement_ordering", "PLACEMENTS"]
 
@@ -87,8 +89,8 @@ def multiset_maximin_ordering(boundary, interior, p=1):
     >>> order.tolist(), lengths.tolist()
     ([4, 2, 3, 1, 0], [0.25, 0.25, 0.5, 1.0, inf])
     """
-    boundary = backend.to_numpy(check_points(boundary, "boundary"))
-    interior = backend.to_numpy(check_points(interior, "interior"))
+    boundary = check_coordinates("boundary", backend.to_numpy(check_points(boundary, "boundary")))
+    interior = check_coordinates("interior", backend.to_numpy(check_points(interior, "interior")))
     if boundary.shape[1] != interior.shape[1]:
         raise ValueError(
             f"interior: expected points of dimension {boundary.shape[1]} like boundary, "
@@ -150,8 +152,15 @@ def measurement_ordering(point_order, point_lengths, n_boundary, n_types, placem
     >>> order.tolist(), lengths.tolist()  # [Δδ_1, δ_1, δ_0]
     ([2, 1, 0], [0.5, 0.5, inf])
     """
+    check_array_type("point_order", point_order)
+    check_array_type("point_lengths", point_lengths)
     point_order = np.asarray(backend.to_numpy(point_order))
-    point_lengths = np.asarray(backend.to_numpy(point_lengths), dtype=float)
+    try:
+        point_lengths = np.asarray(backend.to_numpy(point_lengths), dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"point_lengths: expected numbers, received {point_lengths!r:.80}"
+        ) from None
     if point_order.ndim != 1 or point_order.dtype.kind not in "iu" or point_order.size == 0:
         raise ValueError(
             f"point_order: expected a 1-D integer permutation, received {point_order!r:.80}"
@@ -164,6 +173,9 @@ def measurement_ordering(point_order, point_lengths, n_boundary, n_types, placem
             f"point_lengths: expected {n} positive lengths (inf allowed), received "
             f"shape {point_lengths.shape}"
         )
+    infinite = np.isinf(point_lengths)
+    if np.any(infinite[: n - int(infinite.sum())]):
+        raise ValueError("point_lengths: inf is allowed only for the coarsest (last) points")
     nb = check_integer("n_boundary", n_boundary, minimum=0, maximum=n)
     n_types = check_integer("n_types", n_types, minimum=1, maximum=64)
     placement = check_choice("placement", placement, PLACEMENTS)

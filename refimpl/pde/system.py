@@ -38,6 +38,7 @@ from refimpl.vecchia import check_points
 
 from .measurements import (
     Measurements,
+    check_coordinates,
     concatenate,
     first_derivatives,
     laplacians,
@@ -130,19 +131,28 @@ class CollocationSystem:
     """
 
     def __init__(self, boundary, interior, basis):
-        boundary = backend.to_numpy(check_points(boundary, "boundary"))
-        interior = backend.to_numpy(check_points(interior, "interior"))
+        boundary = check_coordinates(
+            "boundary", backend.to_numpy(check_points(boundary, "boundary"))
+        )
+        interior = check_coordinates(
+            "interior", backend.to_numpy(check_points(interior, "interior"))
+        )
         if boundary.shape[1] != interior.shape[1]:
             raise ValueError(
                 f"interior: expected dimension {boundary.shape[1]} like boundary, received "
                 f"{interior.shape[1]}"
             )
         if not isinstance(basis, list | tuple) or not basis or basis[0] != "value":
-            raise ValueError(f"basis: expected a list of type names starting with 'value', {basis!r}")
+            raise ValueError(
+                f"basis: expected a list of type names starting with 'value', {basis!r}"
+            )
         self.boundary, self.interior, self.basis = boundary, interior, tuple(basis)
         self.n_boundary, self.n_interior = boundary.shape[0], interior.shape[0]
         self.n_types = len(self.basis)
-        self.type_measurements = [basis_measurements(name, interior) for name in self.basis]
+        try:
+            self.type_measurements = [basis_measurements(name, interior) for name in self.basis]
+        except ValueError as error:
+            raise ValueError(f"basis: {error}") from None
 
     @property
     def points(self):
@@ -155,7 +165,7 @@ class CollocationSystem:
 
     def check_weights(self, weights, name="weights"):
         """Return ``weights`` as a finite (n_i, T) array, or raise ValueError naming it."""
-        w = backend.to_numpy(as_float_array(name, weights, ndim=2))
+        w = check_coordinates(name, backend.to_numpy(as_float_array(name, weights, ndim=2)))
         if w.shape != (self.n_interior, self.n_types):
             raise ValueError(
                 f"{name}: expected shape ({self.n_interior}, {self.n_types}), received {w.shape}"

@@ -72,7 +72,9 @@ def kernel_blocks(points, kernel, index, valid, nugget):
             ) from error
     K = np.asarray(K) if not backend.is_foreign_array(K) else None
     if K is None or K.dtype.kind not in "fiub":
-        raise ValueError(f"{_HINT}; it returned {type(K).__name__} of dtype {getattr(K, 'dtype', None)}")
+        raise ValueError(
+            f"{_HINT}; it returned {type(K).__name__} of dtype {getattr(K, 'dtype', None)}"
+        )
     if K.shape != X.shape[:2] + (X.shape[1],):
         raise ValueError(f"{_HINT}; with X of shape {X.shape} it returned shape {K.shape}")
     both = valid[:, :, None] & valid[:, None, :]

@@ -27,7 +27,9 @@ def check_symmetric(name, theta):
     """Return ``theta`` as a real, finite, square and symmetric (to rounding) float array."""
     theta = as_float_array(name, theta, ndim=2)
     if theta.shape[0] != theta.shape[1] or theta.shape[0] == 0:
-        raise ValueError(f"{name}: expected a non-empty square matrix, received shape {theta.shape}")
+        raise ValueError(
+            f"{name}: expected a non-empty square matrix, received shape {theta.shape}"
+        )
     xp = backend.array_namespace(theta)
     scale = float(xp.max(xp.abs(theta)))
     asymmetry = float(xp.max(xp.abs(theta - theta.T)))

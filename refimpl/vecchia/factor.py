@@ -65,8 +65,8 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
 
     Notes
     -----
-    Theorem 2.1 of the paper (derived in ``docs/derivations/vecchia.md``): with :math:`s_i` the rows of column i, ascending so
-    that i comes first, the minimizer of
+    Theorem 2.1 of the paper (derived in ``docs/derivations/vecchia.md``): with
+    :math:`s_i` the rows of column i, ascending so that i comes first, the minimizer of
     :math:`\mathrm{KL}(\mathcal N(0, \Theta) \,\|\, \mathcal N(0, (LL^\top)^{-1}))`
     over the pattern is, column by column,
 

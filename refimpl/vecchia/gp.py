@@ -19,6 +19,7 @@ from refimpl.validation import as_float_array, as_generator, check_array_size, c
 
 __all__ = ["logdet", "solve", "apply_covariance", "log_likelihood", "sample", "check_factor"]
 
+
 def _finite(value, what):
     """Return value if finite, else ValueError naming L and the other argument."""
     if not np.all(np.isfinite(value)):
@@ -30,7 +31,7 @@ def _finite(value, what):
 
 
 def check_factor(L, n=None, name="L"):
-    """Return L as a CSC matrix if it is a lower-triangular (n × n) factor with a positive diagonal."""
+    """Return L as CSC if it is a lower-triangular (n × n) factor with a positive diagonal."""
     if sp.issparse(L):
         if L.dtype.kind not in "fiu":
             raise ValueError(f"{name}: expected real entries, received dtype {L.dtype}")

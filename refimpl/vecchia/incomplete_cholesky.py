@@ -116,7 +116,8 @@ def lower_triangle_pattern(matrix):
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> P = lower_triangle_pattern(sp.csc_matrix([[4.0, 1.0, 0.0], [1.0, 4.0, 0.0], [0.0, 0.0, 4.0]]))
+    >>> A = sp.csc_matrix([[4.0, 1.0, 0.0], [1.0, 4.0, 0.0], [0.0, 0.0, 4.0]])
+    >>> P = lower_triangle_pattern(A)
     >>> P.indptr.tolist(), P.indices.tolist()
     ([0, 2, 3, 4], [0, 1, 1, 2])
     """

@@ -6,29 +6,12 @@ allowed, so that many small blocks (one per supernode) are formed in one call, a
 the N×N matrix is never built unless the caller asks for it with
 ``kernel(X, X)``.
 
-Measurements
-------------
-Every row of ``X`` is a *point-value (Dirac) measurement* ``u ↦ u(x)``. The
-factorization code in :mod:`refimpl.vecchia.factor` and
-:mod:`refimpl.vecchia.supernodes` only ever asks a kernel for blocks of rows it
-names, and uses the point coordinates only for geometry (ordering and sparsity
-patterns). Derivative measurements (``u ↦ ∂u(x)``, ``u ↦ Δu(x)``, needed for the
-nonlinear-PDE follow-up of Chen, Owhadi & Schäfer) can be added as a kernel whose
-rows carry a measurement type as well as a point, and whose block evaluates the
-corresponding derivatives of :meth:`Kernel.profile`. What else that needs:
-
-- :func:`~refimpl.vecchia.factor.kl_factor` and
-  :func:`~refimpl.vecchia.factor.supernodal_kl_factor` accept repeated
-  coordinates (a value and a derivative at the same x), so they work unchanged
-  with a user-supplied order, lengths and pattern;
-- :func:`~refimpl.vecchia.ordering.maximin_ordering`,
-  :func:`~refimpl.vecchia.factor.kl_cholesky` and
-  :func:`~refimpl.vecchia.gp.predict` reject repeated points (a maximin length
-  would be 0), so the ordering of such measurements (derivatives last in the
-  coarse-to-fine sequence, at the finest scale) has to be written first;
-- the kernel must accept leading batch axes, ``X (..., n, d)``, as the kernels
-  here do (a kernel written for 2-D arrays only can be wrapped with
-  ``numpy.vectorize(k, signature="(n,d),(m,d)->(n,m)")``).
+Rows need not be plain points: the factor functions
+(:func:`~refimpl.vecchia.factor.kl_factor`,
+:func:`~refimpl.vecchia.supernodal.supernodal_kl_factor`) only ask a kernel for the
+blocks of rows they name, so a *measurement kernel* whose rows carry a point and a
+measurement type (a value, a derivative) works with them unchanged, repeated
+coordinates included. Only the orderings and patterns read the rows as points.
 
 Examples
 --------
@@ -51,119 +34,57 @@ import scipy.special
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_positive
 
-__all__ = ["Kernel", "Matern", "Gaussian", "pairwise_distances"]
+from .distances import check_point_arrays, distances_of_checked, pairwise_distances
+
+__all__ = ["Kernel", "Matern", "Gaussian", "pairwise_distances"]  # distances re-exported
 
 
 _BLOCK_ENTRIES = 1 << 15  # entries per block of rows: temporaries stay in the L2 cache
 _LARGE_PROFILE = 1e3  # profiles vanish to rounding beyond this scaled distance: e^-1000 = 0
 
 
-def _point_arrays(X, Y):
-    """Check two point arrays (..., n, d) and (..., m, d) of one backend and dimension."""
-    X = as_float_array("X", X)
-    Y = X if Y is None else as_float_array("Y", Y, like=X)
-    if X.ndim < 2 or Y.ndim < 2:
-        raise ValueError(
-            f"X, Y: expected point arrays of shape (..., n, d), received shapes "
-            f"{X.shape} and {Y.shape}"
-        )
-    if X.shape[-1] != Y.shape[-1]:
-        raise ValueError(
-            f"Y: expected points of dimension d = {X.shape[-1]} like X, received "
-            f"dimension {Y.shape[-1]}"
-        )
-    try:
-        np.broadcast_shapes(X.shape[:-2], Y.shape[:-2])
-    except ValueError as error:
-        raise ValueError(
-            f"Y: expected batch axes that broadcast with X's {X.shape[:-2]}, received "
-            f"{Y.shape[:-2]}"
-        ) from error
-    return X, Y
-
-
-def _squared_distances(X, Y, out=None):
-    """Σ_c (X[..., :, None, c] − Y[..., None, :, c])², coordinate by coordinate."""
-    xp = backend.array_namespace(X)
-    shape = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]) + (X.shape[-2], Y.shape[-2])
-    squared = xp.zeros(shape, dtype=X.dtype) if out is None else out
-    if out is not None:
-        squared[...] = 0.0
-    for axis in range(X.shape[-1]):  # loop over the d coordinates, not the entries
-        diff = X[..., :, None, axis] - Y[..., None, :, axis]  # (..., n, m)
-        diff *= diff
-        squared += diff
-    return squared
-
-
-def pairwise_distances(X, Y):
-    r"""Euclidean distances between the rows of two point sets.
-
-    Parameters
-    ----------
-    X : ndarray, shape (..., n, d)
-        Finite points; leading batch axes allowed.
-    Y : ndarray, shape (..., m, d)
-        Finite points of the same dimension and backend.
-
-    Returns
-    -------
-    r : ndarray, shape (..., n, m)
-        Finite; squared distances that would overflow are computed on rescaled
-        points instead, and distances beyond the largest double raise ValueError.
-
-    Notes
-    -----
-    .. math::
-
-        r_{ab} = \Big(\sum_{c=1}^d (x_{ac} - y_{bc})^2\Big)^{1/2}.
-
-    Differences are formed coordinate by coordinate rather than through
-    ``|x|² + |y|² − 2 x·y``, which loses all digits for nearby points (the very
-    entries that matter for the conditional variances of fine-scale points).
-
-    References
-    ----------
-    .. [1] Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., SIAM,
-       2002, Sec. 1.7 (cancellation).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> pairwise_distances(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [1e-9, 0.0]]))
-    array([[5.e+00, 1.e-09]])
-    """
-    X, Y = _point_arrays(X, Y)
-    return _distances(X, Y)
-
-
-def _distances(X, Y):
-    """pairwise_distances of checked arrays: fast, with an exact rescaled fallback."""
-    xp = backend.array_namespace(X)
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = xp.sqrt(_squared_distances(X, Y))
-    if bool(xp.all(xp.isfinite(r))):
-        return r
-    # a squared distance overflowed: rescale by a power of two (exact) and scale back
-    largest = max(float(xp.max(xp.abs(X))), float(xp.max(xp.abs(Y))))
-    scale = float(np.ldexp(1.0, -int(np.frexp(largest)[1]) - 1))
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = xp.sqrt(_squared_distances(X * scale, Y * scale)) / scale
-    if not bool(xp.all(xp.isfinite(r))):
-        raise ValueError(
-            "X, Y: distances between the points exceed the largest double "
-            f"(coordinates up to {largest:.3g}); rescale the points"
-        )
-    return r
-
-
 class Kernel:
-    """A stationary covariance ``k(x, y) = variance · profile(|x − y| / length_scale)``.
+    r"""A stationary covariance ``k(x, y) = variance · profile(|x − y| / length_scale)``.
 
     Subclasses define :meth:`profile`. With a scalar length scale the kernel is
     isotropic and works in any dimension; with an array of d length scales each
     coordinate is scaled by its own, and points of another dimension raise
     ValueError (as does a dimension mismatch between the two point sets).
+
+    Parameters
+    ----------
+    length_scale : float or array_like, shape (d,)
+        l > 0, or one length scale per coordinate.
+    variance : float, optional
+        σ² > 0, the value at distance 0.
+
+    Attributes
+    ----------
+    length_scale : float or ndarray
+    variance : float
+
+    Notes
+    -----
+    .. math::
+
+        k(x, y) = \sigma^2\, \phi\big(\|D^{-1}(x - y)\|\big),
+        \qquad D = \operatorname{diag}(l_1, \dots, l_d),
+
+    with :math:`\phi(0) = 1` the profile (a scalar l is :math:`D = l I`).
+
+    References
+    ----------
+    .. [1] Rasmussen, Williams, "Gaussian Processes for Machine Learning", 2006,
+       Sec. 4.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Exponential(Kernel):
+    ...     def profile(self, r):
+    ...         return np.exp(-r)
+    >>> float(Exponential(2.0)(np.zeros((1, 1)), np.ones((1, 1)))[0, 0])  # exp(-1/2)
+    0.6065306597126334
     """
 
     def __init__(self, length_scale, variance=1.0):
@@ -236,7 +157,7 @@ class Kernel:
         >>> Gaussian(1.0)(np.zeros((2, 1, 1)), np.ones((2, 1, 1))).shape  # batch axes
         (2, 1, 1)
         """
-        X, Y = _point_arrays(X, Y)
+        X, Y = check_point_arrays(X, Y)
         self.check_dimension(X.shape[-1], "X")
         if not isinstance(self.length_scale, float):  # one length scale per coordinate (ARD)
             scales = backend.asarray(self.length_scale, like=X, dtype=X.dtype)
@@ -251,7 +172,7 @@ class Kernel:
         out = xp.empty(shape, dtype=X.dtype)
         rows = max(1, _BLOCK_ENTRIES // max(1, m * int(np.prod(shape[:-2], dtype=np.int64))))
         for start in range(0, n, rows):
-            r = _distances(X[..., start : start + rows, :], Y)  # (..., rows, m)
+            r = distances_of_checked(X[..., start : start + rows, :], Y)  # (..., rows, m)
             r /= length_scale
             xp.minimum(r, _LARGE_PROFILE, out=r)  # φ(∞) = 0 without inf · 0
             out[..., start : start + rows, :] = self._profile_overwriting(r)
@@ -271,7 +192,7 @@ class Kernel:
 
 
 class Matern(Kernel):
-    """Matérn covariance with smoothness ``nu``.
+    r"""Matérn covariance with smoothness ``nu``.
 
     Parameters
     ----------
@@ -280,7 +201,7 @@ class Matern(Kernel):
         any other value uses the modified Bessel function ``scipy.special.kv``,
         evaluated on the CPU (CuPy input is copied to the host and back, since
         ``cupyx.scipy.special`` has no ``kv``). Below a scaled distance
-        :math:`s_0 = \\varepsilon^{1/(2\\min(\\nu, 1))}` the value is 1 to rounding and
+        :math:`s_0 = \varepsilon^{1/(2\min(\nu, 1))}` the value is 1 to rounding and
         is returned as such. Very large ν (where ``kv`` overflows at distances that
         matter, about ν ≥ 100) raises ValueError.
     length_scale : float or ndarray, shape (d,)
@@ -290,16 +211,16 @@ class Matern(Kernel):
 
     Notes
     -----
-    With :math:`s = \\sqrt{2\\nu}\\, r / l`,
+    With :math:`s = \sqrt{2\nu}\, r / l`,
 
     .. math::
 
-        k(r) = \\sigma^2 \\frac{2^{1-\\nu}}{\\Gamma(\\nu)} s^{\\nu} K_\\nu(s),
+        k(r) = \sigma^2 \frac{2^{1-\nu}}{\Gamma(\nu)} s^{\nu} K_\nu(s),
 
-    which for :math:`\\nu = p + 1/2` is :math:`e^{-s}` times a polynomial:
+    which for :math:`\nu = p + 1/2` is :math:`e^{-s}` times a polynomial:
     :math:`1`, :math:`1 + s`, :math:`1 + s + s^2/3` and
     :math:`1 + s + 2 s^2/5 + s^3/15`. The Matérn kernel with
-    :math:`\\nu + d/2` integer is the Green's function of an elliptic operator, the
+    :math:`\nu + d/2` integer is the Green's function of an elliptic operator, the
     setting in which the screening effect is proven.
 
     References
@@ -381,17 +302,29 @@ class Matern(Kernel):
 
 
 class Gaussian(Kernel):
-    """Gaussian (squared-exponential) covariance ``σ² exp(−r²/(2 l²))``.
+    r"""Gaussian (squared-exponential) covariance ``σ² exp(−r²/(2 l²))``.
 
     Not a Green's function of a local operator: its blocks are very badly
     conditioned, so factors usually need a nugget (see
-    :func:`refimpl.vecchia.factor.kl_cholesky`).
+    :func:`refimpl.vecchia.pipeline.kl_cholesky`).
+
+    Parameters
+    ----------
+    length_scale : float or ndarray, shape (d,)
+        ``l > 0``, or one length scale per coordinate.
+    variance : float, optional
+        ``σ² > 0``, the value at distance 0.
 
     Notes
     -----
     .. math::
 
-        k(x, y) = \\sigma^2 \\exp\\left(-\\frac{|x - y|^2}{2 l^2}\\right)
+        k(x, y) = \sigma^2 \exp\left(-\frac{|x - y|^2}{2 l^2}\right)
+
+    References
+    ----------
+    .. [1] Rasmussen, Williams, "Gaussian Processes for Machine Learning", 2006,
+       eq. (4.9).
 
     Examples
     --------

@@ -27,17 +27,12 @@ References
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import numpy as np
+from scipy.spatial import cKDTree
 
 from .points import concatenate_lists
 
 __all__ = ["greedy_maximin", "insert_distances"]
-
-_CELL_BASE = 1 << 21
-
 
 def insert_distances(near_rows, d):
     """Insert distances ``d`` into rows of sorted p-nearest distances, keep p smallest."""
@@ -49,8 +44,18 @@ def insert_distances(near_rows, d):
     return rows[:, :p]
 
 
+def _distances(points, a, b):
+    """|x_a − x_b| row by row, by the same formula as the definition (bitwise equal)."""
+    return np.sqrt(((points[a] - points[b]) ** 2).sum(axis=1))
+
+
 def _update(points, near, value, selected, tree, batch, radii):
-    """Lower the p-nearest distances of unchosen points after a batch was chosen."""
+    """Lower the p-nearest distances of unchosen points after a batch was chosen.
+
+    Only points within a chosen point's own distance can be lowered by it (every
+    remaining distance ends at most that large), so one ball query per chosen point
+    finds them all.
+    """
     p = near.shape[1]
     found, counts = concatenate_lists(
         tree.query_ball_point(points[batch], radii, return_sorted=False)
@@ -58,7 +63,7 @@ def _update(points, near, value, selected, tree, batch, radii):
     source = np.repeat(batch, counts)
     keep = ~selected[found]
     found, source = found[keep], source[keep]
-    d = np.sqrt(((points[found] - points[source]) ** 2).sum(axis=1))
+    d = _distances(points, found, source)
     hit = d < value[found]
     found, d = found[hit], d[hit]
     if p == 1:
@@ -74,30 +79,67 @@ def _update(points, near, value, selected, tree, batch, radii):
         found, d = found[rest], d[rest]
 
 
-def _cell_key(x, cell_size):
-    """Integer key of the grid cell of x; distinct cells may share a key (harmless)."""
-    key = 0
-    for c in x:
-        key = key * _CELL_BASE + math.floor(c / cell_size)
-    return key
+def _held_bounds(near, ids, held, a, b, d):
+    """Upper bound of each held candidate's new distance: the p-th smallest of its
+    current p nearest and its distances to chosen partners (-inf where not held)."""
+    p = near.shape[1]
+    w = ids.size
+    live = ~held[a] & held[b]
+    bound = np.full(w, -np.inf)
+    if not live.any():
+        return bound
+    hb, hd = b[live], d[live]
+    if p == 1:
+        bound[held] = near[ids[held], 0]
+        np.minimum.at(bound, hb, hd)
+        return bound
+    rank = np.lexsort((hd, hb))
+    hb, hd = hb[rank], hd[rank]
+    within = np.arange(hb.size) - np.searchsorted(hb, hb, side="left")  # rank in its group
+    take = within < p  # the p smallest per candidate
+    rows = np.flatnonzero(held)
+    table = np.full((rows.size, 2 * p), np.inf)
+    table[:, :p] = near[ids[rows]]
+    table[np.searchsorted(rows, hb[take]), p + within[take]] = hd[take]
+    table.sort(axis=1)
+    bound[rows] = table[:, p - 1]
+    return bound
 
 
-def _conflicts(cells, key, x, v, deltas):
-    """Distances (< v) from x to the batch points in the 3^d grid cells around key.
+def _scan(points, near, value, ids, threshold, cap):
+    """One batch from the buffer ``ids`` (sorted by decreasing value, all fresh).
 
-    The grid's cell size is at least v, so no closer point is missed; points of a
-    colliding key are filtered out by the exact distance test.
+    Returns ``(batch, stop, held)``: the positions chosen, the first position not
+    scanned, and the held-back positions before it. Candidate b conflicts with an
+    earlier candidate a when |x_a − x_b| < v_b; it is held back if such an a is chosen,
+    with an upper bound of its new distance, and the scan stops at the first position
+    whose distance is at most an earlier held-back bound, below ``threshold``, or after
+    ``cap`` choices. Statuses are resolved without a per-point loop: a candidate's
+    status depends on earlier ones only, so iterating "held = has a chosen partner"
+    from "none held" settles in as many sweeps as the longest chain of conflicts.
     """
-    close = []
-    get = cells.get
-    for delta in deltas:
-        bucket = get(key + delta)
-        if bucket:
-            for y in bucket:
-                dist = math.dist(x, y)
-                if dist < v:
-                    close.append(dist)
-    return close
+    v = value[ids]  # (W,) non-increasing
+    w = ids.size
+    pairs = cKDTree(points[ids]).query_pairs(float(v[0]), output_type="ndarray")
+    a = pairs.min(axis=1) if pairs.size else np.zeros(0, dtype=np.intp)
+    b = pairs.max(axis=1) if pairs.size else np.zeros(0, dtype=np.intp)
+    d = _distances(points, ids[a], ids[b])
+    close = d < v[b]  # a comes first in the scan
+    a, b, d = a[close], b[close], d[close]
+    held = np.zeros(w, dtype=bool)
+    for _ in range(w + 1):  # terminates: each sweep settles the next link of every chain
+        new_held = np.zeros(w, dtype=bool)
+        new_held[b[~held[a]]] = True
+        if np.array_equal(new_held, held):
+            break
+        held = new_held
+    bound = _held_bounds(near, ids, held, a, b, d)
+    before = np.maximum.accumulate(np.concatenate([[-np.inf], bound[:-1]]))  # (W,)
+    chosen_before = np.cumsum(~held) - ~held  # (W,) choices before each position
+    stops = (v <= before) | (v < threshold) | (chosen_before >= cap)
+    stop = int(np.argmax(stops)) if stops.any() else w
+    positions = np.arange(stop)
+    return positions[~held[:stop]], stop, positions[held[:stop]]
 
 
 def _refill(value, selected, in_buffer, buffer_size):
@@ -114,12 +156,11 @@ def _refill(value, selected, in_buffer, buffer_size):
 
 
 def _keyed(value, ids):
-    """Buffer entries sorted by decreasing distance, ties by index: (keys, ids) lists."""
-    rank = np.lexsort((ids, -value[ids]))
-    return value[ids][rank].tolist(), ids[rank].tolist()
+    """Buffer entries sorted by decreasing distance, ties by lowest index."""
+    return ids[np.lexsort((ids, -value[ids]))]
 
 
-def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=1024):
+def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=4096):
     """Greedy farthest-point selection, exact, in batches of independent choices.
 
     Parameters
@@ -139,59 +180,34 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=102
         The remaining points in the order chosen, and their lengths.
     """
     n, p = near.shape
-    deltas = [_cell_key(o, 1.0) for o in itertools.product((-1, 0, 1), repeat=points.shape[1])]
-    coords = points.tolist()
     value = near[:, p - 1].copy()  # current p-th nearest distance, only ever decreases
     in_buffer = np.zeros(n, dtype=bool)
-    keys, ids = [], []  # candidate buffer, sorted by key (an upper bound of the distance)
+    ids = np.zeros(0, dtype=np.intp)  # the buffer, by decreasing value (ties: lowest index)
     threshold = np.inf  # every unchosen point outside the buffer has value < threshold
     chosen, lengths = [], []
     remaining = int(n - selected.sum())
-    while remaining:  # each round chooses at least the buffer's first fresh point
-        if not ids:
+    window = 64  # candidates scanned per round
+    while remaining:  # each round chooses at least the buffer's first point
+        if not ids.size:
             take, threshold = _refill(value, selected, in_buffer, buffer_size)
-            keys, ids = _keyed(value, take)
-        batch, radii, held = [], [], []
-        bound = -np.inf  # no held-back point can end up farther than this
-        cells, cell_size = {}, None
-        scanned = len(ids)
-        for position, (key, j) in enumerate(zip(keys, ids, strict=True)):
-            v = value[j]
-            if v != key:  # stale: the distance dropped since the key was set
-                held.append(j)
-                bound = max(bound, v)
-                continue
-            if v <= bound or v < threshold or len(batch) == batch_cap:
-                scanned = position  # a held-back or outside point may be farther
-                break
-            x = coords[j]
-            if cell_size is None:
-                cell_size = v if v > 0 and np.isfinite(v) else None
-            key = _cell_key(x, cell_size) if cell_size is not None else 0
-            close = _conflicts(cells, key, x, v, deltas) if batch else []
-            if close:
-                # closer to a point of this batch than its distance: its distance will
-                # drop, so hold it back and bound what it drops to
-                held.append(j)
-                bound = max(bound, np.sort(np.concatenate([near[j], close]))[p - 1])
-                continue
-            batch.append(j)
-            radii.append(v)
-            if cell_size is not None:
-                cells.setdefault(key, []).append(x)
-        batch = np.asarray(batch, dtype=np.intp)
+            ids = _keyed(value, take)
+        scan = ids[:window]
+        batch, stop, held = _scan(points, near, value, scan, threshold, batch_cap)
+        # scan next about twice what this round could use: small while conflicts are
+        # frequent (few points chosen, long distances), growing as the choices spread out
+        window = min(buffer_size, max(64, 2 * stop))
+        batch = scan[batch]
         selected[batch] = True
         in_buffer[batch] = False
         remaining -= batch.size
-        chosen.extend(batch.tolist())
-        lengths.extend(radii)
+        chosen.append(batch)
+        lengths.append(value[batch])
         if batch.size:
-            _update(points, near, value, selected, tree, batch, np.asarray(radii))
+            _update(points, near, value, selected, tree, batch, value[batch])
         # Rebuild the buffer: the unscanned rest and the held-back points, re-keyed;
         # points that fell below the threshold leave it.
-        rest = np.asarray(ids[scanned:] + held, dtype=np.intp)
-        rest = rest[~selected[rest]]
+        rest = np.concatenate([ids[stop:], scan[held]])
         drop = value[rest] < threshold
         in_buffer[rest[drop]] = False
-        keys, ids = _keyed(value, rest[~drop])
-    return chosen, lengths
+        ids = _keyed(value, rest[~drop])
+    return np.concatenate(chosen).tolist(), np.concatenate(lengths).tolist()

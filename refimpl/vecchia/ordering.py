@@ -30,6 +30,7 @@ __all__ = [
     "conditional_ordering_of_checked_points",
 ]
 
+
 def _check_p(p, n):
     return min(check_integer("p", p, minimum=1), n)
 
@@ -243,7 +244,7 @@ def conditional_maximin_ordering(points, reference, p=1):
     --------
     >>> import numpy as np
     >>> order, lengths = conditional_maximin_ordering(np.array([0.5, 0.9]), np.array([0.0, 1.0]))
-    >>> order.tolist(), [round(v, 12) for v in lengths]
+    >>> order.tolist(), lengths.round(12).tolist()
     ([1, 0], [0.1, 0.5])
     """
     points = check_points(points)
@@ -262,12 +263,17 @@ def conditional_maximin_ordering(points, reference, p=1):
     return conditional_ordering_of_checked_points(points, reference, p)
 
 
-def conditional_ordering_of_checked_points(points, reference, p):
-    """:func:`conditional_maximin_ordering` for checked, disjoint inputs."""
+def conditional_ordering_of_checked_points(points, reference, p, names=("points", "reference")):
+    """:func:`conditional_maximin_ordering` for checked, disjoint inputs (``names`` for errors)."""
     scale = min(binary_scale(points), binary_scale(reference))
     points, reference = points * scale, reference * scale
     dist, _ = cKDTree(reference).query(points, k=p)
     near = np.asarray(dist, dtype=float).reshape(points.shape[0], p)
     selected = np.zeros(points.shape[0], dtype=bool)
     chosen, lengths = greedy_maximin(points, near, selected, cKDTree(points))
+    if np.min(lengths) <= 0.0:  # distinct points that rescaling to the common range merged
+        raise ValueError(
+            f"{names[0]}, {names[1]}: the coordinates span too many orders of magnitude for "
+            "their distances to be resolved in double precision; rescale them"
+        )
     return _reversed(chosen, lengths, scale)

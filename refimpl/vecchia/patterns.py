@@ -42,18 +42,25 @@ def check_rho(rho):
     return rho
 
 
-def check_lengths(lengths, n):
-    """Return ``lengths`` as a float NumPy array of shape (n,), entries > 0 (inf allowed)."""
+def check_lengths(lengths, n, match="points"):
+    """Return ``lengths`` as a float NumPy array of shape (n,), entries > 0 (inf allowed).
+
+    ``match`` names what fixes n, for the message.
+    """
     check_array_type("lengths", lengths)
     try:
         array = np.asarray(backend.to_numpy(lengths))
     except (TypeError, ValueError) as error:
-        raise ValueError(f"lengths: expected an array of numbers, received {lengths!r:.80}") from error
+        raise ValueError(
+            f"lengths: expected an array of numbers, received {lengths!r:.80}"
+        ) from error
     if array.dtype.kind not in "fiu":
         raise ValueError(f"lengths: expected real length scales, received dtype {array.dtype}")
     array = array.astype(float)
     if array.shape != (n,):
-        raise ValueError(f"lengths: expected shape ({n},) matching the points, received {array.shape}")
+        raise ValueError(
+            f"lengths: expected shape ({n},) matching the {match}, received {array.shape}"
+        )
     if np.any(np.isnan(array)) or np.any(array <= 0):
         raise ValueError(
             "lengths: expected positive length scales (inf allowed), received "

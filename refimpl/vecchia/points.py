@@ -143,4 +143,3 @@ def concatenate_lists(lists):
     counts = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
     flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp, count=counts.sum())
     return flat, counts
-

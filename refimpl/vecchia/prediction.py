@@ -104,7 +104,9 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     nugget = check_nonnegative("nugget", nugget)
     y = backend.to_numpy(as_float_array("y", y, ndim=1))
     if y.shape[0] != points.shape[0]:
-        raise ValueError(f"y: expected {points.shape[0]} values, received {y.shape[0]}")
+        raise ValueError(
+            f"y: expected {points.shape[0]} values to match points, received {y.shape[0]}"
+        )
     L, order, new_order = joint_factor(
         points, tree, new_points, kernel, rho, lam, p, nugget, prediction_only=True
     )
@@ -139,12 +141,18 @@ def joint_factor(points, tree, new_points, kernel, rho, lam, p, nugget, predicti
     """
     order, lengths = ordering_of_checked_points(points, tree, p, 0)
     new_order, new_lengths = conditional_ordering_of_checked_points(
-        new_points, points, min(p, len(points))
+        new_points, points, min(p, len(points)), names=("new_points", "points")
     )
     m = new_points.shape[0]
     joint = np.concatenate([new_points[new_order], points[order]])  # prediction first
     joint_lengths = np.concatenate([new_lengths, lengths])
     L = factor_ordered_points(
-        joint, joint_lengths, kernel, rho, lam, nugget, leading_columns=m if prediction_only else None
+        joint,
+        joint_lengths,
+        kernel,
+        rho,
+        lam,
+        nugget,
+        leading_columns=m if prediction_only else None,
     )
     return L, order, new_order

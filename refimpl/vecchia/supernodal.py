@@ -92,8 +92,8 @@ def supernodal_kl_factor(points, kernel, groups: Supernodes, nugget=0.0):
     n = points.shape[0]
     if groups.n != n or (groups.rows.size and groups.rows.max() >= n):
         raise ValueError(
-            f"groups: expected supernodes of all {n} columns (rows below {n}), received "
-            f"{groups.n} member columns"
+            f"groups: expected supernodes of all {n} columns to match points (rows below "
+            f"{n}), received {groups.n} member columns"
         )
     return factor_supernodes(points, kernel, groups, nugget)
 

@@ -105,7 +105,10 @@ class Supernodes:
         members, rows = self.members, self.rows
         if np.unique(members).size != members.size:
             raise ValueError("members: expected every column once, received repeated columns")
-        for name, values, ptr in (("members", members, self.member_ptr), ("rows", rows, self.row_ptr)):
+        for name, values, ptr in (
+            ("members", members, self.member_ptr),
+            ("rows", rows, self.row_ptr),
+        ):
             first = np.zeros(values.size, dtype=bool)
             first[ptr[:-1]] = True
             if np.any((np.diff(values, prepend=-1) <= 0) & ~first):
@@ -247,9 +250,9 @@ def supernodes(pattern: Pattern, lengths, lam=1.5) -> Supernodes:
     with the shared row set :math:`\bigcup_{k \in \tilde j} s_k`. For the ρ-ball
     pattern this brings the factorization cost from :math:`O(N\rho^{3d})` down to
     :math:`O(N\rho^{2d})` while keeping :math:`O(N\rho^d)` entries (derivation in
-    ``docs/derivations/vecchia.md``). The choice of leaders is a Python loop over
-    leaders (one per supernode), each step vectorized; the row-set unions are one
-    sort of all (supernode, row) pairs.
+    ``docs/derivations/vecchia.md``). The sequential choice of leaders is computed
+    by a fixed-point iteration over all claims at once, and the row-set unions by
+    one sort of all (supernode, row) pairs; no Python loop runs over the columns.
 
     References
     ----------
@@ -271,20 +274,44 @@ def supernodes(pattern: Pattern, lengths, lam=1.5) -> Supernodes:
     pattern = check_pattern(pattern)
     lam = check_lam(lam)
     n = pattern.n
-    lengths = check_lengths(lengths, n)
-    indptr, indices = pattern.indptr, pattern.indices
-    # The greedy choice of leaders is sequential: a column joins the first leader
-    # that claims it. Each step is vectorized over the leader's column.
-    owner = np.full(n, -1, dtype=np.intp)
-    count = 0
-    for j in range(n):
-        if owner[j] >= 0:
-            continue
-        column = indices[indptr[j] : indptr[j + 1]]
-        group = column[(lengths[column] <= lam * lengths[j]) & (owner[column] < 0)]
-        owner[group] = count
-        count += 1
-    return _from_owners(pattern, owner, count)
+    lengths = check_lengths(lengths, n, match="pattern")
+    leader, owner = _greedy_leaders(pattern, lengths, lam)
+    supernode = np.cumsum(leader) - 1  # (N,) supernode id of each leader column
+    return _from_owners(pattern, supernode[owner], int(leader.sum()))
+
+
+def _greedy_leaders(pattern, lengths, lam):
+    """The leaders of the sequential walk and each column's leader, without a loop over columns.
+
+    Leader i may claim k when k ∈ s_i, k > i and l_k ≤ λ l_i (an edge i → k, forward
+    only). Column j leads iff no leader claims it; it joins the first leader that
+    does. Iterating "leader = no edge from a current leader" from "all lead" settles
+    the columns front to back: after a sweep, every column before the first one that
+    changed is final, so later sweeps only revisit the claims behind that front. It
+    ends with exactly the sequential walk's choice.
+    """
+    n = pattern.n
+    source = np.repeat(np.arange(n), pattern.counts())  # (nnz,) column of each entry
+    target = pattern.indices
+    claim = (target > source) & (lengths[target] <= lam * lengths[source])
+    source, target = source[claim], target[claim]
+    by_target = np.argsort(target, kind="stable")
+    source, target = source[by_target], target[by_target]
+    leader = np.ones(n, dtype=bool)
+    front = 0  # columns before the front are settled: their claimants did not change
+    while front < n:  # each sweep moves the front forward by at least one column
+        first = np.searchsorted(target, front)
+        claimed = np.zeros(n - front, dtype=bool)
+        claimed[target[first:][leader[source[first:]]] - front] = True
+        changed = np.flatnonzero(claimed == leader[front:])  # leader != ~claimed
+        leader[front:] = ~claimed
+        if not changed.size:
+            break
+        front += int(changed[0]) + 1 if changed[0] == 0 else int(changed[0])
+    owner = np.where(leader, np.arange(n), n)  # (N,) the first leader that claims each column
+    from_leader = leader[source]
+    np.minimum.at(owner, target[from_leader], source[from_leader])
+    return leader, owner
 
 
 def _from_owners(pattern, owner, count):

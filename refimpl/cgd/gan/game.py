@@ -35,7 +35,9 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.cgd.games import Game
+from refimpl.cgd.gan import products
 from refimpl.cgd.gan.data import GaussianMixture
+from refimpl.cgd.gan.losses import LOSSES, loss_terms
 from refimpl.nn import MLP
 from refimpl.validation import (
     DivergenceError,
@@ -46,26 +48,7 @@ from refimpl.validation import (
     check_integer,
 )
 
-__all__ = ["LOSSES", "GANGame"]
-
-#: The GAN losses of :class:`GANGame`.
-LOSSES = ("wgan", "cross_entropy")
-
-
-def _sigmoid(s):
-    return 0.5 * (1.0 + np.tanh(0.5 * s))
-
-
-def _phi(loss, s, which):
-    """φ(s), φ'(s), φ''(s) of the real (which=0) or fake (which=1) term."""
-    if loss == "wgan":
-        sign = 1.0 if which == 0 else -1.0
-        return sign * s, sign + 0.0 * s, 0.0 * s
-    sig = _sigmoid(s)
-    curvature = -sig * (1.0 - sig)
-    if which == 0:  # log σ(s) = −softplus(−s)
-        return -np.logaddexp(0.0, -s), 1.0 - sig, curvature
-    return -np.logaddexp(0.0, s), -sig, curvature  # log(1 − σ(s)) = −softplus(s)
+__all__ = ["LOSSES", "GANGame"]  # LOSSES is re-exported from refimpl.cgd.gan.losses
 
 
 class GANGame(Game):
@@ -277,8 +260,8 @@ class GANGame(Game):
             D_real = self.discriminator._trace(y, self.real)
             D_fake = self.discriminator._trace(y, fake)
             s_real, s_fake = D_real.output[:, 0], D_fake.output[:, 0]
-            real_terms = _phi(self.loss, s_real, 0)
-            fake_terms = _phi(self.loss, s_fake, 1)
+            real_terms = loss_terms(self.loss, s_real, 0)
+            fake_terms = loss_terms(self.loss, s_fake, 1)
         self._finite("the generated samples", fake)
         self._finite("the discriminator's scores", np.concatenate([s_real, s_fake]))
         with np.errstate(all="ignore"):
@@ -321,38 +304,10 @@ class GANGame(Game):
         c = self._forward(x, y)
         with np.errstate(all="ignore"):
             if vectors.ndim == 1:
-                out = product(c, x, y, vectors)
+                out = product(self, c, x, y, vectors)
             else:
-                out = np.stack([product(c, x, y, v) for v in vectors.T], axis=1)
+                out = np.stack([product(self, c, x, y, v) for v in vectors.T], axis=1)
         return self._finite("a Hessian-vector product", out)
-
-    def _dxy(self, c, x, y, v):
-        tangent = self.discriminator._trace(y, c["fake"], dtheta=v)
-        ds = tangent.output_tangent
-        back = tangent._backward(c["cot_fake"], c["curv_fake"] * ds)
-        return c["G"]._backward(back.input_tangent).theta
-
-    def _dyx(self, c, x, y, u):
-        dfake = self.generator._trace(x, self.noise, dtheta=u).output_tangent
-        tangent = self.discriminator._trace(y, c["fake"], dX=dfake)
-        back = tangent._backward(c["cot_fake"], c["curv_fake"] * tangent.output_tangent)
-        return back.theta_tangent
-
-    def _dxx(self, c, x, y, u):
-        G = self.generator._trace(x, self.noise, dtheta=u)
-        tangent = self.discriminator._trace(y, c["fake"], dX=G.output_tangent)
-        back = tangent._backward(c["cot_fake"], c["curv_fake"] * tangent.output_tangent)
-        return G._backward(back.input, back.input_tangent).theta_tangent
-
-    def _dyy(self, c, x, y, v):
-        total = 0.0
-        for samples, cot, curv in (
-            (self.real, c["cot_real"], c["curv_real"]),
-            (c["fake"], c["cot_fake"], c["curv_fake"]),
-        ):
-            tangent = self.discriminator._trace(y, samples, dtheta=v)
-            total = total + tangent._backward(cot, curv * tangent.output_tangent).theta_tangent
-        return total
 
     # ------------------------------------------------------------------ the protocol
 
@@ -374,19 +329,19 @@ class GANGame(Game):
 
     def dxy_f(self, x, y, v):
         """D_xy f · v for v of shape (m,) or (m, k)."""
-        return self._blockwise(self._dxy, x, y, v, self.m, "v")
+        return self._blockwise(products.dxy, x, y, v, self.m, "v")
 
     def dyx_g(self, x, y, u):
         """D_yx g · u = −D_yx f · u for u of shape (n,) or (n, k)."""
-        return -self._blockwise(self._dyx, x, y, u, self.n, "u")
+        return -self._blockwise(products.dyx, x, y, u, self.n, "u")
 
     def dxx_f(self, x, y, u):
         """D_xx f · u for u of shape (n,) or (n, k)."""
-        return self._blockwise(self._dxx, x, y, u, self.n, "u")
+        return self._blockwise(products.dxx, x, y, u, self.n, "u")
 
     def dyy_g(self, x, y, v):
         """D_yy g · v = −D_yy f · v for v of shape (m,) or (m, k)."""
-        return -self._blockwise(self._dyy, x, y, v, self.m, "v")
+        return -self._blockwise(products.dyy, x, y, v, self.m, "v")
 
     def sample(self, x, size, rng):
         r"""Draw ``size`` samples G(z) of the generator with parameters x.

@@ -8,12 +8,12 @@ Every step draws a fresh mini-batch first, and uses it for all its gradients and
 products.
 
 * ``"gda"``: simultaneous gradient descent-ascent (:func:`refimpl.cgd.gda_step`);
-* ``"adam"``: simultaneous Adam (:func:`~refimpl.cgd.gan.optimizers.adam_step`);
+* ``"adam"``: simultaneous Adam (:func:`~refimpl.cgd.gan.adam_step`);
 * ``"ogda"``: optimistic GDA (:func:`refimpl.cgd.ogda_step`);
 * ``"cgd"``: CGD with one step size, its system solved by CG from zero
   (:func:`refimpl.cgd.cgd_step`);
 * ``"acgd"``: the authors' ACGD
-  (:func:`~refimpl.cgd.gan.optimizers.acgd_alternating_step`).
+  (:func:`~refimpl.cgd.gan.acgd_alternating_step`).
 
 References
 ----------
@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from refimpl.cgd.competitive import cgd_step
-from refimpl.cgd.gan.optimizers import acgd_alternating_step, adam_step
+from refimpl.cgd.gan.acgd import acgd_alternating_step
+from refimpl.cgd.gan.adam import adam_step
 from refimpl.cgd.gradient_methods import gda_step, ogda_step
 from refimpl.validation import (
     DivergenceError,
@@ -64,7 +65,7 @@ def _norm(v):
 
 
 class _Counted:
-    """The game, counting gradients and Hessian-vector products (k columns count k)."""
+    r"""The game, counting gradients and Hessian-vector products (k columns count k)."""
 
     def __init__(self, game):
         self.game, self.n, self.m, self.zero_sum = game, game.n, game.m, game.zero_sum
@@ -97,7 +98,7 @@ class _Counted:
 
 @dataclass
 class GANRun:
-    """Outcome of :func:`train_gan` (a result container).
+    r"""Outcome of :func:`train_gan` (a result container).
 
     Attributes
     ----------
@@ -115,8 +116,8 @@ class GANRun:
     costs : ndarray, shape (r,)
         The cost (gradients + products) at each recorded snapshot.
     snapshots : list of (ndarray, ndarray)
-        (x, y) at the start and then each time the cost passes a multiple of
-        budget/records.
+        (x, y) at the start and at the first step whose cost reaches each
+        budget·j/records, j = 1, …, records (records + 1 in all for a completed run).
     gradient_norms : ndarray, shape (steps_taken, 2)
         ‖∇ₓf‖ and ‖∇_y g‖ at the start of each step, on its batch.
     inner_iterations : ndarray of int, shape (steps_taken,)
@@ -299,8 +300,8 @@ def train_gan(
             break
         x, y = x_new, y_new
         cost = counted.gradients + counted.hvps
-        if cost >= budget * len(costs) / records or cost >= budget:
-            costs.append(cost)
+        while len(costs) <= records and cost >= budget * len(costs) / records:
+            costs.append(cost)  # a step that passes two checkpoints fills both
             snapshots.append((x.copy(), y.copy()))
         if not converged:
             status, stopped_at = "inner_solver_failed", k

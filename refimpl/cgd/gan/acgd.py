@@ -1,8 +1,6 @@
-r"""The two optimizers that the GAN experiments need beyond :mod:`refimpl.cgd`'s steps.
+r"""ACGD as the authors' code runs it, solving each player's system in turn.
 
-* :func:`adam_step`: Adam [1]_ applied simultaneously to both players, as GAN
-  practice does (each player descends its own loss).
-* :func:`acgd_alternating_step`: ACGD as the authors' code runs it [2]_: RMSProp step
+:func:`acgd_alternating_step` follows the ACGD optimizer of [2]_: RMSProp step
   sizes with bias correction (β = 0.99, ε = 1e−5), CG warm-started from the
   previous solution with the true residual r = b − A w₀, and **the player whose
   system is solved alternating every step**, the other following by substitution.
@@ -24,7 +22,6 @@ player's step is Δx = −H_x(∇ₓf + D_xy f Δy) or Δy = −H_y(∇_y g + D_
 
 References
 ----------
-.. [1] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
 .. [2] F. Schäfer, H. Zheng and A. Anandkumar, "Implicit competitive regularization
    in GANs", ICML 2020, arXiv:1910.05852 (code: the ACGD optimizer).
 """
@@ -36,151 +33,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
+from refimpl.cgd.gan._checks import _check, _check_step
 from refimpl.cgd.linear_solvers import conjugate_gradient
-from refimpl.validation import (
-    DivergenceError,
-    as_float_array,
-    check_in_interval,
-    check_integer,
-    check_positive,
-)
+from refimpl.validation import check_in_interval, check_integer, check_positive
 
-__all__ = [
-    "AdamState",
-    "adam_step",
-    "AlternatingACGDState",
-    "AlternatingInfo",
-    "acgd_alternating_step",
-]
-
-
-def _check(game, x, y):
-    for attribute in ("n", "m", "zero_sum", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g"):
-        if not hasattr(game, attribute):
-            raise ValueError(f"game: expected a refimpl.cgd Game, received {type(game).__name__}")
-    x = as_float_array("x", x, ndim=1)
-    y = as_float_array("y", y, ndim=1)
-    for name, vector, size in (("x", x, game.n), ("y", y, game.m)):
-        if vector.shape != (size,):
-            raise ValueError(f"{name}: expected shape ({size},), received {vector.shape}")
-    return x, y
-
-
-def _check_step(t, *arrays):
-    xp = backend.array_namespace(*arrays)
-    if not all(bool(xp.all(xp.isfinite(a))) for a in arrays):
-        raise DivergenceError(
-            f"the step produced non-finite parameters at step {t}; lower the learning rate",
-            step=t,
-        )
-
-
-@dataclass(frozen=True)
-class AdamState:
-    """Moments of Adam for both players.
-
-    Attributes
-    ----------
-    t : int
-        Steps taken.
-    m_x, v_x, m_y, v_y : ndarray
-        First and second moment estimates of each player's gradient.
-
-    Notes
-    -----
-    .. math:: m = \mathbb E_\beta[g], \qquad v = \mathbb E_\beta[g^2]
-              \ \text{(exponential moving averages)}.
-
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam", ICLR 2015.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> AdamState(0, np.zeros(2), np.zeros(2), np.zeros(1), np.zeros(1)).t
-    0
-    """
-
-    t: int
-    m_x: object
-    v_x: object
-    m_y: object
-    v_y: object
-
-
-def adam_step(game, x, y, lr_x, lr_y, state=None, beta1=0.5, beta2=0.999, eps=1e-8):
-    r"""One simultaneous Adam step: x on ∇ₓf and y on ∇_y g, from the same point.
-
-    Parameters
-    ----------
-    game : Game
-    x : ndarray, shape (n,)
-    y : ndarray, shape (m,)
-    lr_x, lr_y : float
-        Learning rates (> 0).
-    state : AdamState, optional
-        The previous step's state; fresh when None.
-    beta1, beta2 : float
-        Moment decay rates in [0, 1) (0.5 and 0.999, the usual GAN setting).
-    eps : float
-        Denominator offset (> 0).
-
-    Returns
-    -------
-    x_new, y_new : ndarray
-    state : AdamState
-
-    Notes
-    -----
-    For each player with gradient g at step t:
-
-    .. math::
-
-        m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad
-        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
-        \Delta = -\mathrm{lr}\, \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}.
-
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam", ICLR 2015.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from refimpl.cgd import BilinearGame
-    >>> x, y, state = adam_step(BilinearGame(1.0), np.array([1.0]), np.array([1.0]), 0.1, 0.1)
-    >>> x, y       # the first step moves every coordinate by about lr
-    (array([0.9]), array([1.1]))
-    """
-    x, y = _check(game, x, y)
-    lr_x, lr_y = check_positive("lr_x", lr_x), check_positive("lr_y", lr_y)
-    beta1 = check_in_interval("beta1", beta1, 0.0, 1.0, "left")
-    beta2 = check_in_interval("beta2", beta2, 0.0, 1.0, "left")
-    eps = check_positive("eps", eps)
-    if state is None:
-        state = AdamState(0, 0.0 * x, 0.0 * x, 0.0 * y, 0.0 * y)
-    elif not isinstance(state, AdamState):
-        raise ValueError(f"state: expected an AdamState or None, received {state!r}")
-    xp = backend.array_namespace(x, y)
-    t = state.t + 1
-    gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    moments = []
-    steps = []
-    for g, m, v, lr in ((gx, state.m_x, state.v_x, lr_x), (gy, state.m_y, state.v_y, lr_y)):
-        m = beta1 * m + (1.0 - beta1) * g
-        v = beta2 * v + (1.0 - beta2) * g * g
-        steps.append(-lr * (m / (1.0 - beta1**t)) / (xp.sqrt(v / (1.0 - beta2**t)) + eps))
-        moments += [m, v]
-    with np.errstate(over="ignore", invalid="ignore"):
-        x_new, y_new = x + steps[0], y + steps[1]
-    _check_step(t, x_new, y_new)
-    return x_new, y_new, AdamState(t, *moments)
+__all__ = ["AlternatingACGDState", "AlternatingInfo", "acgd_alternating_step"]
 
 
 @dataclass(frozen=True)
 class AlternatingACGDState:
-    """State of :func:`acgd_alternating_step`.
+    r"""State of :func:`acgd_alternating_step`.
 
     Attributes
     ----------
@@ -220,7 +82,7 @@ class AlternatingACGDState:
 
 @dataclass(frozen=True)
 class AlternatingInfo:
-    """Inner solve of one :func:`acgd_alternating_step` (a result container).
+    r"""Inner solve of one :func:`acgd_alternating_step` (a result container).
 
     Attributes
     ----------

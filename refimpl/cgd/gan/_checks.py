@@ -1,0 +1,35 @@
+r"""Argument checks shared by the GAN optimizers.
+
+References
+----------
+.. [1] F. Schäfer, H. Zheng and A. Anandkumar, "Implicit competitive regularization
+   in GANs", ICML 2020.
+"""
+
+from __future__ import annotations
+
+from refimpl import backend
+from refimpl.validation import DivergenceError, as_float_array
+
+__all__: list[str] = []
+
+
+def _check(game, x, y):
+    for attribute in ("n", "m", "zero_sum", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g"):
+        if not hasattr(game, attribute):
+            raise ValueError(f"game: expected a refimpl.cgd Game, received {type(game).__name__}")
+    x = as_float_array("x", x, ndim=1)
+    y = as_float_array("y", y, ndim=1)
+    for name, vector, size in (("x", x, game.n), ("y", y, game.m)):
+        if vector.shape != (size,):
+            raise ValueError(f"{name}: expected shape ({size},), received {vector.shape}")
+    return x, y
+
+
+def _check_step(t, *arrays):
+    xp = backend.array_namespace(*arrays)
+    if not all(bool(xp.all(xp.isfinite(a))) for a in arrays):
+        raise DivergenceError(
+            f"the step produced non-finite parameters at step {t}; lower the learning rate",
+            step=t,
+        )

@@ -1,0 +1,252 @@
+"""Contract specs for ``refimpl.pde``: every public name and the methods taking user input.
+
+Sizes are tiny (h = 0.25: 16 boundary and 9 interior points) so that the sweep of the
+whole subpackage stays within seconds.
+"""
+
+import numpy as np
+from contract import Spec, UnknownOption
+
+from refimpl import pde
+from refimpl.vecchia import Matern
+
+KERNEL = Matern(3.5, 0.3)
+MK = pde.MeasurementKernel(KERNEL)
+ELLIPTIC = pde.NonlinearElliptic(terms=20)
+BOUNDARY, INTERIOR = pde.unit_square_grid(0.25)
+X = np.array([[0.1, 0.2], [0.4, 0.3], [0.7, 0.9]])
+
+
+def _system():
+    return pde.CollocationSystem(BOUNDARY, INTERIOR, ELLIPTIC.basis)
+
+
+def _weights():
+    return np.tile([0.5, -1.0], (len(INTERIOR), 1))
+
+
+def _rhs():
+    return np.linspace(0.0, 1.0, len(BOUNDARY) + len(INTERIOR))
+
+
+def nan_kernel(X, Y=None):
+    return np.full(np.shape(X)[:-1] + (np.shape(Y if Y is not None else X)[-2],), np.nan)
+
+
+class NotAProblem:
+    basis = ("value",)
+
+
+def without_inf_lengths(ordering, count):
+    """Check the documented inf lengths (the coarsest ``count``) and return the finite rest."""
+
+    def call(**kwargs):
+        order, lengths = ordering(**kwargs)
+        k = count(kwargs)
+        assert np.all(np.isinf(lengths[len(lengths) - k :])), "the coarsest lengths must be inf"
+        return order, lengths[: len(lengths) - k]
+
+    return call
+
+
+DENSE = pde.DenseSolver(MK, _system(), 1e-10)
+SPARSE = pde.SparseSolver(MK, _system(), 1e-10, rho=2.0)
+ALPHA = DENSE.solve(_weights(), _rhs())[0]
+SOLUTION = pde.solve(ELLIPTIC, 0.25, method="dense")
+KERNEL_OBJECTS = [("kernel", Matern(1.5, 0.3)), ("kernel", nan_kernel)]
+
+SPECS = [
+    Spec(
+        "pde.RadialDerivatives",
+        pde.RadialDerivatives,
+        lambda: {"kernel": KERNEL},
+        extra=[("kernel", Matern(1.3, 0.3)), ("kernel", Matern(2.5, [0.3, 0.2]))],
+    ),
+    Spec(
+        "pde.Measurements",
+        pde.Measurements,
+        lambda: {
+            "points": X.copy(),
+            "value": np.ones(3),
+            "gradient": np.zeros((3, 2)),
+            "hessian": np.tile(np.eye(2), (3, 1, 1)),
+        },
+    ),
+    Spec("pde.point_values", pde.point_values, lambda: {"points": X.copy(), "weight": 2.0}),
+    Spec("pde.laplacians", pde.laplacians, lambda: {"points": X.copy(), "weight": -1.0}),
+    Spec(
+        "pde.first_derivatives",
+        pde.first_derivatives,
+        lambda: {"points": X.copy(), "i": 1, "weight": np.ones(3)},
+    ),
+    Spec(
+        "pde.second_derivatives",
+        pde.second_derivatives,
+        lambda: {"points": X.copy(), "i": 0, "j": 1, "weight": 1.5},
+    ),
+    Spec(
+        "pde.concatenate",
+        pde.concatenate,
+        lambda: {"parts": [pde.point_values(X), pde.laplacians(X)]},
+        extra=[("parts", [pde.point_values(X), pde.point_values(X[:, :1])]), ("parts", [1, 2])],
+    ),
+    Spec(
+        "pde.MeasurementKernel",
+        pde.MeasurementKernel,
+        lambda: {"kernel": KERNEL},
+        extra=[("kernel", Matern(1.3, 0.3)), ("kernel", nan_kernel)],
+    ),
+    Spec(
+        "pde.MeasurementKernel.__call__",
+        MK.__call__,
+        lambda: {"X": pde.laplacians(X).rows(), "Y": pde.point_values(X[:2]).rows()},
+        names={"X": ("X, Y",), "Y": ("X, Y",)},
+    ),
+    Spec(
+        "pde.MeasurementKernel.gram",
+        MK.gram,
+        lambda: {"measurements": pde.laplacians(X), "others": pde.point_values(X)},
+        extra=[("measurements", X), ("others", pde.point_values(X[:, :1]))],
+    ),
+    Spec(
+        "pde.multiset_maximin_ordering",
+        without_inf_lengths(
+            pde.multiset_maximin_ordering, lambda a: min(a["p"], len(a["boundary"]))
+        ),
+        lambda: {"boundary": BOUNDARY.copy(), "interior": INTERIOR.copy(), "p": 2},
+        extra=[("interior", BOUNDARY[:3].copy()), ("interior", np.ones((3, 3)))],
+    ),
+    Spec(
+        "pde.measurement_ordering",
+        without_inf_lengths(
+            pde.measurement_ordering, lambda a: int(np.sum(np.isinf(a["point_lengths"])))
+        ),
+        lambda: {
+            "point_order": np.array([2, 1, 0]),
+            "point_lengths": np.array([0.25, 0.5, np.inf]),
+            "n_boundary": 1,
+            "n_types": 2,
+            "placement": "last",
+        },
+        extra=[("point_order", np.array([0, 0, 1])), ("point_lengths", np.array([1.0, -1, 2]))],
+    ),
+    Spec(
+        "pde.CollocationSystem",
+        pde.CollocationSystem,
+        lambda: {
+            "boundary": BOUNDARY.copy(),
+            "interior": INTERIOR.copy(),
+            "basis": ("value", "d00"),
+        },
+        extra=[("basis", ("laplacian",)), ("basis", ("value", "d7x")), ("basis", [])],
+    ),
+    Spec(
+        "pde.basis_measurements",
+        pde.basis_measurements,
+        lambda: {"name": "d01", "points": X.copy()},
+        extra=[("name", "d05"), ("name", "laplacian2")],
+        names={"name": ("i", "j")},
+    ),
+    Spec(
+        "pde.DenseSolver",
+        pde.DenseSolver,
+        lambda: {"kernel": MK, "system": _system(), "nugget": 1e-10},
+        extra=[("kernel", KERNEL), ("system", BOUNDARY)],
+    ),
+    Spec(
+        "pde.DenseSolver.solve",
+        DENSE.solve,
+        lambda: {"weights": _weights(), "rhs": _rhs(), "step": 1},
+        skip={"step": "a label for messages"},
+    ),
+    Spec(
+        "pde.kernel_matvec",
+        pde.kernel_matvec,
+        lambda: {
+            "kernel": MK,
+            "rows": pde.point_values(X).rows(),
+            "others": pde.laplacians(X).rows(),
+            "vector": np.ones(3),
+        },
+        names={"rows": ("X, Y", "X"), "others": ("X, Y", "vector"), "vector": ("X, Y",)},
+    ),
+    Spec(
+        "pde.SparseSolver",
+        pde.SparseSolver,
+        lambda: {
+            "kernel": MK,
+            "system": _system(),
+            "nugget": 1e-10,
+            "rho": 2.0,
+            "lam": 1.5,
+            "p": 2,
+            "placement": "follow",
+            "cg_rtol": 1e-8,
+            "cg_maxiter": 50,
+        },
+        extra=[("kernel", KERNEL), ("system", BOUNDARY)],
+        timeout=10,
+    ),
+    Spec(
+        "pde.SparseSolver.solve",
+        SPARSE.solve,
+        lambda: {"weights": _weights(), "rhs": _rhs(), "step": 1},
+        skip={"step": "a label for messages"},
+    ),
+    Spec(
+        "pde.gauss_newton",
+        pde.gauss_newton,
+        lambda: {
+            "solver": DENSE,
+            "linearize": lambda state: (_weights(), np.ones(len(INTERIOR))),
+            "boundary_values": np.zeros(len(BOUNDARY)),
+            "state": np.zeros((len(INTERIOR), 2)),
+            "steps": 2,
+        },
+        extra=[("linearize", lambda state: (_weights(), np.full(len(INTERIOR), np.nan)))],
+    ),
+    Spec(
+        "pde.Solution.__call__",
+        SOLUTION.__call__,
+        lambda: {"x": X.copy()},
+    ),
+    Spec(
+        "pde.NonlinearElliptic",
+        pde.NonlinearElliptic,
+        lambda: {"alpha": 1.0, "m": 3, "terms": 50},
+    ),
+    Spec("pde.MongeAmpere", pde.MongeAmpere, lambda: {}),
+    Spec("pde.unit_square_grid", pde.unit_square_grid, lambda: {"h": 0.25}),
+    Spec(
+        "pde.solve",
+        pde.solve,
+        lambda: {
+            "problem": ELLIPTIC,
+            "h": 0.25,
+            "method": "sparse",
+            "kernel": KERNEL,
+            "nugget": 1e-10,
+            "steps": 2,
+        },
+        extra=[
+            ("problem", NotAProblem()),
+            ("kernel", Matern(1.5, 0.3)),
+            ("**", UnknownOption("bogus")),
+        ],
+        timeout=10,
+    ),
+    Spec(
+        "pde.Burgers",
+        pde.Burgers,
+        lambda: {"nu": 0.01, "T": 0.1, "dt": 0.05, "length_scale": 0.1},
+    ),
+    Spec(
+        "pde.cole_hopf",
+        pde.cole_hopf,
+        lambda: {"x": np.linspace(-1, 1, 5), "t": 0.5, "nu": 0.01, "nodes": 20},
+    ),
+]
+
+EXEMPT = {
+    "pde.Solution": "a result container built by solve; its callable has its own spec",
+}

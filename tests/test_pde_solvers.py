@@ -1,0 +1,156 @@
+"""Dense and sparse Gauss–Newton solvers against closed forms and each other."""
+
+import numpy as np
+import pytest
+
+from refimpl.pde import (
+    CollocationSystem,
+    DenseSolver,
+    MeasurementKernel,
+    NonlinearElliptic,
+    SparseSolver,
+    gauss_newton,
+    solve,
+)
+
+ELLIPTIC = NonlinearElliptic()
+
+
+def _system(h, problem=ELLIPTIC):
+    boundary, interior = problem.collocation(h)
+    return CollocationSystem(boundary, interior, problem.basis), boundary, interior
+
+
+def test_linear_problem_is_solved_in_one_step_and_interpolates_the_data():
+    """τ = 0: one step solves it; the GP meets every measurement up to the nugget's pull."""
+    linear = NonlinearElliptic(alpha=0.0, m=1)
+    eta = 1e-10
+    system, boundary, interior = _system(0.125, linear)
+    kernel = MeasurementKernel(linear.kernel)
+    solver = DenseSolver(kernel, system, eta)
+    f, g = linear.rhs(interior), linear.truth(boundary)
+    weights = np.tile([0.0, -1.0], (system.n_interior, 1))
+    alpha, _ = solver.solve(weights, np.concatenate([g, f]))
+    state = solver.state(weights, alpha)
+    # (Θ + η diag Θ) α = r, so each measurement misses its datum by η Θ_kk |α_k|
+    variances = kernel.variances(system.combined(weights))
+    pull = eta * variances * np.abs(alpha)
+    np.testing.assert_array_less(np.abs(-state[:, 1] - f), 2 * pull[system.n_boundary :] + 1e-12)
+    on_boundary = solver.evaluate(weights, alpha, boundary)
+    np.testing.assert_array_less(np.abs(on_boundary - g), 2 * pull[: system.n_boundary] + 1e-12)
+    sol = solve(linear, 0.125, method="dense", steps=2)
+    assert sol.history[1]["update"] < 1e-8
+
+
+def test_gauss_newton_residual_is_the_square_of_the_step():
+    """For τ(u) = u³ the new residual is exactly (Δv)²(v_new + 2v), up to the nugget."""
+    system, boundary, interior = _system(0.125)
+    solver = DenseSolver(MeasurementKernel(ELLIPTIC.kernel), system, 1e-10)
+    f, g = ELLIPTIC.rhs(interior), ELLIPTIC.truth(boundary)
+    state = np.zeros((system.n_interior, 2))
+    for _ in range(3):
+        weights, rhs = ELLIPTIC.linearize(state, f)
+        alpha, _ = solver.solve(weights, np.concatenate([g, rhs]))
+        new = solver.state(weights, alpha)
+        residual = ELLIPTIC.residual(new, f)
+        step = new[:, 0] - state[:, 0]
+        predicted = step**2 * (new[:, 0] + 2 * state[:, 0])
+        variances = MeasurementKernel(ELLIPTIC.kernel).variances(system.combined(weights))
+        pull = 1e-10 * variances[system.n_boundary :] * np.abs(alpha[system.n_boundary :])
+        np.testing.assert_array_less(np.abs(residual - predicted), 2 * pull + 1e-12)
+        state = new
+    # so the residual falls quadratically while the step is large against the nugget
+    sol = solve(ELLIPTIC, 0.125, method="dense", steps=3)
+    r = [h["pde_residual"] for h in sol.history]
+    u = [h["update"] for h in sol.history]
+    assert r[1] < 1e-2 * r[0] and r[2] < 1e-3 * r[1]
+    assert u[2] < 0.05 * u[1]
+
+
+def test_sparse_with_infinite_rho_equals_dense_to_order_nugget():
+    """ρ = ∞: both solve Θ + O(η) exactly, so they differ by O(η) (and CG's tolerance)."""
+    differences = []
+    for eta in (1e-8, 1e-6):
+        dense = solve(ELLIPTIC, 0.125, method="dense", nugget=eta)
+        sparse = solve(ELLIPTIC, 0.125, method="sparse", nugget=eta, rho=np.inf)
+        differences.append(np.abs(dense.values - sparse.values).max())
+        assert differences[-1] <= 1e3 * eta * np.abs(dense.values).max()
+    ratio = differences[1] / differences[0]
+    assert 10 < ratio < 1000  # linear in η
+
+
+def test_finite_rho_approaches_dense_as_rho_grows():
+    dense = solve(ELLIPTIC, 0.0625, method="dense")
+    gaps = [
+        np.abs(solve(ELLIPTIC, 0.0625, rho=rho).values - dense.values).max() for rho in (1, 2, 4)
+    ]
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[2] < 1e-3 * np.abs(dense.values).max()
+
+
+def test_matrix_free_theta_equals_the_assembled_one():
+    system, _, interior = _system(0.25)
+    kernel = MeasurementKernel(ELLIPTIC.kernel)
+    solver = SparseSolver(kernel, system, 0.0, rho=np.inf)
+    weights = np.column_stack([np.linspace(0.1, 2.0, system.n_interior), -np.ones(len(interior))])
+    A = system.weight_matrix(weights)
+    n = A.shape[0]
+    applied = np.stack([A @ solver.apply_big(A.T @ e) for e in np.eye(n)], axis=1)
+    assembled = kernel.gram(system.combined(weights))
+    big = kernel.gram(system.big_measurements())
+    scale = np.sqrt(np.diag(big))
+    condition = np.linalg.cond(big / np.outer(scale, scale))
+    # an exact inverse factor reproduces Θ_big to rounding times its condition number
+    tol = 10 * np.finfo(float).eps * condition * np.abs(assembled).max()
+    np.testing.assert_allclose(applied, assembled, atol=tol, rtol=0)
+
+
+def test_sparse_step_reports_residual_iterations_and_time():
+    sol = solve(ELLIPTIC, 0.0625, method="sparse", cg_rtol=1e-10)
+    for record in sol.history:
+        assert record["residual"] <= 1e-9
+        assert 0 < record["cg_iterations"] < 100
+        assert record["time"] > 0 and record["factor_time"] > 0
+    assert set(sol.timings) == {"ordering", "pattern", "factor"}
+
+
+def test_error_falls_with_h_at_the_rate_the_smoothness_allows():
+    """Matérn-7/2 in 2D has RKHS H^{4.5}; collocation of a second-order operator converges
+    at least like h^{1.5} (Schaback's bound h^{τ-2-d/2}); the smooth truth gives more."""
+    errors = [solve(ELLIPTIC, h, method="dense").rms_error for h in (0.25, 0.125, 0.0625)]
+    rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(rates > 1.5)
+
+
+def test_callable_matches_values_at_collocation_points_and_truth_elsewhere():
+    dense = solve(ELLIPTIC, 0.0625, method="dense")
+    np.testing.assert_allclose(dense(dense.points), dense.values, atol=1e-9, rtol=0)
+    x = np.random.default_rng(0).uniform(0.05, 0.95, size=(50, 2))
+    # between grid points the error is of the size of the error at grid points
+    assert np.abs(dense(x) - ELLIPTIC.truth(x)).max() < 3 * dense.max_error
+    sparse = solve(ELLIPTIC, 0.0625, method="sparse")
+    # the sparse coefficients with the exact cross-covariance: an approximation of the
+    # same order as the sparse factor's effect on the values (compare with dense)
+    gap = np.abs(sparse.values - dense.values).max()
+    assert np.abs(sparse(x) - ELLIPTIC.truth(x)).max() < 3 * dense.max_error + 10 * gap
+
+
+@pytest.mark.parametrize("placement", ["follow", "last"])
+def test_both_placements_solve_the_problem(placement):
+    dense = solve(ELLIPTIC, 0.0625, method="dense")
+    sparse = solve(ELLIPTIC, 0.0625, placement=placement, rho=3.0)
+    assert sparse.rms_error < 2 * dense.rms_error
+
+
+def test_gauss_newton_reports_divergence_with_its_step():
+    system, _, _ = _system(0.25)
+    solver = DenseSolver(MeasurementKernel(ELLIPTIC.kernel), system, 1e-10)
+
+    def exploding(state):
+        return np.tile([1.0, -1.0], (system.n_interior, 1)), np.full(system.n_interior, 1e200)
+
+    from refimpl.validation import DivergenceError
+
+    with pytest.raises(DivergenceError) as info:
+        gauss_newton(solver, exploding, np.zeros(system.n_boundary), np.zeros((9, 2)), 3)
+    assert info.value.step == 1
