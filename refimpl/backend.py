@@ -26,6 +26,9 @@ Examples
 'numpy'
 >>> backend.to_numpy(np.arange(3))
 array([0, 1, 2])
+
+Why this module is long: one idea (which array namespace a call uses) told through
+eleven short public functions, each documented with its own doctest.
 """
 
 from __future__ import annotations

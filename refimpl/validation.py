@@ -15,6 +15,11 @@ Examples
 Traceback (most recent call last):
 ...
 ValueError: eta: expected a finite number > 0, received 0.0
+
+Why this module is long: it is a flat list of small, independent checks, each with
+the numpydoc sections and a doctest that the contract asks of every public name;
+splitting it would scatter one idea (how refimpl refuses bad input) over several
+files.
 """
 
 from __future__ import annotations

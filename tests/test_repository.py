@@ -80,3 +80,31 @@ def test_timing_figures_are_not_tracked():
         ["git", "ls-files", "figures"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert not [t for t in tracked if "_timing." in t and not t.endswith(".py")], tracked
+
+
+def test_no_module_imports_another_modules_private_names():
+    """Shared helpers are public within their subpackage or live on the shared floor."""
+    private_import = re.compile(
+        r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)\n]*(?:\n[^)]*)*?)\)?$", re.MULTILINE
+    )
+    offenders = []
+    for path in (ROOT / "refimpl").rglob("*.py"):
+        for match in private_import.finditer(path.read_text(encoding="utf-8")):
+            module, names = match.group(1), match.group(2)
+            if module == "__future__":
+                continue
+            for name in re.split(r"[,\s]+", names):
+                name = name.split(" as ")[0].strip()
+                if name.startswith("_") and not name.startswith("__"):
+                    offenders.append(f"{path.relative_to(ROOT)}: {module}.{name}")
+    assert not offenders, f"private names imported across modules: {offenders}"
+
+
+def test_modules_are_small_or_say_why():
+    """One idea per module: at most about 300 lines, or a reason written at the top."""
+    too_long = []
+    for path in (ROOT / "refimpl").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 330 and "Why this module is long" not in text[:3000]:
+            too_long.append(f"{path.relative_to(ROOT)} ({text.count(chr(10))} lines)")
+    assert not too_long, f"modules over ~300 lines without a reason at the top: {too_long}"

@@ -45,6 +45,17 @@ def _check_factors(U, V, rank):
     return U, V, rank
 
 
+def _orthonormal_basis(Y, xp):
+    """Orthonormal basis of the columns of a tall ``Y``: ``Y R⁻¹`` twice, else Householder."""
+    for _ in range(2):  # the second pass restores orthogonality lost to κ(Y) ε
+        R = xp.linalg.qr(Y, mode="r")
+        diagonal = xp.abs(xp.diagonal(R))
+        if not bool(xp.min(diagonal) > 1e-6 * xp.max(diagonal)):
+            return xp.linalg.qr(Y)[0]  # (numerically) rank-deficient: the robust path
+        Y = Y @ xp.linalg.inv(R)
+    return Y
+
+
 def _balanced(left, s, right_t, rank, xp):
     root = xp.sqrt(s[:rank])
     return left[:, :rank] * root, right_t[:rank].T * root
@@ -74,7 +85,11 @@ def truncate_update(U, V, rank):
     .. math:: U V^\top = (Q_u A)\,\Sigma\,(Q_v B)^\top
 
     is an SVD (orthonormal columns times orthonormal columns), so the truncation is
-    exact and costs :math:`O((m + n) k^2)`.
+    exact and costs :math:`O((m + n) k^2)`. Since :math:`V^\top Q_v = R_v^\top`,
+    :math:`Q_u A_r \Sigma_r = U R_v^\top B_r`, so only the triangular factors are
+    computed: :math:`P = U R_v^\top B_r \Sigma_r^{-1/2}`,
+    :math:`Q = V R_u^\top A_r \Sigma_r^{-1/2}` (directions with
+    :math:`\sigma_i \le \epsilon \max(m, n) \sigma_1` are dropped as zero).
 
     References
     ----------
@@ -91,13 +106,19 @@ def truncate_update(U, V, rank):
     """
     U, V, rank = _check_factors(U, V, rank)
     xp = backend.array_namespace(U)
-    qu, ru = xp.linalg.qr(U)  # (m, k), (k, k)
-    qv, rv = xp.linalg.qr(V)  # (n, k), (k, k)
-    a, s, bt = xp.linalg.svd(ru @ rv.T)  # the k × k core
-    P, Q = _balanced(qu @ a, s, bt @ qv.T, min(rank, s.shape[0]), xp)
-    if rank > P.shape[1]:  # the update has rank ≤ k: the rest of the truncation is zero
-        P = xp.concatenate([P, xp.zeros((P.shape[0], rank - P.shape[1]), dtype=P.dtype)], 1)
-        Q = xp.concatenate([Q, xp.zeros((Q.shape[0], rank - Q.shape[1]), dtype=Q.dtype)], 1)
+    ru = xp.linalg.qr(U, mode="r")  # U = Q_u R_u; Q_u is never formed
+    rv = xp.linalg.qr(V, mode="r")
+    a, s, bt = xp.linalg.svd(ru @ rv.T)  # the small core R_u R_vᵀ = A Σ Bᵀ
+    r = min(rank, s.shape[0])
+    # Q_u A_r Σ_r = U Vᵀ Q_v B_r = U R_vᵀ B_r (as Vᵀ Q_v = R_vᵀ), and likewise for Q_v B_r:
+    # the balanced factors need only products with U and V, no orthonormal basis.
+    keep = s[:r] > s[0] * xp.finfo(s.dtype).eps * max(U.shape[0], V.shape[0], 1)
+    inv_root = xp.where(keep, 1.0 / xp.sqrt(xp.where(keep, s[:r], 1.0)), 0.0)  # (r,)
+    P = U @ ((rv.T @ bt[:r].T) * inv_root)  # (m, r)
+    Q = V @ ((ru.T @ a[:, :r]) * inv_root)  # (n, r)
+    if rank > r:  # the update has rank ≤ k: the rest of the truncation is zero
+        P = xp.concatenate([P, xp.zeros((P.shape[0], rank - r), dtype=P.dtype)], 1)
+        Q = xp.concatenate([Q, xp.zeros((Q.shape[0], rank - r), dtype=Q.dtype)], 1)
     return P, Q
 
 
@@ -173,10 +194,10 @@ def truncate_weight(base, U, V, rank, rng=None, power_iterations=2, oversampling
         return base.T @ y + V @ (U.T @ y)
 
     omega = backend.asarray(rng.standard_normal((n, width)), like=U)  # drawn on the host
-    basis, _ = xp.linalg.qr(apply(omega))  # (m, width)
+    basis = _orthonormal_basis(apply(omega), xp)  # (m, width)
     for _ in range(q):
-        basis, _ = xp.linalg.qr(apply_t(basis))  # (n, width)
-        basis, _ = xp.linalg.qr(apply(basis))  # (m, width)
+        basis = _orthonormal_basis(apply_t(basis), xp)  # (n, width)
+        basis = _orthonormal_basis(apply(basis), xp)  # (m, width)
     small = apply_t(basis).T  # Q_Yᵀ W, (width, n)
     a, s, vt = xp.linalg.svd(small, full_matrices=False)
     return _balanced(basis @ a, s, vt, rank, xp)

@@ -17,8 +17,9 @@ import scipy.linalg
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_nonnegative
 
+from .functionals import point_values
 from .kernels import MeasurementKernel
-from .measurements import check_coordinates, dimension_of_rows, point_values
+from .measurements import check_coordinates, dimension_of_rows
 from .system import CollocationSystem
 
 __all__ = ["DenseSolver", "kernel_matvec"]

@@ -1,4 +1,4 @@
-r"""PDE problems with exact solutions, and ``solve``: the front door.
+r"""The nonlinear elliptic problem on the unit square, with its exact solution.
 
 Conventions: :math:`\Delta = \sum_i \partial_i^2` (so :math:`-\Delta` is positive);
 the interior grid of spacing h is :math:`\{h, 2h, \dots, 1 - h\}^2` and the
@@ -11,19 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_choice, check_positive
+from refimpl.validation import as_float_array, check_positive
 from refimpl.vecchia import Matern
 
-from .dense import DenseSolver
-from .gauss_newton import Solution, gauss_newton
-from .kernels import MeasurementKernel
-from .sparse import SparseSolver
-from .system import CollocationSystem
-
-__all__ = ["NonlinearElliptic", "MongeAmpere", "unit_square_grid", "solve", "METHODS"]
-
-#: The two solvers.
-METHODS = ("sparse", "dense")
+__all__ = ["NonlinearElliptic", "unit_square_grid", "check_unit_square"]
 
 
 def unit_square_grid(h):
@@ -71,7 +62,8 @@ def unit_square_grid(h):
     return boundary, interior
 
 
-def _check_unit_square(name, x):
+def check_unit_square(name, x):
+    """Return ``x`` as (m, 2) points in [0, 1]², or raise ValueError naming ``name``."""
     x = backend.to_numpy(as_float_array(name, x, ndim=2))
     if x.shape[1] != 2 or x.shape[0] == 0:
         raise ValueError(f"{name}: expected points of shape (m, 2), received {x.shape}")
@@ -139,7 +131,7 @@ class NonlinearElliptic:
         return unit_square_grid(h)
 
     def _series(self, x, power):
-        x = _check_unit_square("x", x)
+        x = check_unit_square("x", x)
         k = np.arange(1, self.terms + 1)
         coeff = (np.pi * k) ** power / k**6.0
         out = np.empty(x.shape[0])
@@ -170,185 +162,3 @@ class NonlinearElliptic:
     def residual(self, state, f):
         """The PDE residual −Δv + α v^m − f at the interior points."""
         return -state[:, 1] + self.alpha * state[:, 0] ** self.m - f
-
-
-class MongeAmpere:
-    r"""The Monge–Ampère equation :math:`\det D^2 u = f` on :math:`[0,1]^2`.
-
-    Attributes
-    ----------
-    basis : tuple of str
-        ``("value", "d00", "d01", "d11")``.
-    kernel : Matern
-        Matérn-5/2, length scale 0.3 (the authors').
-    nugget, steps : float, int
-        1e-12 (relative) and three steps.
-
-    Notes
-    -----
-    Truth :math:`u = \exp(|x - 0.5|^2/2)`, so :math:`D^2u = u(I + yy^\top)`,
-    :math:`y = x - 0.5`, and :math:`f = e^{|y|^2}(1 + |y|^2)`. Linearized at v,
-
-    .. math::
-
-        v_{22}u_{11} - 2v_{12}u_{12} + v_{11}u_{22} = f + v_{11}v_{22} - v_{12}^2,
-
-    started at :math:`v_{11} = v_{22} = 1`, :math:`v_{12} = 0`, which selects the
-    convex solution.
-
-    References
-    ----------
-    .. [1] Chen, Owhadi, Schäfer, Math. Comp., 2024, Sec. 6.3.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> float(MongeAmpere().rhs(np.array([[0.5, 0.5]]))[0])
-    1.0
-    """
-
-    basis = ("value", "d00", "d01", "d11")
-
-    def __init__(self):
-        self.kernel = Matern(2.5, 0.3)
-        self.nugget, self.steps = 1e-12, 3
-
-    def collocation(self, h):
-        """``(boundary, interior)`` points of spacing h."""
-        return unit_square_grid(h)
-
-    def truth(self, x):
-        """The exact solution."""
-        y = _check_unit_square("x", x) - 0.5
-        return np.exp(0.5 * np.sum(y * y, axis=1))
-
-    def rhs(self, x):
-        """f = det D²u."""
-        y = _check_unit_square("x", x) - 0.5
-        s = np.sum(y * y, axis=1)
-        return np.exp(s) * (1.0 + s)
-
-    def initial_state(self, n):
-        """v = 0 with v₁₁ = v₂₂ = 1, v₁₂ = 0."""
-        return np.tile([0.0, 1.0, 0.0, 1.0], (n, 1))
-
-    def linearize(self, state, f):
-        """Weights of (δ, ∂₁₁, ∂₁₂, ∂₂₂) and the right-hand side at the state."""
-        v11, v12, v22 = state[:, 1], state[:, 2], state[:, 3]
-        weights = np.stack([np.zeros_like(v11), v22, -2.0 * v12, v11], axis=1)
-        return weights, f + v11 * v22 - v12**2
-
-    def residual(self, state, f):
-        """det D²v − f at the interior points."""
-        return state[:, 1] * state[:, 3] - state[:, 2] ** 2 - f
-
-
-def make_solver(method, kernel, system, nugget, options):
-    """The dense or sparse solver for a collocation system."""
-    method = check_choice("method", method, METHODS)
-    if method == "dense":
-        if options:
-            raise ValueError(f"options: the dense solver takes none, received {sorted(options)}")
-        return DenseSolver(kernel, system, nugget)
-    allowed = ("rho", "lam", "p", "placement", "cg_rtol", "cg_maxiter")
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"options: unknown option {unknown[0]!r}; allowed: {allowed}")
-    return SparseSolver(kernel, system, nugget, **options)
-
-
-def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **options):
-    r"""Solve a PDE problem by Gauss–Newton with a GP prior at collocation points.
-
-    Parameters
-    ----------
-    problem : NonlinearElliptic, MongeAmpere or Burgers
-    h : float
-        Spacing of the collocation points.
-    method : {"sparse", "dense"}, optional
-    kernel : Matern or Gaussian, optional
-        The prior (default: the problem's).
-    nugget : float, optional
-        η >= 0 relative to the Gram diagonal (default: the problem's).
-    steps : int, optional
-        Gauss–Newton steps (per time step for Burgers; default: the problem's).
-    **options
-        For ``"sparse"``: ``rho`` (3), ``lam`` (1.5), ``p`` (3), ``placement``
-        (``"follow"``), ``cg_rtol`` (1e-10), ``cg_maxiter`` (500). Unknown keys raise
-        ValueError.
-
-    Returns
-    -------
-    Solution
-        ``values`` at the interior points, the exact solution, per-step history and
-        a callable for new points.
-
-    Raises
-    ------
-    DivergenceError
-        If Gauss–Newton diverges or CG exceeds its budget (naming the step).
-    numpy.linalg.LinAlgError
-        If a Gram matrix is not positive definite numerically.
-
-    Notes
-    -----
-    Each Gauss–Newton step solves
-
-    .. math::
-
-        v \leftarrow k(\cdot, \phi)\,\Theta^{-1}[g; f - P(v) + P'(v)v],\qquad
-        \phi = [\delta_{x_b}; P'(v)\delta_{x_i}],
-
-    densely (:class:`DenseSolver`) or with KL factors and PCG (:class:`SparseSolver`).
-
-    References
-    ----------
-    .. [1] Chen, Owhadi, Schäfer, "Sparse Cholesky factorization for solving
-       nonlinear PDEs via Gaussian processes", Math. Comp., 2024.
-    .. [2] Chen, Hosseini, Owhadi, Stuart, J. Comput. Phys. 447, 2021.
-
-    Examples
-    --------
-    >>> sol = solve(NonlinearElliptic(), 0.125, method="dense")
-    >>> round(sol.rms_error, 3), [record["cg_iterations"] for record in sol.history]
-    (0.037, [0, 0, 0])
-    """
-    run = getattr(problem, "run", None)
-    if not hasattr(problem, "collocation") or not hasattr(problem, "linearize"):
-        raise ValueError(f"problem: expected a PDE problem of refimpl.pde, received {problem!r}")
-    boundary, interior = problem.collocation(h)
-    system = CollocationSystem(boundary, interior, problem.basis)
-    measurement_kernel = MeasurementKernel(problem.kernel if kernel is None else kernel)
-    nugget = problem.nugget if nugget is None else nugget
-    steps = problem.steps if steps is None else steps
-    solver = make_solver(method, measurement_kernel, system, nugget, options)
-    if run is not None:
-        return run(solver, system, steps, method)
-    f = problem.rhs(interior)
-    g = problem.truth(boundary)
-
-    def linearize(state):
-        return problem.linearize(state, f)
-
-    state, weights, alpha, history = gauss_newton(
-        solver,
-        linearize,
-        g,
-        problem.initial_state(system.n_interior),
-        steps,
-        residual=lambda state: problem.residual(state, f),
-    )
-
-    def evaluate(x):
-        return solver.evaluate(weights, alpha, _check_unit_square("x", x))
-
-    return Solution(
-        points=interior,
-        values=state[:, 0],
-        boundary=boundary,
-        truth=problem.truth(interior),
-        history=history,
-        timings=getattr(solver, "timings", {}),
-        method=method,
-        _evaluate=evaluate,
-    )

@@ -17,11 +17,11 @@ matrix-free, with two sparse triangular solves,
     \Theta x = A\,D^{-1} P^\top L^{-\top} L^{-1} P D^{-1} A^\top x,
 
 (D the scaling to unit variances, :math:`D_{kk} = \Theta_{kk}^{-1/2}`; P the
-ordering), computes the KL factor of Θ itself on the stored pattern with the new weights, :math:`\Theta^{-1} \approx
-D_\Theta P^\top L_\Theta L_\Theta^\top P D_\Theta`, and runs preconditioned conjugate
-gradients (``scipy.sparse.linalg.cg``) started from the preconditioned right-hand
-side. Each step costs :math:`O(N\rho^{2d})` for the factor and
-:math:`O(N\rho^d)` per CG iteration.
+ordering), computes the KL factor of Θ itself on the stored pattern with the new
+weights, :math:`\Theta^{-1} \approx D_\Theta P^\top L_\Theta L_\Theta^\top P D_\Theta`,
+and runs preconditioned conjugate gradients (``scipy.sparse.linalg.cg``) started
+from the preconditioned right-hand side. Each step costs :math:`O(N\rho^{2d})` for
+the factor and :math:`O(N\rho^d)` per CG iteration.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from refimpl.validation import (
 from refimpl.vecchia import ball_pattern, supernodal_kl_factor, supernodes
 
 from .dense import check_rhs, kernel_matvec
+from .functionals import point_values
 from .kernels import MeasurementKernel
-from .measurements import point_values
 from .ordering import measurement_ordering, multiset_maximin_ordering
 from .system import CollocationSystem
 

@@ -36,15 +36,14 @@ from refimpl import backend
 from refimpl.validation import as_float_array
 from refimpl.vecchia import check_points
 
-from .measurements import (
-    Measurements,
-    check_coordinates,
+from .functionals import (
     concatenate,
     first_derivatives,
     laplacians,
     point_values,
     second_derivatives,
 )
+from .measurements import Measurements, check_coordinates
 
 __all__ = ["CollocationSystem", "basis_measurements"]
 

@@ -298,7 +298,7 @@ def _greedy_leaders(pattern, lengths, lam):
     by_target = np.argsort(target, kind="stable")
     source, target = source[by_target], target[by_target]
     leader = np.ones(n, dtype=bool)
-    front = 0  # columns before the front are settled: their claimants did not change
+    front = 0  # columns before the front are final
     while front < n:  # each sweep moves the front forward by at least one column
         first = np.searchsorted(target, front)
         claimed = np.zeros(n - front, dtype=bool)
@@ -307,7 +307,8 @@ def _greedy_leaders(pattern, lengths, lam):
         leader[front:] = ~claimed
         if not changed.size:
             break
-        front += int(changed[0]) + 1 if changed[0] == 0 else int(changed[0])
+        # the first changed column was computed from settled claimants: it is final too
+        front += int(changed[0]) + 1
     owner = np.where(leader, np.arange(n), n)  # (N,) the first leader that claims each column
     from_leader = leader[source]
     np.minimum.at(owner, target[from_leader], source[from_leader])
@@ -323,7 +324,8 @@ def _from_owners(pattern, owner, count):
     # the row set of a supernode is the union of its members' columns: sort the
     # (supernode, row) pairs of every entry and drop repeats
     entry_owner = np.repeat(owner, pattern.counts()).astype(np.int64)  # (nnz,)
-    key = np.unique(entry_owner * n + pattern.indices)
+    key = np.sort(entry_owner * n + pattern.indices)
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # unique (sorted already)
     row_owner, rows = np.divmod(key, n)
     row_ptr = np.zeros(count + 1, dtype=np.intp)
     np.cumsum(np.bincount(row_owner, minlength=count), out=row_ptr[1:])
