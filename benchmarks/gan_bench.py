@@ -11,7 +11,7 @@ noise of dimension 512, as in the CGD paper's GAN experiment (batch 256), prints
 
 Run:
 
-    python benchmarks/gan_bench.py            # width 128, depth 4 (about a minute)
+    python benchmarks/gan_bench.py            # width 128, depth 4 (about a minute of CPU)
     python benchmarks/gan_bench.py --quick    # width 16, seconds
 """
 
@@ -39,7 +39,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="width 16 instead of 128")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    width, depth, noise, batch, steps = (16, 2, 8, 32, 5) if args.quick else (128, 4, 512, 256, 20)
+    width, depth, noise, batch, steps = (16, 2, 8, 32, 5) if args.quick else (128, 4, 512, 256, 8)
     hidden = (width,) * (depth - 1)
     generator, discriminator = MLP((noise, *hidden, 2)), MLP((2, *hidden, 1))
     game = GANGame(generator, discriminator, two_modes(), batch, "wgan", rng=args.seed)

@@ -50,10 +50,10 @@ def make(out_dir, quick=False):
     common = {"noise_dim": 4, "batch_size": 64, "activation": "relu"}
     out = {"settings": {}, "sizes": size, "common": common}
     fig, axes = plt.subplots(len(SETTINGS), 3, figsize=(14, 4.2 * len(SETTINGS)))
-    for row, (name, (lr, loss)) in enumerate(SETTINGS.items()):
-        result = compare_gan_methods(data, GAN_METHODS, lr=lr, loss=loss, **size, **common)
+    for row, (name, (eta, loss)) in enumerate(SETTINGS.items()):
+        result = compare_gan_methods(data, GAN_METHODS, eta=eta, loss=loss, **size, **common)
         cost = result["checkpoints"]
-        out["settings"][name] = {"lr": lr, "loss": loss, "checkpoints": cost}
+        out["settings"][name] = {"eta": eta, "loss": loss, "checkpoints": cost}
         for method in GAN_METHODS:
             r = result[method]
             energy = _padded(r["energy"], len(cost), np.inf)  # a failed run counts as inf
@@ -78,9 +78,9 @@ def make(out_dir, quick=False):
             out["settings"][name][method]["median_final_energy"] = mid[-1]
         axes[row, 0].set_yscale("log")
         axes[row, 0].set_ylim(0.02, 5)
-        axes[row, 0].set_title(f"{loss}, lr = {lr}: energy distance (median, quartiles)")
+        axes[row, 0].set_title(f"{loss}, η = {eta}: energy distance (median, quartiles)")
         axes[row, 1].set_ylim(-0.1, 2.1)
-        axes[row, 1].set_title(f"{loss}, lr = {lr}: modes covered (mean of {len(size['seeds'])})")
+        axes[row, 1].set_title(f"{loss}, η = {eta}: modes covered (mean of {len(size['seeds'])})")
         for ax in axes[row, :2]:
             ax.set_xlabel("cost: gradients + Hessian-vector products")
             ax.grid(alpha=0.3)
@@ -100,7 +100,7 @@ def make(out_dir, quick=False):
         ax.set_xlim(-0.5, 2.0)
         ax.set_ylim(-1.0, 1.5)
         ax.set_aspect("equal")
-        ax.set_title(f"{loss}, lr = {lr}: samples at the end, seed 0")
+        ax.set_title(f"{loss}, η = {eta}: samples at the end, seed 0")
         ax.legend(fontsize=8, markerscale=3)
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()

@@ -22,7 +22,7 @@ def make(out_dir, quick=False):
     budget, hidden, n = (90, (6,), 100) if quick else (3000, (32, 32), 400)
     data = two_modes()
     real = data.sample(n, rng=7)
-    out = {"lr": LR, "budget": budget, "hidden": hidden, "methods": {}}
+    out = {"eta": LR, "budget": budget, "hidden": hidden, "methods": {}}
     fig, axes = plt.subplots(3, len(GAN_METHODS), figsize=(3.0 * len(GAN_METHODS), 9))
     for col, method in enumerate(GAN_METHODS):
         generator, discriminator = MLP((4, *hidden, 2)), MLP((2, *hidden, 1))

@@ -17,6 +17,12 @@ Plotted, against ρ (top, s = 1) and against the noise scale s (bottom, ρ = 3):
 * Woodbury (pattern of L): the true KL of the symmetric form R⁻¹ − R⁻¹(C Cᵀ)⁻¹R⁻¹,
   drawn only where that matrix is positive definite (elsewhere the KL is infinite;
   the JSON records None and the smallest eigenvalue).
+
+Measured (full mode, N = 2000, about 4 CPU minutes): at ρ = 3, s = 1, Matérn-3/2 the
+naive KL is 132 against scores of 0.45 (pattern of L) and 0.28 (pattern of LLᵀ); the
+gap is 100–1000× for every kernel and ρ. The Woodbury precision is indefinite for every
+Matérn-3/2 and 5/2 setting here, and for Matérn-1/2 below ρ = 3 or s = 1; where it is
+defined its KL (8–34) is far above the score.
 """
 
 import matplotlib.pyplot as plt

@@ -4,6 +4,12 @@ Matérn-3/2 with l = 0.1 (and Matérn-1/2 for contrast), N uniform training poin
 the unit square with a prior draw as data, M uniform prediction points, p = 3,
 λ = 1.5; errors of the posterior mean (largest absolute, over the prediction points)
 and of the posterior variance against dense GP regression, as ρ grows.
+
+Measured (full mode, N = 2000, M = 200): ordering the prediction points first is the
+most accurate for Matérn-3/2 (mean error 0.030 at ρ = 3 against 0.061 last and 0.79
+not in the ordering); for Matérn-1/2 "last" has the smallest mean error (0.025 against
+0.061 first) and "first" the smallest variance error. Leaving the prediction points
+out of the ordering is the worst in every case.
 """
 
 import matplotlib.pyplot as plt

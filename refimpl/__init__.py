@@ -8,6 +8,8 @@ refimpl.inrank
     Incremental low-rank learning in three-layer linear networks, and InRank.
 refimpl.vecchia
     KL-minimizing sparse inverse Cholesky (Vecchia) factors of kernel matrices.
+refimpl.pde
+    Nonlinear PDEs solved with Gaussian processes and sparse Cholesky factors.
 refimpl.backend
     The NumPy/CuPy array backend that all array maths goes through.
 """
@@ -17,9 +19,9 @@ import importlib
 from refimpl import backend
 
 __version__ = "0.1.0"
-__all__ = ["backend", "cgd", "inrank", "vecchia", "__version__"]
+__all__ = ["backend", "cgd", "inrank", "vecchia", "pde", "__version__"]
 
-_SUBPACKAGES = ("cgd", "inrank", "vecchia")
+_SUBPACKAGES = ("cgd", "inrank", "vecchia", "pde")
 
 
 def __getattr__(name):

@@ -183,6 +183,7 @@ SPECS = [
             "placement": "follow",
             "cg_rtol": 1e-8,
             "cg_maxiter": 50,
+            "precondition": True,
         },
         extra=[("kernel", KERNEL), ("system", BOUNDARY)],
         timeout=10,

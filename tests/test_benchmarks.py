@@ -16,6 +16,7 @@ EXPECTED_BENCHMARKS = {
     "inrank_bench.py",
     "vecchia_bench.py",
     "vecchia_noise_bench.py",
+    "pde_bench.py",
 }
 
 

@@ -193,13 +193,13 @@ def test_player_of_dimension_one():
     x0, y0 = np.array([0.5]), game.discriminator.init(1)
     assert game.n == 1
     for method in ("acgd", "cgd", "adam", "ogda", "gda"):
-        run = train_gan(game, method, x0, y0, budget=60, lr=0.01)
+        run = train_gan(game, method, x0, y0, budget=60, eta=0.01)
         assert run.status == "completed" and run.x.shape == (1,)
 
 
 def test_training_counts_cost_and_records():
     game, x, y, _ = _game(8, widths=(2, 4))
-    run = train_gan(game, "acgd", x, y, budget=120, lr=0.01, records=3)
+    run = train_gan(game, "acgd", x, y, budget=120, eta=0.01, records=3)
     cost = run.gradient_evaluations + run.hvp_evaluations
     assert 120 <= cost and run.gradient_evaluations == 2 * run.steps_taken
     # Per step: 1 right-hand side, 2 per CG iteration, 2 for the warm-start residual
@@ -209,7 +209,7 @@ def test_training_counts_cost_and_records():
     assert run.hvp_evaluations == expected
     assert list(run.costs) == sorted(run.costs) and len(run.snapshots) == len(run.costs)
     assert run.gradient_norms.shape == (run.steps_taken, 2)
-    run_gda = train_gan(game, "gda", x, y, budget=10, lr=0.01)
+    run_gda = train_gan(game, "gda", x, y, budget=10, eta=0.01)
     assert run_gda.steps_taken == 5 and run_gda.hvp_evaluations == 0
 
 
@@ -217,18 +217,18 @@ def test_same_seed_same_run():
     runs = []
     for _ in range(2):
         game, x, y, _ = _game(9)
-        runs.append(train_gan(game, "adam", x, y, budget=20, lr=0.01))
+        runs.append(train_gan(game, "adam", x, y, budget=20, eta=0.01))
     np.testing.assert_array_equal(runs[0].x, runs[1].x)
 
 
 def test_divergence_is_reported_with_its_step():
     game, x, y, _ = _game(10, activation="relu")
     with pytest.raises(DivergenceError) as error:
-        train_gan(game, "gda", x * 50, y * 50, budget=4000, lr=1e3)
+        train_gan(game, "gda", x * 50, y * 50, budget=4000, eta=1e3)
     step = error.value.step
     assert step >= 1 and f"step {step}" in str(error.value)
     game, x, y, _ = _game(10, activation="relu")
-    run = train_gan(game, "gda", x * 50, y * 50, budget=4000, lr=1e3, on_failure="stop")
+    run = train_gan(game, "gda", x * 50, y * 50, budget=4000, eta=1e3, on_failure="stop")
     assert run.status == "diverged" and run.stopped_at == step
     assert np.isfinite(run.x).all() and run.steps_taken == step - 1
 
@@ -237,8 +237,8 @@ def test_cg_budget_exhaustion_is_reported_with_its_step():
     game, x, y, _ = _game(11)
     options = {"maxiter": 1, "tol": 1e-30}
     with pytest.raises(np.linalg.LinAlgError, match="step 1"):
-        train_gan(game, "acgd", x, y, budget=100, lr=0.5, options=options)
-    run = train_gan(game, "acgd", x, y, budget=100, lr=0.5, options=options, on_failure="stop")
+        train_gan(game, "acgd", x, y, budget=100, eta=0.5, options=options)
+    run = train_gan(game, "acgd", x, y, budget=100, eta=0.5, options=options, on_failure="stop")
     assert run.status == "inner_solver_failed" and run.stopped_at == 1
 
 
@@ -304,7 +304,7 @@ def test_figure_data_supports_the_stated_claims():
         pytest.skip("the committed data is from a quick run")
     large = data["settings"]["large"]
     assert (
-        large["lr"] == 0.03 and data["settings"]["large"]["acgd"]["status"].count("completed") == 8
+        large["eta"] == 0.03 and data["settings"]["large"]["acgd"]["status"].count("completed") == 8
     )
     assert min(large["acgd"]["final_modes_covered"]) == 2
     acgd, adam = large["acgd"]["final_energy"], large["adam"]["final_energy"]

@@ -178,23 +178,6 @@ def test_acgd_first_step_closed_form(seed, n, m, lr):
     np.testing.assert_allclose(state.v_x, (1 - beta) * gx**2)
 
 
-@given(seed=seeds, n=dims, m=dims, steps=st.integers(1, 5))
-def test_acgd_is_cgd_with_its_per_coordinate_steps(seed, n, m, steps):
-    rng = np.random.default_rng(seed)
-    game = BilinearGame(rng.standard_normal((n, m)))
-    x, y = rng.standard_normal(n), rng.standard_normal(m)
-    state = None
-    for _ in range(steps):
-        prev = state if state is not None else cgd.ACGDState.zeros(x, y)
-        gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-        _, eta_x = cgd.adaptive_step_sizes(prev.v_x, gx, prev.t + 1, 0.1)
-        _, eta_y = cgd.adaptive_step_sizes(prev.v_y, gy, prev.t + 1, 0.1)
-        cx, cy, _ = cgd.cgd_step(game, x, y, eta_x, eta_y, solver="dense")
-        x, y, state, _ = cgd.acgd_step(game, x, y, 0.1, 0.1, state, solver="dense")
-        np.testing.assert_allclose(x, cx, rtol=0, atol=0)
-        np.testing.assert_allclose(y, cy, rtol=0, atol=0)
-
-
 def test_cgd_with_per_coordinate_steps_matches_decoupled_closed_form():
     # Diagonal A decouples the coordinates: pair i is the scalar game α_i x y with
     # step sizes (ηₓ_i, η_y_i), whose CGD iteration matrix is (I + [[0, ηₓα], [-η_yα, 0]])⁻¹.
@@ -301,6 +284,22 @@ def test_acgd_matches_the_formula_by_hand(seed, n, m, lr, steps):
             * (1 + np.linalg.norm(np.r_[x, y]))
         )
         tol = 1e-11 * scale
+        np.testing.assert_allclose(result.x[k], ex, rtol=0, atol=tol)
+        np.testing.assert_allclose(result.y[k], ey, rtol=0, atol=tol)
+
+
+@given(seed=seeds, n=dims, m=dims, lr=step_sizes(0.01, 0.5), steps=st.integers(1, 5))
+def test_acgd_dense_solver_matches_the_formula_by_hand(seed, n, m, lr, steps):
+    # The dense path (one Cholesky, substitution) against the joint block solve: both
+    # direct, each step off by cond·eps relative, carried over and grown by at most cond.
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, m))
+    x, y = rng.standard_normal(n), rng.standard_normal(m)
+    expected = _acgd_by_hand(A, x, y, lr, steps)
+    result = cgd.run(BilinearGame(A), "acgd", x, y, steps, eta=lr, solver="dense")
+    for k, (ex, ey, hx, hy, cond) in enumerate(expected, start=1):
+        scale = cond**k * (1 + hx.max() + hy.max()) * (1 + np.linalg.norm(A, 2))
+        tol = 100 * EPS * scale * (1 + np.linalg.norm(np.r_[x, y]))
         np.testing.assert_allclose(result.x[k], ex, rtol=0, atol=tol)
         np.testing.assert_allclose(result.y[k], ey, rtol=0, atol=tol)
 

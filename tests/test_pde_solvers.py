@@ -154,3 +154,42 @@ def test_gauss_newton_reports_divergence_with_its_step():
     with pytest.raises(DivergenceError) as info:
         gauss_newton(solver, exploding, np.zeros(system.n_boundary), np.zeros((9, 2)), 3)
     assert info.value.step == 1
+
+
+@pytest.mark.parametrize("rho", [2.0, 3.0])
+def test_finite_rho_error_is_bounded_by_the_kl_divergence(rho):
+    """With λ_i the eigenvalues of LᵀΘ_big L, KL = ½Σ(λ_i − 1 − log λ_i) bounds each
+    λ_i to [λ₋, λ₊], the roots of λ − 1 − log λ = 2 KL. Then λ₋Θ̃ ⪯ Θ ⪯ λ₊Θ̃ for
+    Θ̃_big = (LLᵀ)⁻¹, and so for Θ = AΘ_bigAᵀ; inverting, the exact GP objective
+    rᵀΘ⁻¹r lies within [1/λ₊, 1/λ₋] times the sparse one, rᵀΘ̃⁻¹r."""
+    from scipy.optimize import brentq
+
+    from refimpl.pde import measurement_ordering, multiset_maximin_ordering
+    from refimpl.vecchia import ball_pattern, kl_divergence, supernodal_kl_factor, supernodes
+
+    eta = 1e-10
+    system, boundary, interior = _system(0.125)
+    kernel = MeasurementKernel(ELLIPTIC.kernel)
+    big = system.big_measurements()
+    scale = 1 / np.sqrt(kernel.variances(big))
+    order, lengths = multiset_maximin_ordering(boundary, interior, p=3)
+    m_order, m_lengths = measurement_ordering(order, lengths, len(boundary), 2, "follow")
+    rows = big.scaled(scale).rows()[m_order]
+    groups = supernodes(ball_pattern(big.points[m_order], m_lengths, rho), m_lengths, 1.5)
+    L = supernodal_kl_factor(rows, kernel, groups, nugget=eta)
+    kl = kl_divergence(kernel(rows) + eta * np.eye(len(rows)), L)
+
+    def excess(lam):
+        return lam - 1 - np.log(lam) - 2 * kl
+
+    low, high = brentq(excess, 1e-300, 1.0), brentq(excess, 1.0, 1e300)
+    solver = SparseSolver(kernel, system, eta, rho=rho, cg_rtol=1e-13, cg_maxiter=2000)
+    weights, rhs = ELLIPTIC.linearize(np.zeros((len(interior), 2)), ELLIPTIC.rhs(interior))
+    r = np.concatenate([ELLIPTIC.truth(boundary), rhs])
+    alpha_sparse, _ = solver.solve(weights, r)
+    A = system.weight_matrix(weights).toarray()
+    theta_big = kernel.gram(big) + eta * np.diag(1 / scale**2)  # the same relative nugget
+    exact = r @ np.linalg.solve(A @ theta_big @ A.T, r)
+    ratio = exact / (r @ alpha_sparse)
+    print(f"rho {rho}: KL {kl:.3g}, bounds [{1 / high:.4f}, {1 / low:.4f}], ratio {ratio:.6f}")
+    assert (1 - 1e-6) / high <= ratio <= (1 + 1e-6) / low

@@ -13,6 +13,7 @@ EXPECTED_TUTORIALS = {
     "inrank_three_layer.py",
     "vecchia_cholesky.py",
     "vecchia_noise.py",
+    "pde_gp.py",
 }
 
 

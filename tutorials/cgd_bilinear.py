@@ -237,7 +237,9 @@ cgd_ratio = results["cgd"].norm[-1] / results["cgd"].norm[0]
 np.testing.assert_allclose(cgd_ratio, (1 + (eta * alpha) ** 2) ** (-STEPS / 2), rtol=1e-12)
 # §3: the Neumann series converges to CGD (geometrically, ‖ηN‖ = 1/2 here), and LCGD
 # equals extragradient on a bilinear game.
-assert all(b <= 0.5 * a + 1e-15 for a, b in zip(neumann_errors, neumann_errors[1:]))
+# (error_{K+1} = −HN error_K, and ‖HN‖ = η σ_max(A) = 1/2)
+errors = np.array(neumann_errors)
+assert np.all(errors[1:] <= 0.5 * errors[:-1] + 1e-15)
 assert np.abs(lcgd - extragradient).max() < 1e-14
 # §3: only CGD has spectral radius below 1 for α = 1, 3, 6 (η = 0.2).
 assert all(r < 1 for r in radii["cgd"])

@@ -151,7 +151,7 @@ out = compare_gan_methods(
     ("gda", "adam", "acgd"),
     seeds=seeds,
     budget=budget,
-    lr=0.03,
+    eta=0.03,
     hidden=hidden,
     noise_dim=2,
     records=3,

@@ -35,7 +35,13 @@ from refimpl.cgd.arguments import (
     check_vector,
 )
 from refimpl.cgd.competitive import cgd_step
-from refimpl.validation import as_float_array, check_in_interval, check_integer, check_positive
+from refimpl.validation import (
+    DivergenceError,
+    as_float_array,
+    check_in_interval,
+    check_integer,
+    check_positive,
+)
 
 __all__ = ["ACGDState", "adaptive_step_sizes", "acgd_step"]
 
@@ -178,6 +184,11 @@ def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=Non
         check_finite_result("the running average of squared gradients", v_new, step=t)
         step_sizes = (1.0 - beta**t) ** 0.5 * eta / (xp.sqrt(v_new) + eps)
     check_finite_result("the adaptive step sizes", step_sizes, step=t, hint="raise eps")
+    if not bool(xp.all(step_sizes > 0)):
+        raise DivergenceError(
+            f"the adaptive step sizes underflowed to 0 at step {t} (gradients too large for eta)",
+            step=t,
+        )
     return v_new, step_sizes
 
 

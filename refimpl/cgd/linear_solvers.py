@@ -279,6 +279,9 @@ def gmres(apply, b, x0=None, tol=1e-12, restart=None, maxiter=None):
                 w = w - hessenberg[i, k] * v
             h_next = float(xp.linalg.norm(w))
             hessenberg[k + 1, k] = h_next
+            check_finite_result(
+                f"the Arnoldi step (iteration {iterations})", hessenberg[:, k], step=iterations
+            )
             k += 1
             e1 = xp.zeros(k + 1)
             e1[0] = beta

@@ -205,6 +205,10 @@ def run(game, method, x0, y0, steps, eta=None, **options):
         For an unknown method or option (naming the key), shape mismatches,
         non-finite starts, η ≤ 0, γ < 0, steps < 0, maxiter < 1, or
         SGA/ConOpt/``solver="cg"`` on a general-sum game.
+    numpy.linalg.LinAlgError
+        If a general-sum game's dense CGD system is singular at some step, or CG meets
+        an operator that is not positive definite. Overflow is not an error: it ends
+        the run with ``status="diverged"``.
 
     Notes
     -----

@@ -14,21 +14,29 @@ init
 data
     Teacher data with chosen singular values, whitened or correlated inputs, noise.
 optim
-    Gradient descent / SGD and Adam.
+    Gradient descent / SGD and Adam, and the mini-batch schedule.
+layers, backprop
+    Dense and low-rank-update layers (which keep InRank's rank state) and the one
+    forward/backward pass through a list of them.
+loop
+    The one training loop behind :func:`train`, full-rank training and InRank.
 train
     :func:`train` with tracking of cumulative updates, effective ranks, learned steps.
 rank
-    Energy- and variance-based explained ratios and effective rank.
+    Energy- and variance-based explained ratios, effective rank, InRank's rank rule.
 dynamics
-    Closed-form mode dynamics (Saxe et al.): ``mode_strength``, ``mode_time``, ...
-layers
-    Dense and low-rank-update layers as operators (forward/backward) for InRank.
-algorithm
-    The InRank algorithm, its efficient two-stage variant, parameter and MAC counts.
-mlp
+    Closed-form mode dynamics (Saxe et al.), gathered from ``ode`` (the mode ODE and
+    null modes), ``depth3`` (the closed form ``F``), ``learning_times`` and
+    ``reference`` (SciPy integration and quadrature).
+algorithm, efficient, truncation, cost, results
+    The InRank algorithm; its efficient variant (adapt, truncate, train at fixed rank);
+    truncation through the factors; parameter and multiply-add counts; the result.
+mlp, mlp_task
     A two-layer ReLU MLP with hand-written backprop and a synthetic nonlinear teacher.
 experiments
     The runs behind the figures and the tutorial (staircase, MLP comparison).
+
+Derivations: ``docs/derivations/inrank.md``.
 
 Conventions: ``X`` has shape ``(n_in, n_samples)`` (columns are samples); the loss is
 ``½‖f(X) − Y‖²_F / n_samples``; with whitened inputs gradient descent with learning

@@ -31,6 +31,7 @@ import warnings
 
 from refimpl import backend
 from refimpl.inrank.backprop import ACTIVATIONS, forward_backward, predict
+from refimpl.inrank.truncation import triangular_factor
 from refimpl.validation import as_float_array, check_integer
 
 __all__ = ["ACTIVATIONS", "DenseLayer", "LowRankUpdateLayer", "forward_backward", "predict"]
@@ -226,9 +227,10 @@ class LowRankUpdateLayer:
         LowRankUpdateLayer
             ``rank = cap = r``, ``buffer = 0``.
         """
-        new = LowRankUpdateLayer(None, U, V, rank=U.shape[1] if U.ndim == 2 else None)
+        U = as_float_array("U", U, ndim=2, like=self.U)
+        new = LowRankUpdateLayer(None, U, V, rank=U.shape[1])
         if new.shape != self.shape:
-            raise ValueError(f"U, V: expected factors of a {self.shape} layer, received {new.shape}")
+            raise ValueError(f"U, V: expected factors of a {self.shape} layer, got {new.shape}")
         new.cap = new.rank
         new.base = self.base if keep_base else None
         return new
@@ -274,8 +276,8 @@ class LowRankUpdateLayer:
         """Singular values of ``U_k V_kᵀ`` from two thin QRs: ``O((m + n) k²)``."""
         xp = backend.array_namespace(self.U)
         k = self.active
-        _, ru = xp.linalg.qr(self.U[:, :k])
-        _, rv = xp.linalg.qr(self.V[:, :k])
+        ru = triangular_factor(self.U[:, :k])
+        rv = triangular_factor(self.V[:, :k])
         return xp.linalg.svd(ru @ rv.T, compute_uv=False)
 
     def dense(self):

@@ -1,4 +1,4 @@
-"""The deep linear network ``f(x) = W_L ⋯ W_2 W_1 x``: forward pass, loss, hand-written gradients.
+r"""The deep linear network ``f(x) = W_L ⋯ W_2 W_1 x``: forward pass, loss, hand-written gradients.
 
 Conventions used throughout :mod:`refimpl.inrank`:
 
@@ -9,7 +9,7 @@ Conventions used throughout :mod:`refimpl.inrank`:
   ``(h1, n_in)``, ``(h2, h1)``, ``(n_out, h2)``.
 * The loss is
 
-  .. math:: \\mathcal L = \\frac{1}{2 n_{\\text{samples}}} \\| W_3 W_2 W_1 X - Y \\|_F^2 ,
+  .. math:: \mathcal L = \frac{1}{2 n_{\text{samples}}} \| W_3 W_2 W_1 X - Y \|_F^2 ,
 
   so with whitened inputs (``X Xᵀ / n_samples = I``) it equals ``½‖W − Σyx‖²_F`` up to a
   constant and gradient descent with learning rate ``η`` has time scale ``τ = 1/η``.

@@ -155,6 +155,8 @@ def measurement_ordering(point_order, point_lengths, n_boundary, n_types, placem
     check_array_type("point_order", point_order)
     check_array_type("point_lengths", point_lengths)
     point_order = np.asarray(backend.to_numpy(point_order))
+    if np.iscomplexobj(point_lengths):
+        raise ValueError("point_lengths: expected real lengths, received complex values")
     try:
         point_lengths = np.asarray(backend.to_numpy(point_lengths), dtype=float)
     except (TypeError, ValueError):

@@ -30,7 +30,7 @@ def make_solver(method, kernel, system, nugget, options):
         if options:
             raise ValueError(f"options: the dense solver takes none, received {sorted(options)}")
         return DenseSolver(kernel, system, nugget)
-    allowed = ("rho", "lam", "p", "placement", "cg_rtol", "cg_maxiter")
+    allowed = ("rho", "lam", "p", "placement", "cg_rtol", "cg_maxiter", "precondition")
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"options: unknown option {unknown[0]!r}; allowed: {allowed}")
@@ -54,7 +54,8 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
         Gauss–Newton steps (per time step for Burgers; default: the problem's).
     **options
         For ``"sparse"``: ``rho`` (3), ``lam`` (1.5), ``p`` (3), ``placement``
-        (``"follow"``), ``cg_rtol`` (1e-10), ``cg_maxiter`` (500). Unknown keys raise
+        (``"follow"``), ``cg_rtol`` (1e-10), ``cg_maxiter`` (500), ``precondition``
+        (True). Unknown keys raise
         ValueError.
 
     Returns
@@ -89,6 +90,7 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
 
     Examples
     --------
+    >>> from refimpl.pde import NonlinearElliptic
     >>> sol = solve(NonlinearElliptic(), 0.125, method="dense")
     >>> round(sol.rms_error, 3), [record["cg_iterations"] for record in sol.history]
     (0.037, [0, 0, 0])

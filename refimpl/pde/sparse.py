@@ -95,6 +95,8 @@ class SparseSolver:
         Relative residual at which CG stops.
     cg_maxiter : int, optional
         CG's iteration budget; not converging within it raises DivergenceError.
+    precondition : bool, optional
+        False runs plain CG from zero (for comparison; no factor of Θ is built).
 
     Attributes
     ----------
@@ -140,6 +142,7 @@ class SparseSolver:
         placement="follow",
         cg_rtol=1e-10,
         cg_maxiter=500,
+        precondition=True,
     ):
         if not isinstance(kernel, MeasurementKernel):
             raise ValueError(f"kernel: expected a MeasurementKernel, received {kernel!r}")
@@ -149,6 +152,9 @@ class SparseSolver:
         self.nugget = check_nonnegative("nugget", nugget)
         self.cg_rtol = check_positive("cg_rtol", cg_rtol)
         self.cg_maxiter = check_integer("cg_maxiter", cg_maxiter, minimum=1, maximum=10**6)
+        if not isinstance(precondition, bool | np.bool_):
+            raise ValueError(f"precondition: expected True or False, received {precondition!r}")
+        self.precondition = bool(precondition)
         big = kernel.check_measurements(system.big_measurements(), "kernel")
         self.timings, self.nnz = {}, {}
 
@@ -201,9 +207,10 @@ class SparseSolver:
                 "zero; expected weights that make a non-zero functional"
             )
         scale = 1.0 / np.sqrt(variances)
-        rows = measurements.scaled(scale).rows()[self.point_order]
-        L = supernodal_kl_factor(rows, self.kernel, self.groups, nugget=self.nugget)
-        self.nnz["system"] = L.nnz
+        if self.precondition:
+            rows = measurements.scaled(scale).rows()[self.point_order]
+            L = supernodal_kl_factor(rows, self.kernel, self.groups, nugget=self.nugget)
+            self.nnz["system"] = L.nnz
         factor_time = time.perf_counter() - start
 
         def theta(x):
@@ -226,11 +233,11 @@ class SparseSolver:
         alpha, status = spla.cg(
             operator,
             rhs,
-            x0=precondition(rhs),
+            x0=precondition(rhs) if self.precondition else np.zeros(n),
             rtol=self.cg_rtol,
             atol=0.0,
             maxiter=self.cg_maxiter,
-            M=preconditioner,
+            M=preconditioner if self.precondition else None,
             callback=count,
         )
         norm = max(np.linalg.norm(rhs), 1e-300)

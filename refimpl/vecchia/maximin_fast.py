@@ -34,6 +34,7 @@ from .points import concatenate_lists
 
 __all__ = ["greedy_maximin", "insert_distances"]
 
+
 def insert_distances(near_rows, d):
     """Insert distances ``d`` into rows of sorted p-nearest distances, keep p smallest."""
     p = near_rows.shape[1]

@@ -157,9 +157,9 @@ def noise_factor(L, noise, pattern="factor"):
 
     Notes
     -----
-    See :func:`~refimpl.vecchia.incomplete_cholesky.incomplete_cholesky`. On the
-    pattern of :math:`LL^\top` no update is dropped at the first level, and with the
-    full pattern C is the exact Cholesky factor of A.
+    See :func:`~refimpl.vecchia.incomplete_cholesky.incomplete_cholesky`. The pattern
+    of :math:`LL^\top` is the sparsity of A itself (classical IC(0)); with the full
+    pattern C is the exact Cholesky factor of A.
 
     .. math::
 

@@ -177,9 +177,11 @@ def predict_variant(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0
     :math:`Q_{PT} = L_{PP}L_{TP}^\top`, a triangular solve. Without P in the
     ordering, :math:`\mu = \Theta_{PT}LL^\top y` and
     :math:`\operatorname{var} = \operatorname{diag}(\Theta_{PP} - \Theta_{PT}LL^\top\Theta_{TP})`.
-    Which variant is most accurate depends on the kernel and ρ (measured in the
-    figure ``vecchia_prediction_variants``: with Matérn-3/2 "first" and "last" beat
-    "none" on the mean, with Matérn-1/2 "last" is best at N = 300).
+    Which variant is most accurate depends on the kernel and ρ. Measured in the
+    figure ``vecchia_prediction_variants`` (N = 2000, M = 200, p = 3, l = 0.1, largest
+    mean about 2.5): at ρ = 3 the largest mean error is 0.79 / 0.030 / 0.061 for
+    none / first / last with Matérn-3/2, and 0.31 / 0.061 / 0.025 with Matérn-1/2;
+    "first" has the smallest variance errors in both, and "none" is the worst.
 
     References
     ----------

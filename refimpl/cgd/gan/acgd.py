@@ -116,7 +116,7 @@ class AlternatingInfo:
 
 
 def acgd_alternating_step(
-    game, x, y, lr_x, lr_y, state=None, beta=0.99, eps=1e-5, tol=1e-12, maxiter=None
+    game, x, y, eta_x, eta_y, state=None, beta=0.99, eps=1e-5, tol=1e-12, maxiter=None
 ):
     r"""One step of ACGD as the authors' code runs it, solving each player's system in turn.
 
@@ -126,8 +126,8 @@ def acgd_alternating_step(
         A zero-sum game.
     x : ndarray, shape (n,)
     y : ndarray, shape (m,)
-    lr_x, lr_y : float
-        Base learning rates (> 0).
+    eta_x, eta_y : float
+        Base step sizes η (> 0), as ``eta_x``, ``eta_y`` of :func:`refimpl.cgd.acgd_step`.
     state : AlternatingACGDState, optional
         The previous step's state; fresh when None (then x's system is solved first).
     beta : float
@@ -153,7 +153,7 @@ def acgd_alternating_step(
     .. math::
 
         v \leftarrow \beta v + (1-\beta) g^2, \qquad
-        H = \operatorname{diag}\bigl(\sqrt{1-\beta^t}\,\mathrm{lr} / (\sqrt v + \epsilon)\bigr),
+        H = \operatorname{diag}\bigl(\sqrt{1-\beta^t}\,\eta / (\sqrt v + \epsilon)\bigr),
 
     then one of the two systems in the module notes, by CG started from the
     previous w with r₀ = b − A w₀. The substituted player's w = H^{−1/2}(−Δ) is kept
@@ -179,7 +179,7 @@ def acgd_alternating_step(
             "game: the alternating ACGD step needs a zero-sum game (its systems are then "
             f"symmetric positive definite), received {type(game).__name__}"
         )
-    lr_x, lr_y = check_positive("lr_x", lr_x), check_positive("lr_y", lr_y)
+    eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
     beta = check_in_interval("beta", beta, 0.0, 1.0, "left")
     eps = check_positive("eps", eps)
     tol = check_positive("tol", tol)
@@ -195,15 +195,15 @@ def acgd_alternating_step(
     correction = (1.0 - beta**t) ** 0.5
     v_x = beta * state.v_x + (1.0 - beta) * gx * gx
     v_y = beta * state.v_y + (1.0 - beta) * gy * gy
-    eta_x = correction * lr_x / (xp.sqrt(v_x) + eps)
-    eta_y = correction * lr_y / (xp.sqrt(v_y) + eps)
-    for eta in (eta_x, eta_y):
+    h_x = correction * eta_x / (xp.sqrt(v_x) + eps)
+    h_y = correction * eta_y / (xp.sqrt(v_y) + eps)
+    for eta in (h_x, h_y):
         if not bool(xp.all(xp.isfinite(eta) & (eta > 0))):
             raise ValueError(
-                f"lr_x, lr_y, eps: the step sizes √(1−β^t)·lr/(√v + eps) leave (0, inf) at step "
-                f"{t}; received lr_x={lr_x!r}, lr_y={lr_y!r}, eps={eps!r}"
+                f"eta_x, eta_y, eps: the step sizes √(1−β^t)·η/(√v + eps) leave (0, inf) at step "
+                f"{t}; received eta_x={eta_x!r}, eta_y={eta_y!r}, eps={eps!r}"
             )
-    sx, sy = xp.sqrt(eta_x), xp.sqrt(eta_y)
+    sx, sy = xp.sqrt(h_x), xp.sqrt(h_y)
 
     def dxy(v):
         _check_step(t, v)  # an overflow here is the iteration's, not the caller's input
@@ -214,30 +214,30 @@ def acgd_alternating_step(
         return game.dyx_g(x, y, u)
 
     if state.solve_x:
-        rhs = sx * (gx - dxy(eta_y * gy))
+        rhs = sx * (gx - dxy(h_y * gy))
         _check_step(t, rhs)
         w, krylov = conjugate_gradient(
-            lambda p: p - sx * dxy(eta_y * dyx(sx * p)),
+            lambda p: p - sx * dxy(h_y * dyx(sx * p)),
             rhs,
             state.w_x,
             tol**0.5,
             maxiter or game.n,
         )
         dx = -sx * w
-        dy = -eta_y * (gy + dyx(dx))
+        dy = -h_y * (gy + dyx(dx))
         w_x, w_y = w, -dy / sy
     else:
-        rhs = sy * (gy - dyx(eta_x * gx))
+        rhs = sy * (gy - dyx(h_x * gx))
         _check_step(t, rhs)
         w, krylov = conjugate_gradient(
-            lambda p: p - sy * dyx(eta_x * dxy(sy * p)),
+            lambda p: p - sy * dyx(h_x * dxy(sy * p)),
             rhs,
             state.w_y,
             tol**0.5,
             maxiter or game.m,
         )
         dy = -sy * w
-        dx = -eta_x * (gx + dxy(dy))
+        dx = -h_x * (gx + dxy(dy))
         w_x, w_y = -dx / sx, w
     info = AlternatingInfo(
         "x" if state.solve_x else "y", krylov.iterations, krylov.residual, krylov.converged

@@ -54,7 +54,7 @@ class AdamState:
     v_y: object
 
 
-def adam_step(game, x, y, lr_x, lr_y, state=None, beta1=0.5, beta2=0.999, eps=1e-8):
+def adam_step(game, x, y, eta_x, eta_y, state=None, beta1=0.5, beta2=0.999, eps=1e-8):
     r"""One simultaneous Adam step: x on ∇ₓf and y on ∇_y g, from the same point.
 
     Parameters
@@ -62,8 +62,8 @@ def adam_step(game, x, y, lr_x, lr_y, state=None, beta1=0.5, beta2=0.999, eps=1e
     game : Game
     x : ndarray, shape (n,)
     y : ndarray, shape (m,)
-    lr_x, lr_y : float
-        Learning rates (> 0).
+    eta_x, eta_y : float
+        Step sizes η (the learning rates, > 0).
     state : AdamState, optional
         The previous step's state; fresh when None.
     beta1, beta2 : float
@@ -84,7 +84,7 @@ def adam_step(game, x, y, lr_x, lr_y, state=None, beta1=0.5, beta2=0.999, eps=1e
 
         m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad
         v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
-        \Delta = -\mathrm{lr}\, \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}.
+        \Delta = -\eta\, \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}.
 
     References
     ----------
@@ -95,11 +95,11 @@ def adam_step(game, x, y, lr_x, lr_y, state=None, beta1=0.5, beta2=0.999, eps=1e
     >>> import numpy as np
     >>> from refimpl.cgd import BilinearGame
     >>> x, y, state = adam_step(BilinearGame(1.0), np.array([1.0]), np.array([1.0]), 0.1, 0.1)
-    >>> x, y       # the first step moves every coordinate by about lr
+    >>> x, y       # the first step moves every coordinate by about eta
     (array([0.9]), array([1.1]))
     """
     x, y = _check(game, x, y)
-    lr_x, lr_y = check_positive("lr_x", lr_x), check_positive("lr_y", lr_y)
+    eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
     beta1 = check_in_interval("beta1", beta1, 0.0, 1.0, "left")
     beta2 = check_in_interval("beta2", beta2, 0.0, 1.0, "left")
     eps = check_positive("eps", eps)
@@ -112,10 +112,10 @@ def adam_step(game, x, y, lr_x, lr_y, state=None, beta1=0.5, beta2=0.999, eps=1e
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     moments = []
     steps = []
-    for g, m, v, lr in ((gx, state.m_x, state.v_x, lr_x), (gy, state.m_y, state.v_y, lr_y)):
+    for g, m, v, eta in ((gx, state.m_x, state.v_x, eta_x), (gy, state.m_y, state.v_y, eta_y)):
         m = beta1 * m + (1.0 - beta1) * g
         v = beta2 * v + (1.0 - beta2) * g * g
-        steps.append(-lr * (m / (1.0 - beta1**t)) / (xp.sqrt(v / (1.0 - beta2**t)) + eps))
+        steps.append(-eta * (m / (1.0 - beta1**t)) / (xp.sqrt(v / (1.0 - beta2**t)) + eps))
         moments += [m, v]
     with np.errstate(over="ignore", invalid="ignore"):
         x_new, y_new = x + steps[0], y + steps[1]

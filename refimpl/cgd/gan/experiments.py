@@ -42,7 +42,7 @@ def compare_gan_methods(
     methods=GAN_METHODS,
     seeds=(0,),
     budget=1000,
-    lr=0.01,
+    eta=0.01,
     loss="wgan",
     hidden=(32, 32),
     noise_dim=4,
@@ -62,7 +62,7 @@ def compare_gan_methods(
         One run per seed and method: the seed fixes the batches and the start.
     budget : int
         Cost of each run (gradients + Hessian-vector products).
-    lr : float
+    eta : float
         Step size of every method.
     loss : {"wgan", "cross_entropy"}
     hidden : sequence of int
@@ -129,7 +129,7 @@ def compare_gan_methods(
     ):
         raise ValueError(f"hidden: expected widths in [1, 4096], received {hidden!r}")
     budget = check_integer("budget", budget, minimum=1, maximum=10**7)
-    lr = check_positive("lr", lr)
+    eta = check_positive("eta", eta)
     records = check_integer("records", records, minimum=1, maximum=1000)
     n_eval = check_integer("n_eval", n_eval, minimum=2, maximum=20000)
     noise_dim = check_integer("noise_dim", noise_dim, minimum=1, maximum=10**4)
@@ -143,7 +143,7 @@ def compare_gan_methods(
             discriminator = MLP((data.dim, *hidden, 1), activation)
             game = GANGame(generator, discriminator, data, batch_size, loss, rng=seed)
             x0, y0 = generator.init(seed + 1000), discriminator.init(seed + 2000)
-            run = train_gan(game, method, x0, y0, budget, lr, records=records, on_failure="stop")
+            run = train_gan(game, method, x0, y0, budget, eta, records=records, on_failure="stop")
             real = data.sample(n_eval, rng=2 * 10**6 + seed)
             energy, modes = [], []
             for x, _ in run.snapshots[: records + 1]:

@@ -136,7 +136,7 @@ class GANRun:
     >>> from refimpl.nn import MLP
     >>> from refimpl.cgd.gan import GANGame, mixture_1d, train_gan
     >>> game = GANGame(MLP((1, 1)), MLP((1, 1)), mixture_1d(), batch_size=4, rng=0)
-    >>> run = train_gan(game, "gda", [0.0, 0.0], [0.0, 0.0], budget=4, lr=0.1)
+    >>> run = train_gan(game, "gda", [0.0, 0.0], [0.0, 0.0], budget=4, eta=0.1)
     >>> run.steps_taken, run.gradient_evaluations
     (2, 4)
     """
@@ -156,21 +156,21 @@ class GANRun:
     inner_iterations: np.ndarray = field(repr=False)
 
 
-def _stepper(method, game, lr, options):
+def _stepper(method, game, eta, options):
     memory = {"state": None}
     if method == "gda":
-        return lambda x, y: (*gda_step(game, x, y, lr, lr), 0, True)
+        return lambda x, y: (*gda_step(game, x, y, eta, eta), 0, True)
     if method == "ogda":
 
         def ogda(x, y):
-            x, y, memory["state"] = ogda_step(game, x, y, lr, lr, memory["state"])
+            x, y, memory["state"] = ogda_step(game, x, y, eta, eta, memory["state"])
             return x, y, 0, True
 
         return ogda
     if method == "adam":
 
         def adam(x, y):
-            x, y, memory["state"] = adam_step(game, x, y, lr, lr, memory["state"], **options)
+            x, y, memory["state"] = adam_step(game, x, y, eta, eta, memory["state"], **options)
             return x, y, 0, True
 
         return adam
@@ -178,14 +178,14 @@ def _stepper(method, game, lr, options):
         tol, maxiter = options.get("tol", 1e-12), options.get("maxiter")
 
         def cgd(x, y):
-            x, y, info = cgd_step(game, x, y, lr, lr, solver="cg", tol=tol, maxiter=maxiter)
+            x, y, info = cgd_step(game, x, y, eta, eta, solver="cg", tol=tol, maxiter=maxiter)
             return x, y, info.iterations, info.converged
 
         return cgd
 
     def acgd(x, y):
         x, y, memory["state"], info = acgd_alternating_step(
-            game, x, y, lr, lr, memory["state"], **options
+            game, x, y, eta, eta, memory["state"], **options
         )
         return x, y, info.iterations, info.converged
 
@@ -193,7 +193,7 @@ def _stepper(method, game, lr, options):
 
 
 def train_gan(
-    game, method, x0, y0, budget, lr, options=None, records=10, on_failure="raise", max_steps=None
+    game, method, x0, y0, budget, eta, options=None, records=10, on_failure="raise", max_steps=None
 ):
     r"""Train generator x and discriminator y with one method until a cost budget is spent.
 
@@ -209,8 +209,8 @@ def train_gan(
     budget : int
         Cost to spend (gradients + Hessian-vector products), >= 1; the last step
         may overshoot it.
-    lr : float
-        Step size of both players (the base rate ``lr`` of Adam and ACGD).
+    eta : float
+        Step size of both players (the base step size of Adam and ACGD).
     options : dict, optional
         ``adam``: beta1 (0.5), beta2 (0.999), eps (1e−8); ``cgd``: tol (1e−12,
         relative residual), maxiter; ``acgd``: beta (0.99), eps (1e−5), tol (1e−12,
@@ -250,7 +250,7 @@ def train_gan(
     >>> from refimpl.cgd.gan.data import mixture_1d
     >>> game = GANGame(MLP((1, 4, 1)), MLP((1, 4, 1)), mixture_1d(), batch_size=8, rng=0)
     >>> x0, y0 = game.generator.init(rng=1), game.discriminator.init(rng=2)
-    >>> run = train_gan(game, "acgd", x0, y0, budget=40, lr=0.01, records=2)
+    >>> run = train_gan(game, "acgd", x0, y0, budget=40, eta=0.01, records=2)
     >>> run.status, run.gradient_evaluations + run.hvp_evaluations >= 40
     ('completed', True)
     """
@@ -266,12 +266,12 @@ def train_gan(
         if vector.shape != (size,):
             raise ValueError(f"{name}: expected shape ({size},), received {vector.shape}")
     budget = check_integer("budget", budget, minimum=1, maximum=10**9)
-    lr = check_positive("lr", lr)
+    eta = check_positive("eta", eta)
     records = check_integer("records", records, minimum=1, maximum=10**5)
     on_failure = check_choice("on_failure", on_failure, ("raise", "stop"))
     max_steps = budget if max_steps is None else check_integer("max_steps", max_steps, minimum=1)
     counted = _Counted(game)
-    step = _stepper(method, counted, lr, options)
+    step = _stepper(method, counted, eta, options)
     costs, snapshots = [0], [(x.copy(), y.copy())]
     norms, inner = [], []
     status, message, stopped_at = "completed", "", None
@@ -294,7 +294,7 @@ def train_gan(
         else:
             status, stopped_at = "diverged", k
             message = error or f"step {k} produced non-finite parameters"
-            message = f"diverged at step {k}: {message}; lower lr"
+            message = f"diverged at step {k}: {message}; lower eta"
             if on_failure == "raise":
                 raise DivergenceError(message, step=k)
             break
