@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 from refimpl.vecchia import Matern, kl_cholesky
-from refimpl.vecchia.noise import noise_factor, noisy_posterior_mean
+from refimpl.vecchia.noise import noise_factor
+from refimpl.vecchia.noisy_posterior import noisy_posterior_mean
 
 KERNEL = Matern(1.5, 0.5)
 RHO, LAM = 3.0, 1.5

@@ -38,7 +38,7 @@ def make(out_dir, quick=False):
     )
     members = groups.member_columns(owner)
 
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 5.2))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
     finite = np.where(np.isfinite(lengths), lengths, lengths[np.isfinite(lengths)].max())
     size = 4 + 400 * (finite / finite.max()) ** 1.2
     sc = ax0.scatter(

@@ -4,8 +4,9 @@ Subcommands
 -----------
 figures [NAME ...] [--quick] [--out DIR] [--list]
     Regenerate the registered figures (all of them when no name is given).
-oracle {export DIR, check DIR CANDIDATE_DIR, list}
-    The oracle kit: write the golden cases, or check an implementation against them.
+oracle {export DIR, check DIR CANDIDATE_DIR, list, record}
+    The oracle kit: write the golden cases, or check an implementation against them;
+    ``record`` (maintainers, in a source checkout) rewrites the recorded references.
 info
     Print the versions, the array backend, and the BLAS library and its threads.
 
@@ -174,7 +175,7 @@ def _cmd_oracle(args) -> int:
     from refimpl import oracle
 
     if args.verb is None:
-        raise UsageError("oracle: expected a verb: export, check or list")
+        raise UsageError("oracle: expected a verb: export, check, list or record")
     if args.verb == "list":
         for case in oracle.cases():
             print(f"{case.name:<36} {case.function}")

@@ -339,7 +339,10 @@ def asarray(x, like=None, dtype=None):
     >>> asarray([1, 2], dtype=float)
     array([1., 2.])
     """
-    xp = array_namespace(like) if like is not None else default_namespace()
+    try:
+        xp = array_namespace(like) if like is not None else default_namespace()
+    except ValueError as exc:
+        raise ValueError(f"like: {exc}") from exc
     if is_foreign_array(x):
         raise ValueError(
             f"x: expected a NumPy or CuPy array or a list, received {type(x).__name__}"

@@ -72,7 +72,10 @@ def _is_real(value) -> bool:
 def _as_real(name: str, value) -> float:
     if not _is_real(value):
         raise ValueError(f"{name}: expected a real number, received {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as exc:  # a Python int beyond the float range
+        raise ValueError(f"{name}: expected a finite number, received {value!r}") from exc
 
 
 def as_generator(seed=None) -> np.random.Generator:
@@ -413,7 +416,7 @@ def check_divergence(value, step: int, what: str = "the loss", hint: str = "") -
     ...
     refimpl.validation.DivergenceError: the loss became non-finite (inf) at step 3; try a ...
     """
-    step = check_integer("step", step)
+    step = check_integer("step", step, minimum=1)
     try:
         array = value if backend.is_cupy_array(value) else np.asarray(value)
         finite = bool(
@@ -422,7 +425,7 @@ def check_divergence(value, step: int, what: str = "the loss", hint: str = "") -
     except TypeError as exc:
         raise ValueError(f"value: expected numbers, received {value!r}") from exc
     if not finite:
-        shown = float(value) if array.ndim == 0 else "non-finite entries"
+        shown = repr(array.item()) if array.ndim == 0 else "non-finite entries"
         message = f"{what} became non-finite ({shown}) at step {step}"
         raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
 

@@ -8,10 +8,16 @@ from contract import Spec
 from refimpl import oracle
 
 CASE = "inrank.explained_ratio"
+# One folder for every file the sweep writes, removed when the run ends.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="refimpl-contract-oracle-")
+
+
+def _scratch():
+    return tempfile.mkdtemp(dir=_SCRATCH.name)
 
 
 def _export_dir():
-    folder = tempfile.mkdtemp()
+    folder = _scratch()
     oracle.export(folder, case=CASE)
     return folder
 
@@ -61,7 +67,7 @@ SPECS = [
     Spec(
         "oracle.export",
         oracle.export,
-        lambda: {"directory": tempfile.mkdtemp(), "subpackage": None, "case": CASE},
+        lambda: {"directory": _scratch(), "subpackage": None, "case": CASE},
     ),
     Spec(
         "oracle.check_directory",
@@ -71,19 +77,19 @@ SPECS = [
     Spec(
         "oracle.record",
         oracle.record,
-        lambda: {"case": CASE, "directory": tempfile.mkdtemp()},
+        lambda: {"case": CASE, "directory": _scratch()},
     ),
     Spec("oracle.recorded_outputs", oracle.recorded_outputs, lambda: {"case": CASE}),
     Spec(
         "oracle.write_arrays",
         oracle.write_arrays,
-        lambda: {"path": tempfile.mkdtemp() + "/a.npz", "arrays": {"x": np.arange(3.0)}},
+        lambda: {"path": _scratch() + "/a.npz", "arrays": {"x": np.arange(3.0)}},
         skip={"arrays": "stores any numbers given, NaN included: a file format, not maths"},
     ),
     Spec(
         "oracle.read_arrays",
         oracle.read_arrays,
-        lambda: {"path": oracle.export(tempfile.mkdtemp(), case=CASE)[0] / "outputs.npz"},
+        lambda: {"path": oracle.export(_scratch(), case=CASE)[0] / "outputs.npz"},
     ),
 ]
 

@@ -11,7 +11,15 @@ import scipy.sparse as sp
 from contract import Spec
 
 from refimpl import vecchia
-from refimpl.vecchia import fitting, incomplete_cholesky, noise, noise_kl, prediction_variants
+from refimpl.vecchia import (
+    fitting,
+    incomplete_cholesky,
+    noise,
+    noise_covariance,
+    noise_kl,
+    noisy_posterior,
+    prediction_variants,
+)
 
 POINTS = np.random.default_rng(0).uniform(size=(12, 2))
 NOISE = np.exp(np.random.default_rng(2).standard_normal(12)) * 0.1
@@ -130,7 +138,7 @@ SPECS = [
     ),
     Spec(
         "vecchia.noisy_posterior_mean",
-        noise.noisy_posterior_mean,
+        noisy_posterior.noisy_posterior_mean,
         lambda: {
             "L": FACTOR,
             "C": C_FACTOR,
@@ -143,10 +151,10 @@ SPECS = [
         kinds={"maxiter": "size"},
         extra=[("noise", -NOISE_ORDERED), ("maxiter", 1)],
     ),
-    _factors_spec("vecchia.noisy_covariance", noise_kl.noisy_covariance),
+    _factors_spec("vecchia.noisy_covariance", noise_covariance.noisy_covariance),
     Spec(
         "vecchia.woodbury_precision",
-        noise_kl.woodbury_precision,
+        noise_covariance.woodbury_precision,
         lambda: {"C": C_FACTOR, "noise": NOISE_ORDERED},
         extra=[("noise", -NOISE_ORDERED)],
     ),

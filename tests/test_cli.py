@@ -21,7 +21,8 @@ def test_help_everywhere(args):
     assert "usage: refimpl" in out.stdout
 
 
-def test_info_prints_versions_backend_and_blas(capsys):
+def test_info_prints_versions_backend_and_blas(capsys, monkeypatch):
+    monkeypatch.delenv("REFIMPL_BACKEND", raising=False)
     assert main(["info"]) == 0
     text = capsys.readouterr().out
     for key in ("refimpl", "numpy", "scipy", "matplotlib", "backend", "blas"):
@@ -91,3 +92,20 @@ def test_info_reports_a_missing_cupy_backend_and_exits_0():
     assert out.returncode == 0, out.stderr
     line = next(li for li in out.stdout.splitlines() if li.startswith("backend"))
     assert "unavailable" in line and "cupy" in line.lower()
+
+
+def test_info_reports_a_broken_cupy_and_exits_0(tmp_path):
+    """A CuPy that is installed but fails on import (a CUDA mismatch) is reported."""
+    import os
+
+    fake = tmp_path / "cupy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('libcudart.so.12: cannot open')\n")
+    env = dict(os.environ, REFIMPL_BACKEND="cupy", PYTHONPATH=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-m", "refimpl", "info"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    lines = {li.split()[0]: li for li in out.stdout.splitlines() if li.strip()}
+    assert "unavailable" in lines["backend"]
+    assert "broken" in lines["cupy"] and "libcudart" in lines["cupy"]

@@ -136,3 +136,16 @@ def test_efficient_variant_refuses_unknown_options_and_keeps_old_paths():
         warnings.simplefilter("error")
         with pytest.raises(DeprecationWarning):
             train_module.check_divergence(1.0, 3, 0.1)
+
+
+def test_ill_conditioned_factors_keep_full_accuracy():
+    # A column trained for a few steps from V = 0 is tiny: the Gram matrix would square
+    # κ(V) ≈ 1e9, so the factor comes from Householder QR and stays accurate to ~ε σ₁.
+    rng = np.random.default_rng(1)
+    U, V = rng.standard_normal((50, 5)), rng.standard_normal((40, 5))
+    U[:, 3] *= 1e-7
+    V[:, 4] *= 1e-9
+    for r in (2, 3, 4):
+        best, s = _best(U @ V.T, r)
+        P, Q = truncate_update(U, V, r)
+        np.testing.assert_allclose(P @ Q.T, best, atol=100 * 50 * EPS * s[0])

@@ -53,6 +53,23 @@ def test_fresh_outputs_match_the_recorded_references(name):
     )
 
 
+def test_recorded_set_matches_the_cases():
+    recorded = {p.stem for p in oracle.recording.RECORDED.glob("*.npz")}
+    assert recorded == set(ALL), "record new cases and remove the files of removed ones"
+    digests = json.loads((oracle.recording.RECORDED / "digests.json").read_text())
+    assert set(digests) == set(ALL)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_inputs_tolerances_and_conventions_match_the_recorded_digest(name):
+    digests = json.loads((oracle.recording.RECORDED / "digests.json").read_text())
+    assert oracle.case_digest(name) == digests[name], (
+        f"{name}: inputs, tolerances or conventions changed. If deliberate, run "
+        f"`python -m refimpl oracle record --case {name}` and log it in "
+        "refimpl/oracle/recorded/CHANGES.md"
+    )
+
+
 def test_manifest_schema(exported):
     manifest = json.loads(
         (case_directory(exported, "vecchia.kl_factor_rho3") / "manifest.json").read_text()
@@ -163,6 +180,7 @@ def test_bad_candidate_folders_get_a_report_not_a_traceback(exported, tmp_path):
     assert "dtype" in detail[("inrank.gradients", "grad_W3")]
     assert "missing" in detail[("cgd.gda_quadratic", "-")]
     assert len(detail) == 4
+    assert "-  " in report.table()  # unmeasurable errors print as "-", never inf
 
 
 def test_python_api_check_names_the_worst_entry():

@@ -8,6 +8,7 @@
 * the derivations the code relies on are in the repository.
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -84,19 +85,14 @@ def test_timing_figures_are_not_tracked():
 
 def test_no_module_imports_another_modules_private_names():
     """Shared helpers are public within their subpackage or live on the shared floor."""
-    private_import = re.compile(
-        r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)\n]*(?:\n[^)]*)*?)\)?$", re.MULTILINE
-    )
     offenders = []
     for path in (ROOT / "refimpl").rglob("*.py"):
-        for match in private_import.finditer(path.read_text(encoding="utf-8")):
-            module, names = match.group(1), match.group(2)
-            if module == "__future__":
-                continue
-            for name in re.split(r"[,\s]+", names):
-                name = name.split(" as ")[0].strip()
-                if name.startswith("_") and not name.startswith("__"):
-                    offenders.append(f"{path.relative_to(ROOT)}: {module}.{name}")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        offenders.append(f"{path.relative_to(ROOT)}: {node.module}.{alias.name}")
     assert not offenders, f"private names imported across modules: {offenders}"
 
 

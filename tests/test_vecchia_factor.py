@@ -314,3 +314,32 @@ def test_kl_divergence_equals_the_dense_closed_form_for_any_factor(points, seed)
     )
     tolerance = 10 * n * condition(theta) * EPS * (1 + abs(expected))
     assert sign == 1 and kl_divergence(theta, L) == pytest.approx(expected, abs=tolerance)
+
+
+def sequential_supernodes(pattern, lengths, lam):
+    """The walk of the definition, one column at a time, written independently of refimpl."""
+    assigned = np.zeros(pattern.n, dtype=bool)
+    members, rows = [], []
+    for j in range(pattern.n):
+        if not assigned[j]:
+            column = pattern.column(j)
+            group = column[(lengths[column] <= lam * lengths[j]) & ~assigned[column]]
+            assigned[group] = True
+            members.append(group.tolist())
+            rows.append(sorted(set().union(*(pattern.column(k).tolist() for k in group))))
+    return members, rows
+
+
+@given(
+    point_clouds(n=st.integers(2, 120), d=st.integers(1, 3)),
+    st.floats(1.0, 3.0),
+    st.sampled_from([1.5, 3.0, np.inf]),
+    st.integers(1, 3),
+)
+def test_supernodes_equal_the_sequential_walk(points, lam, rho, p):
+    x, lengths = ordered(points, p=p)
+    pattern = ball_pattern(x, lengths, rho)
+    groups = supernodes(pattern, lengths, lam)
+    members, rows = sequential_supernodes(pattern, lengths, lam)
+    assert [groups.member_columns(s).tolist() for s in range(groups.count)] == members
+    assert [groups.row_set(s).tolist() for s in range(groups.count)] == rows

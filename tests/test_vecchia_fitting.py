@@ -67,7 +67,7 @@ def test_optimum_at_rho_inf_is_the_dense_optimum():
 
 
 def test_estimates_recover_the_truth_within_the_spread_of_the_dense_estimator():
-    n, draws = 200, 5
+    n, draws = 150, 5
     dense = []
     for seed in range(draws):
         x, y = draw(n, 100 + seed)

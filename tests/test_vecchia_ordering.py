@@ -100,3 +100,14 @@ def test_conditional_ordering_continues_the_maximin_sequence(points, p):
     # and it is greedy: the coarsest new point is the farthest from the reference
     far = np.array([np.sort(np.linalg.norm(reference - x, axis=1))[p - 1] for x in new])
     assert lengths[-1] == pytest.approx(far.max(), rel=1e-14)
+
+
+@given(point_clouds(n=st.integers(3, 80), d=st.integers(1, 3)), st.integers(1, 4), seeds)
+def test_fast_ordering_equals_brute_force_with_a_sequence_of_initial_points(points, p, seed):
+    n = len(points)
+    initial = np.random.default_rng(seed).permutation(n)[: 1 + seed % min(n - 1, 5)].tolist()
+    order, lengths = maximin_ordering(points, p=p, initial=initial)
+    order_b, lengths_b = maximin_ordering_brute_force(points, p=p, initial=initial)
+    np.testing.assert_array_equal(order, order_b)
+    np.testing.assert_array_equal(lengths, lengths_b)
+    assert order[::-1][: len(initial)].tolist() == initial

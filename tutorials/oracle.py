@@ -158,7 +158,7 @@ for name in ("vecchia.kl_factor_rho3", "cgd.cgd_quadratic", "inrank.mode_strengt
 # * The CGD trajectories allow $10^{-10}\|z_0\|$: rounding of a few matrix products per step plus
 #   an inner solver converged to a relative residual of $10^{-12}$ (the system matrix has an
 #   inverse of norm at most one).
-# * The mode strength allows $10^{-7}$ relative: refimpl inverts a closed form to float64
+# * The mode strength allows $10^{-8}$ relative: refimpl inverts a closed form to float64
 #   resolution, but an implementation that integrates the ODE numerically should not be held to
 #   more than its integrator's accuracy.
 #
@@ -174,8 +174,22 @@ print(ties.checks["order"].to_json()["description"])
 # ## 5. The files, as another language sees them
 #
 # `python -m refimpl oracle export DIR` writes one folder per case. The `.npz` is a zip of plain
-# `.npy` files (a 128-byte-aligned header and the raw little-endian data): `cnpy` reads it in
-# C++, `NPZ.jl` in Julia, `jax.numpy.load` in JAX. Sparse factors are CSC triplets.
+# `.npy` files: the magic string `\x93NUMPY`, a version, a header length, a Python-literal
+# header such as `{'descr': '<f8', 'fortran_order': False, 'shape': (748,)}` padded so the
+# data starts at a multiple of 64 bytes, then the raw little-endian data. Sparse factors are
+# CSC triplets. In C++ with `cnpy`, reading the factor of `vecchia.kl_factor_rho3` is
+#
+# ```cpp
+# cnpy::npz_t npz = cnpy::npz_load("vecchia/kl_factor_rho3/outputs.npz");
+# auto indptr  = npz["L.indptr"].as_vec<int64_t>();   // (N + 1,)
+# auto indices = npz["L.indices"].as_vec<int64_t>();  // (nnz,) row of each entry
+# auto data    = npz["L.data"].as_vec<double>();      // (nnz,) value of each entry
+# auto shape   = npz["L.shape"].as_vec<int64_t>();    // (2,) = {N, N}
+# ```
+#
+# and in Julia with `NPZ.jl`, `npzread("vecchia/kl_factor_rho3/outputs.npz")["L.data"]`. Below,
+# Python's `zipfile` shows the same layout without NumPy's loader: field by field, the names
+# are exactly the ones above.
 
 # %%
 with tempfile.TemporaryDirectory() as tmp:
@@ -183,6 +197,10 @@ with tempfile.TemporaryDirectory() as tmp:
     print(sorted(p.name for p in folder.iterdir()))
     with zipfile.ZipFile(folder / "outputs.npz") as archive:
         print("outputs.npz holds", archive.namelist())
+        raw = archive.read("L.indptr.npy")
+        header_length = int.from_bytes(raw[8:10], "little")
+        print("L.indptr.npy header:", raw[10 : 10 + header_length].decode().strip())
+        print("data starts at byte", 10 + header_length, "(a multiple of 64)")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     for key in ("case", "function", "schema_version"):
         print(f"{key:>15}: {manifest[key]}")
@@ -217,3 +235,4 @@ assert oracle.check(cgd_case, my_cgd(cgd_inputs), raise_on_failure=False).passed
 assert not broken.passed
 assert {r.output for r in broken.rows if not r.passed} == {"x", "y"}
 assert directory_report.passed
+assert (10 + header_length) % 64 == 0

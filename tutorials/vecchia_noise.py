@@ -28,12 +28,9 @@ import numpy as np
 
 from refimpl.vecchia import Matern, dense_inverse_cholesky, kl_divergence, maximin_ordering
 from refimpl.vecchia.fitting import VecchiaLikelihood, fit_hyperparameters
-from refimpl.vecchia.noise import (
-    naive_kl_cholesky,
-    noisy_kl_cholesky,
-    noisy_posterior_mean,
-)
+from refimpl.vecchia.noise import naive_kl_cholesky, noisy_kl_cholesky
 from refimpl.vecchia.noise_kl import noisy_kl_divergences
+from refimpl.vecchia.noisy_posterior import noisy_posterior_mean
 
 QUICK = bool(os.environ.get("REFIMPL_QUICK"))
 N = 300 if QUICK else 1500

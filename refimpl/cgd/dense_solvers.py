@@ -22,14 +22,45 @@ from refimpl.cgd.arguments import check_finite_result
 __all__ = ["dense_zero_sum_step", "dense_general_sum_step"]
 
 
-def _cholesky_lower(xp, matrix):
-    if xp is np:
-        import scipy.linalg
+def _spd_solve_numpy(C, sqrt_own, sqrt_other, rhs):
+    """w = (I + B Bᵀ)⁻¹ rhs, B = diag(sqrt_own) C diag(sqrt_other), by LAPACK directly.
 
-        # matrix is symmetric, so its transpose is the same matrix in Fortran order,
-        # which LAPACK factors in place without a copy
-        return scipy.linalg.cholesky(matrix.T, lower=True, overwrite_a=True, check_finite=False)
-    return xp.linalg.cholesky(matrix)
+    One symmetric rank-k update into the identity (``dsyrk``, lower triangle, Fortran
+    order: no copies and no symmetrization), an in-place Cholesky (``dpotrf``) and its
+    solve (``dpotrs``). Scalar steps scale the update instead of the matrix.
+    """
+    from scipy.linalg import blas, lapack
+
+    p = C.shape[0]
+    if sqrt_own.min() == sqrt_own.max() and sqrt_other.min() == sqrt_other.max():
+        alpha, B = float(sqrt_own[0] * sqrt_other[0]) ** 2, C
+    else:
+        alpha, B = 1.0, (sqrt_own[:, None] * C) * sqrt_other[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        # B.T is a Fortran-ordered view when B is C-ordered: (B.T)ᵀ(B.T) = B Bᵀ
+        system = blas.dsyrk(
+            alpha, B.T, beta=1.0, c=np.eye(p, order="F"), trans=1, lower=1, overwrite_c=1
+        )
+    check_finite_result("the dense CGD system", system, hint="reduce the step sizes")
+    lower, info = lapack.dpotrf(system, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the dense CGD system is not positive definite ({info})")
+    w, info = lapack.dpotrs(lower, rhs, lower=1)
+    return w
+
+
+def _spd_solve(xp, C, sqrt_own, sqrt_other, rhs):
+    """w = (I + B Bᵀ)⁻¹ rhs for B = diag(sqrt_own) C diag(sqrt_other), any backend."""
+    if xp is np and C.dtype == np.float64:
+        return _spd_solve_numpy(C, sqrt_own, sqrt_other, rhs)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (sqrt_own[:, None] * C) * sqrt_other[None, :]  # (p, q)
+        system = scaled @ scaled.T  # (p, p), a symmetric rank-k update
+    check_finite_result("the dense CGD system", system, hint="reduce the step sizes")
+    system[xp.arange(system.shape[0]), xp.arange(system.shape[0])] += 1.0
+    lower = xp.linalg.cholesky(system)
+    solve_triangular = backend.scipy_namespace(lower).linalg.solve_triangular
+    return solve_triangular(lower.T, solve_triangular(lower, rhs, lower=True), lower=False)
 
 
 def _solve_one_side(xp, C, h_own, h_other, g_own, g_other):
@@ -40,14 +71,9 @@ def _solve_one_side(xp, C, h_own, h_other, g_own, g_other):
     """
     sqrt_own, sqrt_other = xp.sqrt(h_own), xp.sqrt(h_other)
     with np.errstate(over="ignore", invalid="ignore"):
-        scaled = (sqrt_own[:, None] * C) * sqrt_other[None, :]  # (p, q)
-        system = scaled @ scaled.T  # (p, p), a symmetric rank-k update
         rhs = sqrt_own * (g_own - C @ (h_other * g_other))
-    check_finite_result("the dense CGD system", system, rhs, hint="reduce the step sizes")
-    system[xp.arange(system.shape[0]), xp.arange(system.shape[0])] += 1.0
-    lower = _cholesky_lower(xp, system)
-    solve_triangular = backend.scipy_namespace(lower).linalg.solve_triangular
-    w = solve_triangular(lower.T, solve_triangular(lower, rhs, lower=True), lower=False)
+    check_finite_result("the dense CGD system", rhs, hint="reduce the step sizes")
+    w = _spd_solve(xp, C, sqrt_own, sqrt_other, rhs)
     d_own = -sqrt_own * w
     with np.errstate(over="ignore", invalid="ignore"):
         d_other = -h_other * (g_other - C.T @ d_own)

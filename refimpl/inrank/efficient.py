@@ -36,10 +36,10 @@ import time
 from refimpl.inrank.algorithm import inrank
 from refimpl.inrank.backprop import check_layers
 from refimpl.inrank.layers import LowRankUpdateLayer
-from refimpl.inrank.loop import TrainingLog, full_loss, run_training
+from refimpl.inrank.loop import TrainingLog, check_loss, full_loss, run_training
 from refimpl.inrank.results import build_result
 from refimpl.inrank.truncation import truncate_update, truncate_weight
-from refimpl.validation import as_generator, check_choice, check_divergence, check_integer
+from refimpl.validation import as_generator, check_choice, check_integer
 
 __all__ = ["TRUNCATIONS", "inrank_efficient", "truncate_layer"]
 
@@ -165,7 +165,7 @@ def inrank_efficient(weights, X, Y, lr, steps, adapt_steps, *, truncate="weight"
     layers = [truncate_layer(layer, truncate, rng) for layer in first.layers]
     elapsed = time.perf_counter() - started
     after = full_loss(layers, X, Y, activation)
-    check_divergence(after, adapt_steps, hint=f"try a smaller learning rate than lr={lr}")
+    check_loss(after, adapt_steps, hint=f"try a smaller learning rate than lr={lr}")
     log = TrainingLog(
         steps=list(first.steps), loss=list(first.loss), ranks=first.ranks.tolist(),
         active=first.active.tolist(), wall_time=list(first.wall_time),

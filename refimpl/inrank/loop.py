@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
@@ -32,7 +33,7 @@ from refimpl.inrank.backprop import check_layers, forward_backward_unchecked, pr
 from refimpl.inrank.optim import MiniBatches, make_optimizer
 from refimpl.validation import as_generator, check_divergence, check_integer, check_positive
 
-__all__ = ["TrainingLog", "full_loss", "run_training"]
+__all__ = ["TrainingLog", "check_loss", "full_loss", "run_training"]
 
 
 @dataclasses.dataclass
@@ -75,6 +76,14 @@ def full_loss(layers, X, Y, activation="linear"):
     xp = backend.array_namespace(X)
     residual = predict_unchecked(layers, X, activation) - Y
     return 0.5 * float(xp.sum(residual * residual)) / X.shape[1]
+
+
+def check_loss(value, step, hint):
+    """DivergenceError for a non-finite loss after ``step ≥ 1`` updates; at 0, bad input."""
+    if step == 0 and not math.isfinite(value):
+        raise ValueError("weights, X, Y: the initial loss overflows float64 (rescale the data)")
+    if step > 0:
+        check_divergence(value, step, hint=hint)
 
 
 def run_training(
@@ -153,7 +162,7 @@ def run_training(
             step = step_offset + local
             if local == steps or local % record_every == 0:
                 value = full_loss(layers, X, Y, activation)
-                check_divergence(value, step, hint=hint)
+                check_loss(value, step, hint)
                 if log.record(step, value, layers) and on_record is not None:
                     on_record(step, layers)
             if local == steps:
@@ -163,7 +172,7 @@ def run_training(
                 before_step(step + 1, layers)
             Xb, Yb = batches.next(X, Y)
             value, grads = forward_backward_unchecked(layers, Xb, Yb, activation)
-            check_divergence(value, step, hint=hint)  # the mini-batch loss at `step`
+            check_loss(value, step, hint)  # the mini-batch loss of the iterate at `step`
             opt.begin_step()
             for i, (layer, g) in enumerate(zip(layers, grads, strict=True)):
                 updates = [

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl import backend, validation
+from refimpl import backend
 from refimpl.inrank import network
 from refimpl.inrank.init import aligned_init  # noqa: F401 - used by the examples
 from refimpl.inrank.layers import DenseLayer
-from refimpl.inrank.loop import run_training
+from refimpl.inrank.loop import check_loss, run_training
 from refimpl.inrank.rank import effective_rank
 from refimpl.validation import as_float_array, check_in_interval
 
@@ -150,7 +150,7 @@ def check_divergence(value, step, lr):
         DeprecationWarning,
         stacklevel=2,
     )
-    validation.check_divergence(value, step, hint=f"try a smaller learning rate than lr={lr}")
+    check_loss(float(value), step, hint=f"try a smaller learning rate than lr={lr}")
 
 
 def train(

@@ -36,7 +36,7 @@ from scipy.linalg import get_lapack_funcs
 from refimpl import backend
 from refimpl.validation import as_float_array, as_generator, check_integer
 
-__all__ = ["triangular_factor", "truncate_update", "truncate_weight"]
+__all__ = ["gram_factor", "triangular_factor", "truncate_update", "truncate_weight"]
 
 
 def triangular_factor(A):
@@ -78,6 +78,52 @@ def triangular_factor(A):
     if info != 0:  # pragma: no cover - only for invalid arguments
         raise np.linalg.LinAlgError(f"geqrf failed with info = {info}")
     return np.triu(qr[: min(A.shape), :])
+
+
+def gram_factor(A):
+    r"""An upper-triangular ``R`` with ``RᵀR = AᵀA``, from the Gram matrix when that is safe.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, k)
+
+    Returns
+    -------
+    R : ndarray, shape (min(m, k), k)
+
+    Notes
+    -----
+    The Cholesky factor of :math:`A^\top A` costs one matrix product, a third of a
+    Householder QR's time for tall, skinny ``A``; its relative error is about
+    :math:`\epsilon\,\kappa(A)^2` against :math:`\epsilon\,\kappa(A)` for the QR. So it is
+    used only when the diagonal of ``R`` spans less than a factor :math:`10^3`
+    (:math:`\kappa \lesssim 10^3`, error :math:`\lesssim 10^6\epsilon`), and
+    :func:`triangular_factor` otherwise.
+
+    References
+    ----------
+    Y. Yamamoto et al., "Roundoff error analysis of the CholeskyQR2 algorithm",
+    ETNA 44 (2015).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.random.default_rng(0).standard_normal((8, 3))
+    >>> R = gram_factor(A)
+    >>> bool(np.allclose(R.T @ R, A.T @ A))
+    True
+    """
+    xp = backend.array_namespace(A)
+    if A.shape[0] < A.shape[1]:
+        return triangular_factor(A)
+    try:
+        R = xp.linalg.cholesky(A.T @ A).T  # (k, k), upper
+    except np.linalg.LinAlgError:
+        return triangular_factor(A)
+    diagonal = xp.abs(xp.diagonal(R))
+    if not bool(xp.min(diagonal) > 1e-3 * xp.max(diagonal)):
+        return triangular_factor(A)  # ill-conditioned: Householder keeps the accuracy
+    return R
 
 
 def _check_factors(U, V, rank):
@@ -129,7 +175,8 @@ def truncate_update(U, V, rank):
     .. math:: U V^\top = (Q_u A)\,\Sigma\,(Q_v B)^\top
 
     is an SVD (orthonormal columns times orthonormal columns), so the truncation is
-    exact and costs :math:`O((m + n) k^2)`. Since :math:`V^\top Q_v = R_v^\top`,
+    exact and costs :math:`O((m + n) k^2)`; ``R`` comes from the Gram matrix where the
+    factor is well conditioned (:func:`gram_factor`). Since :math:`V^\top Q_v = R_v^\top`,
     :math:`Q_u A_r \Sigma_r = U R_v^\top B_r`, so only the triangular factors are
     computed: :math:`P = U R_v^\top B_r \Sigma_r^{-1/2}`,
     :math:`Q = V R_u^\top A_r \Sigma_r^{-1/2}` (directions with
@@ -150,8 +197,8 @@ def truncate_update(U, V, rank):
     """
     U, V, rank = _check_factors(U, V, rank)
     xp = backend.array_namespace(U)
-    ru = triangular_factor(U)  # U = Q_u R_u; Q_u is never formed
-    rv = triangular_factor(V)
+    ru = gram_factor(U)  # U = Q_u R_u; Q_u is never formed
+    rv = gram_factor(V)
     a, s, bt = xp.linalg.svd(ru @ rv.T)  # the small core R_u R_vᵀ = A Σ Bᵀ
     r = min(rank, s.shape[0])
     # Q_u A_r Σ_r = U Vᵀ Q_v B_r = U R_vᵀ B_r (as Vᵀ Q_v = R_vᵀ), and likewise for Q_v B_r:

@@ -30,7 +30,7 @@ True
 from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, Tolerance, cases, get_case
 from refimpl.oracle.checking import check, check_directory
 from refimpl.oracle.files import read_arrays, write_arrays
-from refimpl.oracle.recording import export, record, recorded_outputs
+from refimpl.oracle.recording import case_digest, export, record, recorded_outputs
 from refimpl.oracle.report import CheckReport, CheckRow
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "check_directory",
     "export",
     "record",
+    "case_digest",
     "recorded_outputs",
     "read_arrays",
     "write_arrays",

@@ -16,6 +16,8 @@ Cases register themselves with :func:`register`; :func:`cases` lists them.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +28,13 @@ __all__ = ["Case", "Tolerance", "Invariant", "register", "cases", "get_case", "S
 
 #: Version of the file layout and manifest schema; bumped on any incompatible change.
 SCHEMA_VERSION = 1
+
+
+def _two_digits_up(value: float) -> float:
+    if value == 0:
+        return 0.0
+    exponent = math.floor(math.log10(value)) - 1
+    return float(f"{math.ceil(round(value / 10.0**exponent, 9))}e{exponent}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Tolerance:
     --------
     >>> Tolerance(0.0, 1e-12, "rounding").bound(np.array([2.0]))
     array([2.e-12])
+    >>> Tolerance(1.4637e-8, 0.0, "rounded up to two digits").atol
+    1.5e-08
     """
 
     atol: float
@@ -50,8 +61,10 @@ class Tolerance:
     reason: str
 
     def __post_init__(self):
-        object.__setattr__(self, "atol", check_nonnegative("atol", self.atol))
-        object.__setattr__(self, "rtol", check_nonnegative("rtol", self.rtol))
+        # Rounded up to two significant digits: tolerances computed at run time (from a
+        # condition number, say) then read the same in every manifest and digest.
+        object.__setattr__(self, "atol", _two_digits_up(check_nonnegative("atol", self.atol)))
+        object.__setattr__(self, "rtol", _two_digits_up(check_nonnegative("rtol", self.rtol)))
         if not isinstance(self.reason, str) or not self.reason.strip():
             raise ValueError(f"reason: expected a non-empty string, received {self.reason!r}")
 
@@ -179,10 +192,8 @@ def _load_all() -> None:
     # Importing the case modules registers their cases.
     from refimpl.oracle import cases_cgd, cases_inrank, cases_vecchia  # noqa: F401
 
-    try:
+    if importlib.util.find_spec("refimpl.oracle.cases_pde") is not None:
         from refimpl.oracle import cases_pde  # noqa: F401
-    except ImportError:  # refimpl.pde not present
-        pass
 
 
 def cases(subpackage: str | None = None) -> list[Case]:

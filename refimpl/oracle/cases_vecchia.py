@@ -23,7 +23,8 @@ from refimpl.oracle.case import Case, Invariant, Tolerance, register
 EPS = np.finfo(float).eps
 ORDER_CONVENTION = (
     "reverse maximin order: order[0] is the finest point, order[-1] the first one chosen "
-    "(`initial`, length inf); ties go to the lowest index"
+    "(`initial`, length inf); exact ties (grids) may be broken either way, so cases with "
+    "ties check the maximin property instead of the order"
 )
 FACTOR_CONVENTION = (
     "L is lower triangular with a positive diagonal in the elimination order "
@@ -49,7 +50,10 @@ def _maximin_error(candidate, reference, inputs):
     the error is the largest shortfall, relative to the domain's diameter.
     """
     points = np.asarray(inputs["points"])
-    order = np.asarray(candidate).astype(np.int64)
+    order = np.asarray(candidate)
+    if order.dtype.kind not in "iu":
+        return np.inf, 0.0
+    order = order.astype(np.int64)
     n = len(points)
     if sorted(order.tolist()) != list(range(n)):
         return np.inf, 0.0
@@ -87,7 +91,12 @@ def _compute_ordering(inputs):
     return {"order": order.astype(np.int64), "lengths": lengths}
 
 
-LENGTHS = Tolerance(0.0, 1e-14, "distances: one subtraction and a square root per entry")
+LENGTHS = Tolerance(
+    0.0,
+    1e-11,
+    "distances in [0, 1]²: computed as |x|² + |y|² − 2xᵀy (a GEMM, as GPUs do) they lose "
+    "up to ~10ε·max|x|²/l² relative for the smallest lengths l ≈ 0.02 here; 1e-11 covers it",
+)
 
 for _name, _inputs, _order_check in (
     ("maximin_p1_random", lambda: _ordering(_points(80)), EXACT),

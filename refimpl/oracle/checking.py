@@ -15,9 +15,7 @@ its own tolerance.
 
 from __future__ import annotations
 
-import numpy as np
-
-from refimpl.oracle.case import Tolerance, get_case
+from refimpl.oracle.case import SCHEMA_VERSION, Tolerance, get_case
 from refimpl.oracle.files import case_directory, read_arrays, read_manifest
 from refimpl.oracle.report import (
     CheckReport,
@@ -106,24 +104,31 @@ def check_directory(reference_dir, candidate_dir) -> CheckReport:
     rows = []
     for manifest_path in manifests:
         manifest = read_manifest(manifest_path)
-        name = manifest["case"]
+        name = manifest.get("case", manifest_path.parent.name)
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            detail = f"schema version {manifest.get('schema_version')}, expected {SCHEMA_VERSION}"
+            rows.append(CheckRow(name, "-", None, None, False, detail))
+            continue
         try:
             case = get_case(name)
         except ValueError:
-            rows.append(CheckRow(name, "-", np.inf, 1.0, False, "unknown case (newer export?)"))
+            rows.append(CheckRow(name, "-", None, None, False, "unknown case (newer export?)"))
             continue
         inputs = read_arrays(manifest_path.parent / "inputs.npz")
         reference = read_arrays(manifest_path.parent / "outputs.npz")
         candidate_file = case_directory(candidate_dir, name) / "outputs.npz"
         if not candidate_file.is_file():
-            rows.append(CheckRow(name, "-", np.inf, 1.0, False, f"missing {candidate_file}"))
+            rows.append(CheckRow(name, "-", None, None, False, f"missing {candidate_file}"))
             continue
         try:
             candidate = read_arrays(candidate_file)
         except Exception as exc:  # noqa: BLE001
-            rows.append(CheckRow(name, "-", np.inf, 1.0, False, f"unreadable outputs: {exc}"))
+            rows.append(CheckRow(name, "-", None, None, False, f"unreadable outputs: {exc}"))
             continue
         for output, entry in manifest["outputs"].items():
+            if output not in case.checks or output not in reference:
+                rows.append(CheckRow(name, output, None, None, False, "unknown output"))
+                continue
             check_ = case.checks[output]
             if isinstance(check_, Tolerance) and "tolerance" in entry:
                 t = entry["tolerance"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+
+import numpy as np
 
 from refimpl import __version__
 from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, cases, get_case
 from refimpl.oracle.files import case_directory, describe, read_arrays, write_arrays, write_manifest
-from refimpl.oracle.report import as_folder, reference_outputs
+from refimpl.oracle.report import as_case, as_folder, reference_outputs
 
-__all__ = ["export", "record", "recorded_outputs", "RECORDED"]
+__all__ = ["export", "record", "recorded_outputs", "case_digest", "RECORDED"]
 
 #: Where the recorded reference outputs live (shipped with the package).
 RECORDED = Path(__file__).resolve().parent / "recorded"
@@ -106,13 +110,51 @@ def record(case: str | None = None, directory=None) -> list[Path]:
     selected = [get_case(case)] if case is not None else cases()
     folder = as_folder("directory", directory, False) if directory is not None else RECORDED
     folder.mkdir(parents=True, exist_ok=True)
+    digests_file = folder / "digests.json"
+    digests = json.loads(digests_file.read_text()) if digests_file.is_file() else {}
     written = []
     for c in selected:
         _, outputs = reference_outputs(c)
         path = folder / f"{c.name}.npz"
         write_arrays(path, outputs)
+        digests[c.name] = case_digest(c)
         written.append(path)
+    digests_file.write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n")
     return written
+
+
+def case_digest(case) -> str:
+    """A SHA-256 of a case's inputs and manifest (tolerances, conventions, shapes).
+
+    Recorded by :func:`record` and compared exactly by the test suite, so inputs,
+    tolerances and documented conventions cannot change unnoticed either. The
+    refimpl version is left out; outputs are compared within their tolerances
+    instead, because their last bits may differ between BLAS builds.
+
+    Parameters
+    ----------
+    case : str or Case
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
+    >>> len(case_digest("cgd.cgd_step_bilinear"))
+    64
+    """
+    case = as_case(case)
+    inputs, outputs = reference_outputs(case)
+    manifest = _manifest(case, inputs, outputs)
+    manifest.pop("refimpl_version")
+    h = hashlib.sha256(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode())
+    for name in sorted(inputs):
+        value = inputs[name]
+        arr = value.toarray() if hasattr(value, "toarray") else np.ascontiguousarray(value)
+        h.update(name.encode() + arr.dtype.str.encode() + str(arr.shape).encode() + arr.tobytes())
+    return h.hexdigest()
 
 
 def recorded_outputs(case: str, directory=None) -> dict:

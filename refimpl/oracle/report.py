@@ -15,12 +15,30 @@ __all__ = ["CheckRow", "CheckReport", "compare_output", "reference_outputs", "as
 
 @dataclasses.dataclass
 class CheckRow:
-    """One line of a check: a case's output, its error, the tolerance, the verdict."""
+    """One line of a check: a case's output, its error, the tolerance, the verdict.
+
+    Attributes
+    ----------
+    case, output : str
+        The case's name and the output's name (``"-"`` for the whole case).
+    error, tolerance : float or None
+        The deviation and the allowed deviation at the worst entry, or the
+        invariant's error and tolerance; None where nothing could be measured
+        (a missing output, a wrong shape or dtype, NaN).
+    passed : bool
+    detail : str
+        Why it failed, or the invariant's name.
+
+    Examples
+    --------
+    >>> CheckRow("cgd.cgd_quadratic", "x", 1e-16, 1e-10, True).passed
+    True
+    """
 
     case: str
     output: str
-    error: float
-    tolerance: float
+    error: float | None
+    tolerance: float | None
     passed: bool
     detail: str = ""
 
@@ -32,6 +50,15 @@ class CheckReport:
     Attributes
     ----------
     rows : list of CheckRow
+
+    Examples
+    --------
+    >>> report = CheckReport([CheckRow("inrank.gradients", "loss", None, None, False, "missing")])
+    >>> report.passed
+    False
+    >>> print(report.table())
+    case              output  error  tolerance  result
+    inrank.gradients  loss    -      -          FAIL  missing
     """
 
     rows: list
@@ -47,8 +74,8 @@ class CheckReport:
             (
                 r.case,
                 r.output,
-                "-" if not np.isfinite(r.error) else f"{r.error:.3g}",
-                f"{r.tolerance:.3g}",
+                "-" if r.error is None else f"{r.error:.3g}",
+                "-" if r.tolerance is None else f"{r.tolerance:.3g}",
                 ("pass" if r.passed else "FAIL") + (f"  {r.detail}" if r.detail else ""),
             )
             for r in self.rows
@@ -62,7 +89,9 @@ class CheckReport:
         failed = [r for r in self.rows if not r.passed]
         if failed:
             lines = [
-                f"{r.case}: {r.output}: error {r.error:.3g} > {r.tolerance:.3g}; {r.detail}"
+                f"{r.case}: {r.output}: "
+                + ("" if r.error is None else f"error {r.error:.3g} > {r.tolerance:.3g}; ")
+                + r.detail
                 for r in failed
             ]
             raise AssertionError("oracle check failed:\n  " + "\n  ".join(lines))
@@ -113,24 +142,24 @@ def _as_dense(value):
 def compare_output(case: Case, name: str, check, candidate, reference, inputs) -> CheckRow:
     """Judge one output of a candidate; never raises on what the candidate holds."""
     if candidate is None:
-        return CheckRow(case.name, name, np.inf, 1.0, False, "missing output")
+        return CheckRow(case.name, name, None, None, False, "missing output")
     ref = _as_dense(reference)
     try:
         cand = _as_dense(candidate)
     except Exception as exc:  # noqa: BLE001 - a candidate file can hold anything
-        return CheckRow(case.name, name, np.inf, 1.0, False, f"unreadable: {exc}")
+        return CheckRow(case.name, name, None, None, False, f"unreadable: {exc}")
     if cand.dtype.kind not in "biuf":
-        return CheckRow(case.name, name, np.inf, 1.0, False, f"dtype {cand.dtype} is not numeric")
+        return CheckRow(case.name, name, None, None, False, f"dtype {cand.dtype} is not numeric")
     if cand.shape != ref.shape:
         detail = f"shape {cand.shape}, expected {ref.shape}"
-        return CheckRow(case.name, name, np.inf, 1.0, False, detail)
+        return CheckRow(case.name, name, None, None, False, detail)
     if not np.all(np.isfinite(cand)):
-        return CheckRow(case.name, name, np.inf, 1.0, False, "non-finite entries")
+        return CheckRow(case.name, name, None, None, False, "non-finite entries")
     if isinstance(check, Invariant):
         try:
             error, tolerance = check.test(candidate, reference, inputs)
         except Exception as exc:  # noqa: BLE001
-            return CheckRow(case.name, name, np.inf, 0.0, False, f"invariant failed: {exc}")
+            return CheckRow(case.name, name, None, None, False, f"invariant failed: {exc}")
         ok = bool(error <= tolerance)
         return CheckRow(case.name, name, float(error), float(tolerance), ok, f"[{check.name}]")
     bound = check.bound(ref.astype(float))

@@ -9,11 +9,14 @@ inverse of the ordered kernel matrix, ``Θ[order][:, order]⁻¹ ≈ L Lᵀ``.
 
 Modules, one idea each (derivations in ``docs/derivations/vecchia.md``):
 
-``kernels``       Matérn and Gaussian covariances, evaluated block by block
+``distances``     Euclidean distances between point sets
+``kernels``       stationary covariances evaluated block by block; the Gaussian
+``matern``        the Matérn family
 ``points``        checks of point sets
 ``ordering``      reverse (p-)maximin ordering: the greedy definition, the fast version
 ``maximin_fast``  the fast greedy phase (lazy buffer, batches, KD-tree)
 ``sparsity``      the ``Pattern`` container
+``supernode_set`` the ``Supernodes`` container
 ``patterns``      ρ-ball, m-nearest-neighbour and full sparsity patterns
 ``supernodes``    aggregation of columns into supernodes (λ)
 ``batched``       stacks of kernel blocks, Cholesky factors and triangular solves
@@ -29,7 +32,8 @@ Modules, one idea each (derivations in ``docs/derivations/vecchia.md``):
 from .diagnostics import kl_divergence, kl_divergence_from_variances
 from .factor import dense_inverse_cholesky, kl_factor
 from .gp import apply_covariance, log_likelihood, logdet, sample, solve
-from .kernels import Gaussian, Kernel, Matern, pairwise_distances
+from .kernels import Gaussian, Kernel, pairwise_distances
+from .matern import Matern
 from .ordering import (
     conditional_maximin_ordering,
     maximin_ordering,

@@ -15,8 +15,10 @@ import math
 import numpy as np
 import scipy.optimize
 
-from refimpl import backend
-from refimpl import vecchia as _vecchia  # the public API, looked up at call time
+from refimpl import (
+    backend,
+    vecchia,  # the public API, looked up at call time
+)
 from refimpl.validation import (
     as_float_array,
     check_in_interval,
@@ -83,20 +85,20 @@ class VecchiaLikelihood:
     """
 
     def __init__(self, points, y, nu=1.5, rho=3.0, lam=1.5, p=3):
-        points = _vecchia.check_points(points)
+        points = vecchia.check_points(points)
         y = backend.to_numpy(as_float_array("y", y, ndim=1))
         if y.shape[0] != points.shape[0]:
             raise ValueError(
                 f"y: expected {points.shape[0]} values, one per row of points, received "
                 f"{y.shape[0]}"
             )
-        _vecchia.Matern(nu, 1.0)  # validates nu
+        vecchia.Matern(nu, 1.0)  # validates nu
         self.nu = float(nu)
-        self.order, lengths = _vecchia.maximin_ordering(points, p=p)
+        self.order, lengths = vecchia.maximin_ordering(points, p=p)
         self.points = points[self.order]
         self.y = y[self.order]
-        pattern = _vecchia.ball_pattern(self.points, lengths, rho)
-        self.groups = _vecchia.supernodes(pattern, lengths, lam)
+        pattern = vecchia.ball_pattern(self.points, lengths, rho)
+        self.groups = vecchia.supernodes(pattern, lengths, lam)
 
     def __call__(self, variance, length_scale, noise=0.0):
         r"""Log-likelihood at the given hyperparameters.
@@ -116,10 +118,10 @@ class VecchiaLikelihood:
         """
         if np.ndim(length_scale) == 0 and not isinstance(length_scale, str):
             length_scale = check_positive("length_scale", length_scale)  # NumPy scalars too
-        kernel = _vecchia.Matern(self.nu, length_scale, variance)
+        kernel = vecchia.Matern(self.nu, length_scale, variance)
         noise = check_nonnegative("noise", noise)
-        L = _vecchia.supernodal_kl_factor(self.points, kernel, self.groups, nugget=noise)
-        value = _vecchia.log_likelihood(L, self.y)
+        L = vecchia.supernodal_kl_factor(self.points, kernel, self.groups, nugget=noise)
+        value = vecchia.log_likelihood(L, self.y)
         if not math.isfinite(value):
             raise np.linalg.LinAlgError("the log-likelihood is not finite; add noise")
         return value

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from refimpl import vecchia as _vecchia  # the public API, looked up at call time
+from refimpl import vecchia  # the public API, looked up at call time
 
 __all__ = ["incomplete_cholesky", "lower_triangle_pattern"]
 
@@ -54,7 +54,7 @@ def _check_matrix(A):
 
 def _check_pattern(pattern, n):
     """ValueError unless ``pattern`` is a lower-triangular Pattern of n columns, diagonal first."""
-    if not isinstance(pattern, _vecchia.Pattern):
+    if not isinstance(pattern, vecchia.Pattern):
         raise ValueError(
             f"pattern: expected a Pattern (or None), received {type(pattern).__name__}"
         )
@@ -135,7 +135,7 @@ def lower_triangle_pattern(matrix):
     keys = np.unique(cols.astype(np.int64) * n + rows)  # column-major, rows ascending
     cols, rows = np.divmod(keys, n)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))])
-    return _vecchia.Pattern(indptr.astype(np.intp), rows.astype(np.intp))
+    return vecchia.Pattern(indptr.astype(np.intp), rows.astype(np.intp))
 
 
 def _levels(indptr, indices, column, n):

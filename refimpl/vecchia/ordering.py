@@ -35,6 +35,40 @@ def _check_p(p, n):
     return min(check_integer("p", p, minimum=1), n)
 
 
+def _check_initial(initial, n):
+    """``initial`` as a list of distinct indices in [0, n): an int or a non-empty sequence."""
+    if isinstance(initial, int | np.integer) and not isinstance(initial, bool | np.bool_):
+        return [check_integer("initial", initial, minimum=0, maximum=n - 1)]
+    if isinstance(initial, str | bytes) or not hasattr(initial, "__len__"):
+        raise ValueError(
+            f"initial: expected an index or a sequence of indices, received {initial!r:.80}"
+        )
+    values = [check_integer("initial", v, minimum=0, maximum=n - 1) for v in list(initial)]
+    if not values or len(set(values)) != len(values):
+        raise ValueError(
+            f"initial: expected a non-empty sequence of distinct indices, received {values[:10]}"
+        )
+    return values
+
+
+def _first_points(points, initial, p):
+    """Choose ``initial`` in order, then (while fewer than p are chosen) by the farthest rule.
+
+    Returns the state for the greedy phase: ``near``, ``selected``, chosen, lengths.
+    """
+    n = points.shape[0]
+    near = np.full((n, p), np.inf)  # sorted distances to the p nearest chosen points
+    selected = np.zeros(n, dtype=bool)
+    chosen, lengths = [], []
+    for t in range(max(p, len(initial))):
+        j = initial[t] if t < len(initial) else _farthest(near, selected, t, p)
+        chosen.append(j)
+        lengths.append(near[j, p - 1])
+        selected[j] = True
+        near = insert_distances(near, np.sqrt(((points - points[j]) ** 2).sum(axis=1)))
+    return near, selected, chosen, lengths
+
+
 def _farthest(near, selected, t, p):
     """Index of the next point: the largest p-th distance (the t-th while t < p), lowest index."""
     column = min(t, p) - 1
@@ -51,13 +85,15 @@ def maximin_ordering_brute_force(points, p=1, initial=0):
     p : int, optional
         With ``p > 1``, the length of a point is its distance to the p-th nearest
         previously chosen point (p-maximin); ``p = 1`` is plain maximin.
-    initial : int, optional
-        Index of the first (coarsest) point chosen.
+    initial : int or sequence of int, optional
+        Index of the first (coarsest) point chosen, or distinct indices chosen first,
+        in that order (each with its p-th nearest distance to those before it).
 
     Returns
     -------
     order : ndarray of int, shape (N,)
-        ``order[0]`` is the finest point and ``order[-1] == initial``.
+        ``order[0]`` is the finest point and ``order[-1] == initial`` (the first
+        entry of a sequence ``initial``).
     lengths : ndarray, shape (N,)
         ``lengths[k]`` is the length scale of point ``order[k]``; non-decreasing.
         The last ``min(p, N)`` entries are ``inf`` (no p coarser points exist).
@@ -93,14 +129,14 @@ def maximin_ordering_brute_force(points, p=1, initial=0):
     points = check_points(points)
     n = points.shape[0]
     p = _check_p(p, n)
-    initial = check_integer("initial", initial, minimum=0, maximum=n - 1)
+    initial = _check_initial(initial, n)
     scale = binary_scale(points)  # exact rescaling: no overflow of squared distances
     points = points * scale
     near = np.full((n, p), np.inf)  # sorted distances to the p nearest chosen points
     selected = np.zeros(n, dtype=bool)
     chosen, lengths = [], []
     for t in range(n):
-        j = initial if t == 0 else _farthest(near, selected, t, p)
+        j = initial[t] if t < len(initial) else _farthest(near, selected, t, p)
         chosen.append(j)
         lengths.append(near[j, p - 1])
         selected[j] = True
@@ -123,13 +159,15 @@ def maximin_ordering(points, p=1, initial=0):
     p : int, optional
         With ``p > 1``, the length of a point is its distance to the p-th nearest
         previously chosen point (p-maximin); ``p = 1`` is plain maximin.
-    initial : int, optional
-        Index of the first (coarsest) point chosen.
+    initial : int or sequence of int, optional
+        Index of the first (coarsest) point chosen, or distinct indices chosen first,
+        in that order (each with its p-th nearest distance to those before it).
 
     Returns
     -------
     order : ndarray of int, shape (N,)
-        ``order[0]`` is the finest point and ``order[-1] == initial``.
+        ``order[0]`` is the finest point and ``order[-1] == initial`` (the first
+        entry of a sequence ``initial``).
     lengths : ndarray, shape (N,)
         ``lengths[k]`` is the length scale of point ``order[k]``; non-decreasing.
         The last ``min(p, N)`` entries are ``inf``.
@@ -175,19 +213,11 @@ def ordering_of_checked_points(points, tree, p=1, initial=0):
     :func:`~refimpl.vecchia.points.checked_points_and_tree` returned (None: build one)."""
     n = points.shape[0]
     p = _check_p(p, n)
-    initial = check_integer("initial", initial, minimum=0, maximum=n - 1)
+    initial = _check_initial(initial, n)
     scale = binary_scale(points)
     points = points * scale  # the tree, if given, holds these scaled points
-    near = np.full((n, p), np.inf)
-    selected = np.zeros(n, dtype=bool)
-    chosen = []
-    for t in range(p):  # the first p points get l = inf
-        j = initial if t == 0 else _farthest(near, selected, t, p)
-        chosen.append(j)
-        selected[j] = True
-        near = insert_distances(near, np.sqrt(((points - points[j]) ** 2).sum(axis=1)))
-    lengths = [np.inf] * p
-    if p < n:
+    near, selected, chosen, lengths = _first_points(points, initial, p)
+    if len(chosen) < n:
         tree = cKDTree(points) if tree is None else tree
         rest, rest_lengths = greedy_maximin(points, near, selected, tree)
         chosen += rest

@@ -21,8 +21,10 @@ import scipy.linalg
 from scipy.sparse.linalg import spsolve_triangular
 from scipy.spatial import cKDTree
 
-from refimpl import backend
-from refimpl import vecchia as _vecchia  # the public API, looked up at call time
+from refimpl import (
+    backend,
+    vecchia,  # the public API, looked up at call time
+)
 from refimpl.validation import as_float_array, check_array_size, check_choice, check_nonnegative
 
 __all__ = ["predict_variant", "VARIANTS"]
@@ -32,15 +34,15 @@ VARIANTS = ("none", "first", "last")
 
 
 def _check_inputs(points, y, new_points, kernel):
-    points = _vecchia.check_points(points)
-    new_points = _vecchia.check_points(new_points, "new_points")
+    points = vecchia.check_points(points)
+    new_points = vecchia.check_points(new_points, "new_points")
     if new_points.shape[1] != points.shape[1]:
         raise ValueError(
             f"new_points: expected dimension {points.shape[1]}, received {new_points.shape[1]}"
         )
     if not callable(kernel):
         raise ValueError(f"kernel: expected a callable kernel(X, Y), received {kernel!r}")
-    if isinstance(kernel, _vecchia.Kernel):
+    if isinstance(kernel, vecchia.Kernel):
         kernel.check_dimension(points.shape[1])
     y = backend.to_numpy(as_float_array("y", y, ndim=1))
     if y.shape[0] != points.shape[0]:
@@ -71,9 +73,9 @@ def _check_disjoint(points, new_points):
 
 def _factor(joint, lengths, kernel, rho, lam, nugget):
     _check_lengths(lengths, "points, new_points")
-    pattern = _vecchia.ball_pattern(joint, lengths, rho)
-    groups = _vecchia.supernodes(pattern, lengths, lam)
-    return _vecchia.supernodal_kl_factor(joint, kernel, groups, nugget=nugget).tocsc()
+    pattern = vecchia.ball_pattern(joint, lengths, rho)
+    groups = vecchia.supernodes(pattern, lengths, lam)
+    return vecchia.supernodal_kl_factor(joint, kernel, groups, nugget=nugget).tocsc()
 
 
 def _scatter(values, order):
@@ -83,7 +85,7 @@ def _scatter(values, order):
 
 
 def _predict_none(points, y, new_points, kernel, rho, lam, p, nugget):
-    L, order = _vecchia.kl_cholesky(points, kernel, rho, lam=lam, p=p, nugget=nugget)
+    L, order = vecchia.kl_cholesky(points, kernel, rho, lam=lam, p=p, nugget=nugget)
     m, n = new_points.shape[0], points.shape[0]
     check_array_size("new_points", (m, n))
     cross = np.asarray(backend.to_numpy(kernel(new_points, points[order])), dtype=float)  # (M, N)
@@ -98,8 +100,8 @@ def _predict_none(points, y, new_points, kernel, rho, lam, p, nugget):
 
 def _predict_first(points, y, new_points, kernel, rho, lam, p, nugget):
     m = new_points.shape[0]
-    order, lengths = _vecchia.maximin_ordering(points, p=p)
-    new_order, new_lengths = _vecchia.conditional_maximin_ordering(
+    order, lengths = vecchia.maximin_ordering(points, p=p)
+    new_order, new_lengths = vecchia.conditional_maximin_ordering(
         new_points, points, p=min(p, points.shape[0])
     )
     joint = np.concatenate([new_points[new_order], points[order]])  # P first (finest)
@@ -114,8 +116,8 @@ def _predict_first(points, y, new_points, kernel, rho, lam, p, nugget):
 
 def _predict_last(points, y, new_points, kernel, rho, lam, p, nugget):
     n, m = points.shape[0], new_points.shape[0]
-    new_order, new_lengths = _vecchia.maximin_ordering(new_points, p=p)
-    order, lengths = _vecchia.conditional_maximin_ordering(points, new_points, p=min(p, m))
+    new_order, new_lengths = vecchia.maximin_ordering(new_points, p=p)
+    order, lengths = vecchia.conditional_maximin_ordering(points, new_points, p=min(p, m))
     joint = np.concatenate([points[order], new_points[new_order]])  # P last (coarsest)
     L = _factor(joint, np.concatenate([lengths, new_lengths]), kernel, rho, lam, nugget)
     L_p = L[n:, :].tocsr()  # (M, N + M) rows of P
@@ -205,7 +207,13 @@ def predict_variant(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0
     if variant != "none":
         _check_disjoint(points, new_points)
     compute = {"none": _predict_none, "first": _predict_first, "last": _predict_last}[variant]
-    mean, variance = compute(points, y, new_points, kernel, rho, lam, p, nugget)
+    try:
+        mean, variance = compute(points, y, new_points, kernel, rho, lam, p, nugget)
+    except ValueError as error:
+        if "points" in str(error) and "new_points" not in str(error):
+            # the orderings name their own arguments; say which of ours they were
+            raise ValueError(f"new_points, points (joint ordering): {error}") from error
+        raise
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
         raise np.linalg.LinAlgError("the prediction is not finite; use a nugget or a larger rho")
     return mean, variance
