@@ -1,7 +1,7 @@
 """Benchmark of noisy data in refimpl.vecchia: incomplete Cholesky against the factor, and PCG.
 
 Setting (the paper's noise experiment): 2D uniform points, Matérn-3/2 with l = 0.5,
-noise standard deviations σ_i = exp(z_i), ρ = 3, λ = 1.5, at N = 10⁴ and 10⁵.
+noise variances exp(z_i) with z_i standard normal, ρ = 3, λ = 1.5, at N = 10⁴ and 10⁵.
 Prints, measured in this one run:
 
 * the time of the noise-free factor ``kl_cholesky`` and of the zero fill-in
@@ -52,7 +52,7 @@ def iterations(L, C, noise, y, method, maxiter):
 def run(n, maxiter, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.uniform(size=(n, 2))
-    noise = np.exp(2 * rng.standard_normal(n))  # σ_i = exp(z_i)
+    noise = np.exp(rng.standard_normal(n))  # variances exp(z_i)
     y = rng.standard_normal(n)
     start = time.perf_counter()
     L, order = kl_cholesky(x, KERNEL, RHO, lam=LAM)

@@ -22,6 +22,7 @@ SETTINGS = {  # name: (step size, loss)
     "large": (0.03, "wgan"),
     "cross_entropy": (0.003, "cross_entropy"),
 }
+LOSS_LABELS = {"wgan": "WGAN", "cross_entropy": "cross-entropy"}
 STYLE = {
     "gda": ("tab:blue", "GDA"),
     "adam": ("tab:orange", "Adam"),
@@ -78,9 +79,12 @@ def make(out_dir, quick=False):
             out["settings"][name][method]["median_final_energy"] = mid[-1]
         axes[row, 0].set_yscale("log")
         axes[row, 0].set_ylim(0.02, 5)
-        axes[row, 0].set_title(f"{loss}, η = {eta}: energy distance (median, quartiles)")
+        setting = f"{LOSS_LABELS[loss]}, η = {eta}"
+        axes[row, 0].set_title(f"{setting}: energy distance (median, IQR)", fontsize=10)
         axes[row, 1].set_ylim(-0.1, 2.1)
-        axes[row, 1].set_title(f"{loss}, η = {eta}: modes covered (mean of {len(size['seeds'])})")
+        axes[row, 1].set_title(
+            f"{setting}: modes covered (mean of {len(size['seeds'])})", fontsize=10
+        )
         for ax in axes[row, :2]:
             ax.set_xlabel("cost: gradients + Hessian-vector products")
             ax.grid(alpha=0.3)
@@ -100,7 +104,7 @@ def make(out_dir, quick=False):
         ax.set_xlim(-0.5, 2.0)
         ax.set_ylim(-1.0, 1.5)
         ax.set_aspect("equal")
-        ax.set_title(f"{loss}, η = {eta}: samples at the end, seed 0")
+        ax.set_title(f"{setting}: samples at the end, seed 0", fontsize=10)
         ax.legend(fontsize=8, markerscale=3)
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()

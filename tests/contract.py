@@ -113,7 +113,8 @@ class Spec:
         Returns fresh valid keyword arguments (deterministic: seeds, not entropy).
     kinds : dict
         Overrides the inferred kind of an argument: ``"size"`` (an integer that sizes
-        an allocation: also tried huge), ``"flag"`` (a bool), ``"seed"``, ``"options"``
+        an allocation: also tried huge), ``"flag"`` (a bool), ``"seed"``, ``"text"``
+        (free text or a path: any string is valid), ``"options"``
         (a dict of options), ``"object"`` (a game, kernel, pattern, ...).
     skip : dict
         Arguments not mutated, each with the reason.
@@ -127,8 +128,9 @@ class Spec:
     accepts : dict
         Argument -> set of mutation labels (``"extra axis"``, ``"one row short"``,
         ``"0-d"``, ``"empty"``, ...) that the function legitimately accepts, so a
-        finite result for them is no failure. Every other *invalid* mutation (all
-        but :data:`MAY_PASS`) must raise.
+        finite result for them is no failure (``"*"``: every label, for arguments
+        that take anything, such as ``backend.to_numpy``'s). Every other *invalid*
+        mutation (all but :data:`MAY_PASS`) must raise.
     passes_values_through : str
         Non-empty (the reason) for converters whose output holds the input's values,
         NaN included, by design (``backend.to_numpy``).
@@ -238,6 +240,8 @@ def mutations(kind: str, value) -> list[tuple[str, Any]]:
         ]
     if kind == "choice":
         return [("unknown", "no-such-choice"), ("None", None), ("int", 3), ("empty", "")]
+    if kind == "text":  # free text or a file path: any string goes, nothing else
+        return [("None", None), ("int", 3)]
     if kind == "array":
         return _array_mutations(np.asarray(value))
     if kind == "sparse":
@@ -364,6 +368,7 @@ def check_outcome(spec: Spec, argument: str, label: str, thunk) -> str | None:
     legal = (
         label in MAY_PASS
         or label.startswith(("custom ", "drawn "))
+        or spec.accepts.get(argument) == "*"
         or label in spec.accepts.get(argument, ())
     )
     if not legal:

@@ -63,7 +63,14 @@ BAD_GAMES = [("game", MisbehavingGame(mode)) for mode in ("nan", "shape", "compl
 GENERAL_SUM = cgd.GeneralSumQuadraticGame(P, A, -2 * A, Q)
 
 
-def _step_spec(function, **extra_valid):
+#: Values the cgd functions legitimately accept although the harness calls them invalid:
+#: None for optional arguments (the documented default), a per-coordinate step array
+#: of y's length m = 2, a smaller or scalar matrix (a smaller game).
+DEFAULT = {"None"}
+STEP_ARRAY = {"eta_y": {"array"}}
+
+
+def _step_spec(function, bad_games=True, **extra_valid):
     def valid():
         return {
             "game": cgd.BilinearGame(A),
@@ -74,7 +81,11 @@ def _step_spec(function, **extra_valid):
             **{k: (v() if callable(v) else v) for k, v in extra_valid.items()},
         }
 
-    return Spec(f"cgd.{function.__name__}", function, valid, extra=list(BAD_GAMES))
+    accepts = {**STEP_ARRAY, **{k: DEFAULT for k in extra_valid}}
+    # check_step_arguments checks the protocol, not the game's values: a game returning
+    # garbage is caught where its methods are called (every other step function).
+    extra = list(BAD_GAMES) if bad_games else []
+    return Spec(f"cgd.{function.__name__}", function, valid, extra=extra, accepts=accepts)
 
 
 def _solver(name):
@@ -91,7 +102,8 @@ def _solver(name):
         ("apply", lambda v: v + 1j),
         ("apply", lambda v: -v),  # not positive definite (a LinAlgError for CG)
     ]
-    return Spec(f"cgd.{name}", getattr(cgd, name), valid, extra=bad_apply)
+    accepts = {"x0": DEFAULT, "maxiter": DEFAULT, "restart": DEFAULT}
+    return Spec(f"cgd.{name}", getattr(cgd, name), valid, extra=bad_apply, accepts=accepts)
 
 
 def _game_specs():
@@ -124,7 +136,12 @@ def _game_specs():
                 )
             )
     specs += [
-        Spec("cgd.BilinearGame", cgd.BilinearGame, lambda: {"A": A.copy()}),
+        Spec(
+            "cgd.BilinearGame",
+            cgd.BilinearGame,
+            lambda: {"A": A.copy()},
+            accepts={"A": {"0-d", "one row short"}},  # f = αxy, and a 2 × 2 game
+        ),
         Spec("cgd.QuadraticGame", cgd.QuadraticGame, lambda: {"P": P, "A": A, "Q": Q}),
         Spec(
             "cgd.GeneralSumQuadraticGame",
@@ -165,7 +182,7 @@ SPECS = [
     _step_spec(cgd.sga_step, gamma=0.5),
     _step_spec(cgd.conopt_step, gamma=0.5),
     _step_spec(cgd.neumann_step, order=3),
-    _step_spec(cgd.check_step_arguments),
+    _step_spec(cgd.check_step_arguments, bad_games=False),
     _step_spec(
         cgd.cgd_step,
         solver="cg",
@@ -192,11 +209,13 @@ SPECS = [
             "warm_start": True,
         },
         extra=[*BAD_GAMES, ("solver", "dense"), ("game", GENERAL_SUM)],
+        accepts={"state": DEFAULT, "maxiter": DEFAULT},
     ),
     Spec(
         "cgd.ACGDState.zeros",
         cgd.ACGDState.zeros,
         lambda: {"x": x_start(), "y": y_start()},
+        accepts={"x": {"one row short"}, "y": {"one row short"}},  # states of smaller games
     ),
     Spec(
         "cgd.adaptive_step_sizes",
@@ -217,6 +236,7 @@ SPECS = [
         cgd.run,
         _run_valid,
         extra=[*BAD_GAMES, ("**", UnknownOption("bogus")), ("method", "sga")],
+        accepts={"maxiter": DEFAULT},
         timeout=10,
     ),
     Spec(
@@ -244,11 +264,13 @@ SPECS = [
         "cgd.iteration_matrix",
         cgd.iteration_matrix,
         lambda: {"method": "cgd", "alpha": 3.0, "eta": 0.2, "gamma": 1.0},
+        accepts={"gamma": DEFAULT},
     ),
     Spec(
         "cgd.spectral_radius",
         cgd.spectral_radius,
         lambda: {"method": "extragradient", "alpha": 3.0, "eta": 0.2, "gamma": 1.0},
+        accepts={"gamma": DEFAULT},
     ),
     Spec(
         "cgd.game_iteration_matrix",
@@ -261,6 +283,7 @@ SPECS = [
             "gamma": 1.0,
         },
         extra=BAD_GAMES,
+        accepts={"eta_y": DEFAULT, "gamma": DEFAULT},
     ),
     Spec(
         "cgd.game_spectral_radius",
@@ -273,11 +296,13 @@ SPECS = [
             "gamma": 1.0,
         },
         extra=[*BAD_GAMES, ("game", GENERAL_SUM)],
+        accepts={"eta_y": DEFAULT, "gamma": DEFAULT},
     ),
     Spec(
         "cgd.cgd_bilinear_contraction",
         cgd.cgd_bilinear_contraction,
         lambda: {"A": A.copy(), "eta": 0.3},
+        accepts={"A": {"one row short"}},  # a 2 × 2 game
     ),
     Spec(
         "cgd.cgd_bilinear_closed_form",

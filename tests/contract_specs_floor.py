@@ -25,10 +25,39 @@ def _check(function, **valid):
 SPECS = [
     _check(validation.check_positive, value=0.5),
     _check(validation.check_nonnegative, value=0.5),
-    _check(validation.check_finite, x=np.ones(3)),
-    _check(validation.check_array_type, x=np.ones(3)),
-    _check(validation.check_integer, value=3, minimum=0, maximum=10),
-    _check(validation.check_in_interval, value=0.5, low=0.0, high=1.0, closed="both"),
+    Spec(
+        "validation.check_finite",
+        validation.check_finite,
+        lambda: {"name": "eta", "x": np.ones(3)},
+        names={"x": ("eta",)},
+        skip=NAME,
+        accepts={"x": {"bool", "extra axis", "empty", "one row short", "complex", "0-d"}},
+    ),
+    Spec(
+        "validation.check_array_type",
+        validation.check_array_type,
+        lambda: {"name": "eta", "x": np.ones(3)},
+        names={"x": ("eta",)},
+        skip=NAME,
+        accepts={"x": "*"},  # it refuses foreign arrays only; other checks do the rest
+    ),
+    Spec(
+        "validation.check_integer",
+        validation.check_integer,
+        lambda: {"name": "eta", "value": 3, "minimum": 0, "maximum": 10},
+        # a changed bound can put the value outside: then the value is named
+        names={"value": ("eta",), "minimum": ("eta",), "maximum": ("eta",)},
+        skip=NAME,
+        accepts={"minimum": {"None"}, "maximum": {"None"}},  # None: unbounded
+    ),
+    Spec(
+        "validation.check_in_interval",
+        validation.check_in_interval,
+        lambda: {"name": "eta", "value": 0.5, "low": 0.0, "high": 1.0, "closed": "both"},
+        names={"value": ("eta",), "low": ("eta",), "high": ("eta",)},
+        skip=NAME,
+        accepts={"low": {"-inf"}, "high": {"inf"}},  # half-lines
+    ),
     _check(validation.check_choice, value="cg", choices=("cg", "gmres")),
     _check(validation.check_options, options={"tol": 1e-8}, allowed=("tol", "maxiter")),
     _check(validation.check_array_size, shape=(3, 4), itemsize=8),
@@ -37,6 +66,7 @@ SPECS = [
         validation.as_float_array,
         lambda: {"name": "x", "x": np.ones(3), "ndim": 1},
         skip=NAME,
+        accepts={"x": {"empty", "one row short"}, "ndim": {"None"}},  # any length; no ndim
     ),
     Spec(
         "validation.as_generator",
@@ -50,32 +80,35 @@ SPECS = [
         validation.check_divergence,
         lambda: {"value": 1.0, "step": 3, "what": "the loss", "hint": "try a smaller step"},
         skip={"what": "free text for the message", "hint": "free text for the message"},
-        names={"step": ("step",)},
+        accepts={"value": {"bool", "complex", "array"}},  # any numbers: it checks finiteness
     ),
     Spec(
         "backend.array_namespace",
         lambda a, b: backend.array_namespace(a, b),
         lambda: {"a": np.ones(2), "b": 1.0},
         names={"a": ("arrays",), "b": ("arrays",)},
+        accepts={"a": "*", "b": "*"},  # non-arrays are ignored by design
     ),
     Spec(
         "backend.scipy_namespace",
         lambda a: backend.scipy_namespace(a),
         lambda: {"a": np.ones(2)},
         names={"a": ("arrays",)},
+        accepts={"a": "*"},  # non-arrays are ignored by design
     ),
     Spec(
         "backend.asarray",
         backend.asarray,
         lambda: {"x": [1.0, 2.0], "like": np.ones(2), "dtype": None},
-        names={"like": ("arrays",)},
         passes_values_through="a converter: NaN in, NaN out",
+        accepts={"x": "*", "like": "*"},  # like numpy.asarray: any numbers, any like
     ),
     Spec(
         "backend.to_numpy",
         backend.to_numpy,
         lambda: {"x": np.ones(2)},
         passes_values_through="a converter: NaN in, NaN out",
+        accepts={"x": "*"},  # like numpy.asarray, for arrays of either backend
     ),
     Spec(
         "backend.is_cupy_array",

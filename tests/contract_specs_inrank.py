@@ -23,6 +23,14 @@ from refimpl.inrank import (
     truncation,
 )
 
+# Mutations these functions accept by design: a network with one layer fewer is still a
+# network ("one short" of square weights); a shorter spectrum, matrix or list of times is
+# still one ("one row short"); None selects the documented default; the dynamics
+# broadcast array_like inputs ("array", "extra axis", "empty", "0-d"); spectra may be
+# batched along leading axes ("extra axis").
+ONE_FEWER_LAYER = {"weights": {"one short"}}
+SPECTRUM = {"s": {"extra axis", "one row short"}, "length": {"None"}}
+
 RNG = np.random.default_rng(0)
 TEACHER = inrank.teacher([2.0, 1.0], 4, 4, rng=0)
 X, Y = inrank.teacher_data(TEACHER.target, 8, rng=1)
@@ -50,6 +58,7 @@ SPECS = [
         "inrank.aligned_init",
         inrank.aligned_init,
         lambda: {"target": TEACHER.target.copy(), "scale": 0.5, "rng": 0},
+        accepts={"target": {"one row short"}},
     ),
     Spec(
         "inrank.orthogonal_init",
@@ -74,6 +83,7 @@ SPECS = [
         inrank.teacher,
         lambda: {"singular_values": np.array([2.0, 1.0]), "n_out": 3, "n_in": 4, "rng": 0},
         kinds={"n_out": "size", "n_in": "size"},
+        accepts={"singular_values": {"one row short"}},
     ),
     Spec(
         "inrank.teacher_data",
@@ -86,15 +96,37 @@ SPECS = [
             "noise": 0.1,
         },
         kinds={"n_samples": "size"},
+        accepts={"target": {"one row short"}, "input_spectrum": {"None"}},
     ),
-    Spec("inrank.whiten", inrank.whiten, lambda: {"Z": RNG.standard_normal((3, 6))}),
-    Spec("inrank.end_to_end", inrank.end_to_end, lambda: {"weights": _weights()}),
-    Spec("inrank.forward", inrank.forward, lambda: {"weights": _weights(), "X": X.copy()}),
-    Spec("inrank.loss", inrank.loss, lambda: {"weights": _weights(), "X": X.copy(), "Y": Y.copy()}),
+    Spec(
+        "inrank.whiten",
+        inrank.whiten,
+        lambda: {"Z": RNG.standard_normal((3, 6))},
+        accepts={"Z": {"one row short"}},
+    ),
+    Spec(
+        "inrank.end_to_end",
+        inrank.end_to_end,
+        lambda: {"weights": _weights()},
+        accepts=ONE_FEWER_LAYER,
+    ),
+    Spec(
+        "inrank.forward",
+        inrank.forward,
+        lambda: {"weights": _weights(), "X": X.copy()},
+        accepts=ONE_FEWER_LAYER,
+    ),
+    Spec(
+        "inrank.loss",
+        inrank.loss,
+        lambda: {"weights": _weights(), "X": X.copy(), "Y": Y.copy()},
+        accepts=ONE_FEWER_LAYER,
+    ),
     Spec(
         "inrank.gradients",
         inrank.gradients,
         lambda: {"weights": _weights(), "X": X.copy(), "Y": Y.copy()},
+        accepts=ONE_FEWER_LAYER,
     ),
     Spec(
         "inrank.train",
@@ -113,6 +145,7 @@ SPECS = [
             "adam_options": {"beta1": 0.9},
             "record_updates": False,
         },
+        accepts={"weights": {"one short"}, "target": {"None"}},
     ),
     Spec(
         "inrank.TrainResult.learned_steps",
@@ -124,12 +157,14 @@ SPECS = [
         inrank.explained_ratio,
         lambda: {"s": np.array([3.0, 1.0, 0.5]), "kind": "variance", "length": 5},
         kinds={"length": "size"},
+        accepts=SPECTRUM,
     ),
     Spec(
         "inrank.effective_rank",
         inrank.effective_rank,
         lambda: {"s": np.array([3.0, 1.0, 0.5]), "threshold": 0.9, "kind": "energy", "length": 5},
         kinds={"length": "size"},
+        accepts=SPECTRUM,
     ),
     # --- rank
     Spec(
@@ -137,6 +172,7 @@ SPECS = [
         rank.check_spectrum,
         lambda: {"name": "s", "s": np.array([2.0, 1.0])},
         skip={"name": "the argument's name, any string is accepted"},
+        accepts={"s": {"extra axis", "one row short"}},
     ),
     Spec(
         "inrank.rank.select_rank",
@@ -151,6 +187,7 @@ SPECS = [
             "length": 8,
         },
         kinds={"length": "size", "buffer": "size", "cap": "size"},
+        accepts={"s": {"one row short"}, "length": {"None"}},
     ),
     # --- cost and truncation
     Spec(
@@ -158,11 +195,13 @@ SPECS = [
         cost.cost_model,
         lambda: {"shapes": [(8, 6), (4, 8)], "batch": 3, "ranks": [2, 2], "base": True},
         kinds={"shapes": "object", "ranks": "object", "batch": "size"},
+        accepts={"ranks": {"None"}},
     ),
     Spec(
         "inrank.truncation.truncate_update",
         truncation.truncate_update,
         lambda: {"U": U.copy(), "V": V.copy(), "rank": 2},
+        accepts={"U": {"one row short"}, "V": {"one row short"}},
     ),
     Spec(
         "inrank.truncation.truncate_weight",
@@ -176,54 +215,68 @@ SPECS = [
             "power_iterations": 1,
             "oversampling": 1,
         },
+        accepts={"base": {"one row short"}},
     ),
     # --- dynamics
     Spec(
         "inrank.dynamics.mode_ode_rhs",
         dynamics.mode_ode_rhs,
         lambda: {"u": 0.5, "s": 2.0, "depth": 3, "tau": 1.0},
+        accepts={"u": {"array"}, "s": {"array"}},
     ),
     Spec(
         "inrank.dynamics.mode_strength",
         dynamics.mode_strength,
         lambda: {"s": np.array([2.0, 1.0, 0.0]), "u0": 1e-3, "t": 5.0, "depth": 3, "tau": 2.0},
+        accepts={
+            "s": {"0-d", "empty", "extra axis", "one row short"},
+            "u0": {"array"},
+            "t": {"array"},
+        },
     ),
     Spec(
         "inrank.dynamics.mode_strength[depth 2]",
         dynamics.mode_strength,
         lambda: {"s": 2.0, "u0": 1e-3, "t": 5.0, "depth": 2, "tau": 2.0},
+        accepts={"s": {"array"}, "u0": {"array"}, "t": {"array"}},
     ),
     Spec(
         "inrank.dynamics.mode_time",
         dynamics.mode_time,
         lambda: {"s": 2.0, "u0": 1e-3, "u1": 1.0, "depth": 3, "tau": 2.0},
+        accepts={"s": {"array"}, "u0": {"array"}, "u1": {"array"}},
     ),
     Spec(
         "inrank.dynamics.null_mode_strength",
         dynamics.null_mode_strength,
         lambda: {"u0": 0.1, "t": 3.0, "depth": 3, "tau": 1.0},
+        accepts={"u0": {"array"}, "t": {"array"}},
     ),
     Spec(
         "inrank.dynamics.time_function_depth3",
         dynamics.time_function_depth3,
         lambda: {"a": 0.5, "s": 2.0},
         names={"a": ("a, s",), "s": ("a, s",)},
+        accepts={"a": {"array"}, "s": {"array"}},
     ),
     Spec(
         "inrank.dynamics.learning_time",
         dynamics.learning_time,
         lambda: {"s": np.array([4.0, 2.0]), "u0": 1e-3, "depth": 3, "fraction": 0.5, "tau": 1.0},
         names={"u0": ("u0, fraction",), "fraction": ("u0, fraction",)},
+        accepts={"s": {"0-d", "empty", "extra axis", "one row short"}, "u0": {"array"}},
     ),
     Spec(
         "inrank.dynamics.learning_order",
         dynamics.learning_order,
         lambda: {"s": np.array([1.0, 3.0, 2.0])},
+        accepts={"s": {"empty", "one row short"}},
     ),
     Spec(
         "inrank.dynamics.learning_time_asymptotic",
         dynamics.learning_time_asymptotic,
         lambda: {"s": 2.0, "a0": 0.01, "depth": 3, "tau": 1.0},
+        accepts={"s": {"array"}, "a0": {"array"}},
     ),
     Spec(
         "inrank.dynamics.aligned_update_singular_values",
@@ -237,9 +290,15 @@ SPECS = [
             "n_modes": 3,
         },
         kinds={"n_modes": "size"},
+        accepts={"s": {"one row short"}, "t": {"empty", "one row short"}, "n_modes": {"None"}},
     ),
     # --- layers
-    Spec("inrank.layers.DenseLayer", layers.DenseLayer, lambda: {"W": BASE.copy()}),
+    Spec(
+        "inrank.layers.DenseLayer",
+        layers.DenseLayer,
+        lambda: {"W": BASE.copy()},
+        accepts={"W": {"one row short"}},
+    ),
     Spec(
         "inrank.layers.LowRankUpdateLayer",
         layers.LowRankUpdateLayer,
@@ -251,6 +310,7 @@ SPECS = [
             "buffer": 1,
             "cap": 3,
         },
+        accepts={"base": {"None"}, "cap": {"None"}},
     ),
     Spec(
         "inrank.layers.forward_backward",
@@ -280,6 +340,7 @@ SPECS = [
         optim.MiniBatches,
         lambda: {"n": 8, "batch_size": 2, "rng": 0, "optimizer": "sgd"},
         kinds={"n": "size"},
+        accepts={"batch_size": {"None"}},
     ),
     Spec(
         "inrank.optim.Adam.update",
@@ -290,6 +351,7 @@ SPECS = [
         "inrank.optim.GradientDescent.update",
         lambda grad: optim.GradientDescent(0.1).update("w", grad),
         lambda: {"grad": np.ones((2, 2))},
+        accepts={"grad": {"0-d", "empty", "extra axis", "one row short"}},
     ),
     # --- mlp
     Spec(
@@ -349,6 +411,7 @@ SPECS = [
             "batch_size": 4,
         },
         extra=[("**", UnknownOption("bogus"))],
+        accepts={"batch_size": {"None"}},
     ),
     # --- algorithm
     Spec(
@@ -370,6 +433,7 @@ SPECS = [
             "activation": "relu",
         },
         kinds={"rank_cap": "int"},
+        accepts={"weights": {"one short"}, "buffer": {"None"}, "rank_cap": {"None"}},
     ),
     Spec(
         "inrank.algorithm.inrank_efficient",
@@ -385,6 +449,7 @@ SPECS = [
             "record_every": 2,
         },
         extra=[("**", UnknownOption("bogus"))],
+        accepts={"weights": {"one short"}, "buffer": {"None"}},
     ),
     Spec(
         "inrank.algorithm.full_rank_train",
@@ -402,6 +467,7 @@ SPECS = [
             "rng": 0,
             "adam_options": None,
         },
+        accepts={"weights": {"one short"}, "batch_size": {"None"}},
     ),
     # --- experiments
     Spec(
@@ -409,6 +475,7 @@ SPECS = [
         experiments.log_spaced_indices,
         lambda: {"steps": np.arange(50), "count": 5},
         kinds={"count": "size"},
+        accepts={"steps": {"float dtype", "one row short"}},
     ),
     Spec(
         "inrank.experiments.staircase",
@@ -425,6 +492,7 @@ SPECS = [
             "rng": 0,
         },
         kinds={"sigmas": "object", "singular_values": "object", "n": "size", "n_samples": "size"},
+        accepts={"n_samples": {"None"}},
     ),
     Spec(
         "inrank.experiments.mlp_comparison",

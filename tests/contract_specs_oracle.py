@@ -32,11 +32,12 @@ def _tolerance():
 
 
 SPECS = [
-    Spec("oracle.Tolerance", oracle.Tolerance, _tolerance),
+    Spec("oracle.Tolerance", oracle.Tolerance, _tolerance, kinds={"reason": "text"}),
     Spec(
         "oracle.Invariant",
         oracle.Invariant,
         lambda: {"name": "same", "description": "equal", "test": lambda c, r, i: (0.0, 0.0)},
+        kinds={"name": "text", "description": "text"},
     ),
     Spec(
         "oracle.Case",
@@ -56,7 +57,12 @@ SPECS = [
             "conventions": "free text",
         },
     ),
-    Spec("oracle.cases", oracle.cases, lambda: {"subpackage": "cgd"}),
+    Spec(
+        "oracle.cases",
+        oracle.cases,
+        lambda: {"subpackage": "cgd"},
+        accepts={"subpackage": {"None"}},
+    ),
     Spec("oracle.get_case", oracle.get_case, lambda: {"name": CASE}, names={"name": ("case",)}),
     Spec(
         "oracle.check",
@@ -68,22 +74,29 @@ SPECS = [
         "oracle.export",
         oracle.export,
         lambda: {"directory": _scratch(), "subpackage": None, "case": CASE},
+        kinds={"directory": "text"},
+        accepts={"case": {"None"}},  # None: every case
     ),
     Spec(
         "oracle.check_directory",
         oracle.check_directory,
         lambda: {"reference_dir": _export_dir(), "candidate_dir": _export_dir()},
+        kinds={"reference_dir": "text", "candidate_dir": "text"},
     ),
     Spec(
         "oracle.record",
         oracle.record,
         lambda: {"case": CASE, "directory": _scratch()},
+        skip={"directory": "None would rewrite the package's own recorded references"},
+        accepts={"case": {"None"}},  # None: every case
     ),
     Spec("oracle.recorded_outputs", oracle.recorded_outputs, lambda: {"case": CASE}),
+    Spec("oracle.case_digest", oracle.case_digest, lambda: {"case": CASE}),
     Spec(
         "oracle.write_arrays",
         oracle.write_arrays,
         lambda: {"path": _scratch() + "/a.npz", "arrays": {"x": np.arange(3.0)}},
+        kinds={"path": "text"},
         skip={"arrays": "stores any numbers given, NaN included: a file format, not maths"},
     ),
     Spec(

@@ -15,6 +15,7 @@ MK = pde.MeasurementKernel(KERNEL)
 ELLIPTIC = pde.NonlinearElliptic(terms=20)
 BOUNDARY, INTERIOR = pde.unit_square_grid(0.25)
 X = np.array([[0.1, 0.2], [0.4, 0.3], [0.7, 0.9]])
+POINT_SETS = {"one row short"}  # a point set of any size is valid
 
 
 def _system():
@@ -71,18 +72,31 @@ SPECS = [
             "gradient": np.zeros((3, 2)),
             "hessian": np.tile(np.eye(2), (3, 1, 1)),
         },
+        accepts={w: {"None", "0-d"} for w in ("value", "gradient", "hessian")},  # 0 or broadcast
     ),
-    Spec("pde.point_values", pde.point_values, lambda: {"points": X.copy(), "weight": 2.0}),
-    Spec("pde.laplacians", pde.laplacians, lambda: {"points": X.copy(), "weight": -1.0}),
+    Spec(
+        "pde.point_values",
+        pde.point_values,
+        lambda: {"points": X.copy(), "weight": 2.0},
+        accepts={"points": POINT_SETS},
+    ),
+    Spec(
+        "pde.laplacians",
+        pde.laplacians,
+        lambda: {"points": X.copy(), "weight": -1.0},
+        accepts={"points": POINT_SETS},
+    ),
     Spec(
         "pde.first_derivatives",
         pde.first_derivatives,
         lambda: {"points": X.copy(), "i": 1, "weight": np.ones(3)},
+        accepts={"weight": {"0-d"}},  # one weight for every point
     ),
     Spec(
         "pde.second_derivatives",
         pde.second_derivatives,
         lambda: {"points": X.copy(), "i": 0, "j": 1, "weight": 1.5},
+        accepts={"points": POINT_SETS},
     ),
     Spec(
         "pde.concatenate",
@@ -101,12 +115,17 @@ SPECS = [
         MK.__call__,
         lambda: {"X": pde.laplacians(X).rows(), "Y": pde.point_values(X[:2]).rows()},
         names={"X": ("X, Y",), "Y": ("X, Y",)},
+        accepts={
+            "X": {"extra axis", "one row short"},  # batch axes, any number of rows
+            "Y": {"None", "extra axis", "one row short"},  # None: Y = X
+        },
     ),
     Spec(
         "pde.MeasurementKernel.gram",
         MK.gram,
         lambda: {"measurements": pde.laplacians(X), "others": pde.point_values(X)},
         extra=[("measurements", X), ("others", pde.point_values(X[:, :1]))],
+        accepts={"others": {"None"}},  # None: the Gram matrix of measurements
     ),
     Spec(
         "pde.multiset_maximin_ordering",
@@ -115,6 +134,7 @@ SPECS = [
         ),
         lambda: {"boundary": BOUNDARY.copy(), "interior": INTERIOR.copy(), "p": 2},
         extra=[("interior", BOUNDARY[:3].copy()), ("interior", np.ones((3, 3)))],
+        accepts={"boundary": POINT_SETS, "interior": POINT_SETS},
     ),
     Spec(
         "pde.measurement_ordering",
@@ -139,12 +159,14 @@ SPECS = [
             "basis": ("value", "d00"),
         },
         extra=[("basis", ("laplacian",)), ("basis", ("value", "d7x")), ("basis", [])],
+        accepts={"boundary": POINT_SETS, "interior": POINT_SETS},
     ),
     Spec(
         "pde.basis_measurements",
         pde.basis_measurements,
         lambda: {"name": "d01", "points": X.copy()},
         extra=[("name", "d05"), ("name", "laplacian2")],
+        accepts={"points": POINT_SETS},
         names={"name": ("i", "j")},
     ),
     Spec(
@@ -169,6 +191,7 @@ SPECS = [
             "vector": np.ones(3),
         },
         names={"rows": ("X, Y", "X"), "others": ("X, Y", "vector"), "vector": ("X, Y",)},
+        accepts={"rows": POINT_SETS},
     ),
     Spec(
         "pde.SparseSolver",
@@ -186,6 +209,7 @@ SPECS = [
             "precondition": True,
         },
         extra=[("kernel", KERNEL), ("system", BOUNDARY)],
+        accepts={"rho": {"inf"}},  # ρ = ∞: dense factors
         timeout=10,
     ),
     Spec(
@@ -210,6 +234,7 @@ SPECS = [
         "pde.Solution.__call__",
         SOLUTION.__call__,
         lambda: {"x": X.copy()},
+        accepts={"x": POINT_SETS},
     ),
     Spec(
         "pde.NonlinearElliptic",
@@ -234,6 +259,7 @@ SPECS = [
             ("kernel", Matern(1.5, 0.3)),
             ("**", UnknownOption("bogus")),
         ],
+        accepts={"kernel": {"None"}, "nugget": {"None"}, "steps": {"None"}},  # the defaults
         timeout=10,
     ),
     Spec(
@@ -245,6 +271,7 @@ SPECS = [
         "pde.cole_hopf",
         pde.cole_hopf,
         lambda: {"x": np.linspace(-1, 1, 5), "t": 0.5, "nu": 0.01, "nodes": 20},
+        accepts={"x": POINT_SETS},
     ),
 ]
 

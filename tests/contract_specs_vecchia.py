@@ -77,6 +77,11 @@ BAD_KERNELS = [
     ("kernel", "matern"),
 ]
 KERNEL_NAMES = {"kernel": ("kernel",)}
+# Legal inputs among the mutations: point sets of any size, batch axes, Y defaulting
+# to X; a factor scaled by 1e±300 is a valid (extreme) factor; ρ = ∞ and infinite
+# lengths (the coarsest points) are part of the definitions.
+POINT_PAIRS = {"X": {"extra axis", "one row short"}, "Y": {"None", "extra axis", "one row short"}}
+SCALED_FACTOR = {"L": {"dense huge", "dense tiny"}}
 
 
 def _kernel_call(cls, **args):
@@ -84,6 +89,7 @@ def _kernel_call(cls, **args):
         f"vecchia.{cls.__name__}.__call__",
         lambda X, Y: cls(**args)(X, Y),
         lambda: {"X": POINTS[:4], "Y": POINTS[2:7]},
+        accepts=POINT_PAIRS,
     )
 
 
@@ -93,26 +99,35 @@ SPECS = [
         vecchia.Kernel,
         lambda: {"length_scale": 0.3, "variance": 2.0},
         extra=[("length_scale", np.array([0.1, -1.0])), ("length_scale", [0.1, 0.2])],
+        accepts={"length_scale": {"array"}},
     ),
     Spec(
         "vecchia.Matern",
         vecchia.Matern,
         lambda: {"nu": 1.5, "length_scale": 0.3, "variance": 2.0},
         extra=[("nu", 1e6), ("length_scale", np.array([0.2, np.inf]))],
+        accepts={"length_scale": {"array"}},
     ),
-    Spec("vecchia.Gaussian", vecchia.Gaussian, lambda: {"length_scale": 0.3, "variance": 2.0}),
+    Spec(
+        "vecchia.Gaussian",
+        vecchia.Gaussian,
+        lambda: {"length_scale": 0.3, "variance": 2.0},
+        accepts={"length_scale": {"array"}},  # one length scale per coordinate
+    ),
     _kernel_call(vecchia.Matern, nu=1.5, length_scale=0.3),
     _kernel_call(vecchia.Gaussian, length_scale=0.3),
     Spec(
         "vecchia.Kernel.__call__",
         lambda X, Y: vecchia.Matern(0.7, np.array([0.2, 0.4]))(X, Y),
         lambda: {"X": POINTS[:4], "Y": POINTS[2:7]},
+        accepts=POINT_PAIRS,
     ),
     Spec(
         "vecchia.pairwise_distances",
         vecchia.pairwise_distances,
         lambda: {"X": POINTS[:4], "Y": POINTS[2:7]},
         extra=[("Y", np.ones((3, 5)))],
+        accepts=POINT_PAIRS,
     ),
     Spec(
         "vecchia.check_points",
@@ -120,24 +135,28 @@ SPECS = [
         lambda: {"points": POINTS, "name": "points", "distinct": True},
         skip={"name": "the argument's name, any string is accepted"},
         extra=[("points", np.concatenate([POINTS, POINTS[:1]]))],
+        accepts={"points": {"one row short"}},
     ),
     Spec(
         "vecchia.maximin_ordering",
         without_inf_lengths(vecchia.maximin_ordering),
         lambda: {"points": POINTS, "p": 2, "initial": 3},
         extra=[("points", np.concatenate([POINTS, POINTS[:1]])), ("p", 10**13)],
+        accepts={"points": {"one row short"}},
     ),
     Spec(
         "vecchia.maximin_ordering_brute_force",
         without_inf_lengths(vecchia.maximin_ordering_brute_force),
         lambda: {"points": POINTS, "p": 2, "initial": 3},
         extra=[("p", 10**13)],
+        accepts={"points": {"one row short"}},
     ),
     Spec(
         "vecchia.conditional_maximin_ordering",
         vecchia.conditional_maximin_ordering,
         lambda: {"points": NEW_POINTS, "reference": POINTS, "p": 2},
         extra=[("points", POINTS[:2]), ("p", 10**13)],
+        accepts={"points": {"one row short"}, "reference": {"one row short"}},
     ),
     Spec(
         "vecchia.Pattern",
@@ -165,12 +184,14 @@ SPECS = [
         "vecchia.ball_pattern",
         vecchia.ball_pattern,
         lambda: {"points": ORDERED, "lengths": LENGTHS, "rho": 2.0},
+        accepts={"lengths": {"inf entry"}, "rho": {"inf"}},
     ),
     Spec(
         "vecchia.knn_pattern",
         vecchia.knn_pattern,
         lambda: {"points": ORDERED, "m": 3},
         kinds={"m": "size"},
+        accepts={"points": {"one row short"}},
     ),
     Spec("vecchia.full_pattern", vecchia.full_pattern, lambda: {"n": 5}, kinds={"n": "size"}),
     Spec(
@@ -195,6 +216,7 @@ SPECS = [
         vecchia.supernodes,
         lambda: {"pattern": PATTERN, "lengths": LENGTHS, "lam": 1.5},
         extra=[("pattern", PATTERN.indices), ("pattern", vecchia.full_pattern(5))],
+        accepts={"lengths": {"inf entry"}},
     ),
     Spec(
         "vecchia.kl_factor",
@@ -223,29 +245,39 @@ SPECS = [
         lambda: {"points": POINTS, "kernel": KERNEL, "rho": 2.0, "lam": 1.5, "p": 2, "nugget": 0.0},
         extra=BAD_KERNELS + [("p", 10**13)],
         names=KERNEL_NAMES,
+        accepts={"points": {"one row short"}, "rho": {"inf"}},
     ),
     Spec(
         "vecchia.kl_divergence",
         vecchia.kl_divergence,
         lambda: {"theta": THETA, "L": FACTOR},
         extra=[("L", FACTOR.T.tocsc()), ("theta", THETA + np.triu(np.ones_like(THETA), 1))],
+        accepts=SCALED_FACTOR,
     ),
     Spec(
         "vecchia.kl_divergence_from_variances",
         vecchia.kl_divergence_from_variances,
         lambda: {"theta": THETA, "L": FACTOR},
+        accepts=SCALED_FACTOR,
     ),
-    Spec("vecchia.logdet", vecchia.logdet, lambda: {"L": FACTOR}),
-    Spec("vecchia.solve", vecchia.solve, lambda: {"L": FACTOR, "b": np.arange(12.0)}),
+    Spec("vecchia.logdet", vecchia.logdet, lambda: {"L": FACTOR}, accepts=SCALED_FACTOR),
+    Spec(
+        "vecchia.solve",
+        vecchia.solve,
+        lambda: {"L": FACTOR, "b": np.arange(12.0)},
+        accepts=SCALED_FACTOR,
+    ),
     Spec(
         "vecchia.apply_covariance",
         vecchia.apply_covariance,
         lambda: {"L": FACTOR, "b": np.arange(12.0)},
+        accepts=SCALED_FACTOR,
     ),
     Spec(
         "vecchia.log_likelihood",
         vecchia.log_likelihood,
         lambda: {"L": FACTOR, "y": np.arange(12.0)},
+        accepts=SCALED_FACTOR,
     ),
     Spec(
         "vecchia.predict",
@@ -262,12 +294,14 @@ SPECS = [
         },
         extra=BAD_KERNELS + [("new_points", POINTS[:2]), ("p", 10**13)],
         names=KERNEL_NAMES,
+        accepts={"new_points": {"one row short"}, "rho": {"inf"}},
     ),
     Spec(
         "vecchia.sample",
         vecchia.sample,
         lambda: {"L": FACTOR, "size": 2, "rng": 5},
         kinds={"size": "size"},
+        accepts={"L": {"dense huge", "dense tiny"}, "size": {"None"}},
     ),
 ]
 

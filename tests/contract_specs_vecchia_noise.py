@@ -1,5 +1,5 @@
 """Contract specs for the noisy-data, prediction-variant and fitting functions of
-``refimpl.vecchia`` (modules ``incomplete_cholesky``, ``noise``, ``noise_kl``,
+``refimpl.vecchia`` (modules ``incomplete_factorization``, ``noise``, ``noise_kl``,
 ``prediction_variants``, ``fitting``).
 
 The specs call each module's function directly, named as it will be exported from
@@ -13,7 +13,7 @@ from contract import Spec
 from refimpl import vecchia
 from refimpl.vecchia import (
     fitting,
-    incomplete_cholesky,
+    incomplete_factorization,
     noise,
     noise_covariance,
     noise_kl,
@@ -31,7 +31,7 @@ THETA = KERNEL(ORDERED, ORDERED)
 NOISE_ORDERED = NOISE[ORDER]
 PRECISION = noise.noisy_precision(FACTOR, NOISE_ORDERED)
 C_FACTOR = noise.noise_factor(FACTOR, NOISE_ORDERED)
-PATTERN = incomplete_cholesky.lower_triangle_pattern(FACTOR)
+PATTERN = incomplete_factorization.lower_triangle_pattern(FACTOR)
 NEW_POINTS = np.random.default_rng(1).uniform(size=(3, 2))
 
 
@@ -67,7 +67,11 @@ BAD_KERNELS = [
     ("kernel", indefinite_kernel),
     ("kernel", "matern"),
 ]
-FACTORS = {"L": FACTOR, "C": C_FACTOR}
+# legitimately valid variants of the harness's mutations: a factor scaled by 1e±300 is
+# still a factor; a scalar noise variance means the same for every point; rho = inf is
+# the exact factor; None selects the documented default
+SCALED = {"dense huge", "dense tiny"}
+FACTOR_ACCEPTS = {"L": SCALED, "C": SCALED, "noise": {"0-d"}}
 
 
 def _factors_spec(name, function, **extra_valid):
@@ -76,36 +80,41 @@ def _factors_spec(name, function, **extra_valid):
         function,
         lambda: {"L": FACTOR, "C": C_FACTOR, "noise": NOISE_ORDERED, **extra_valid},
         extra=[("noise", -NOISE_ORDERED), ("C", sp.csc_matrix(np.triu(np.ones((12, 12)))))],
+        accepts=FACTOR_ACCEPTS,
     )
 
 
 SPECS = [
     Spec(
         "vecchia.incomplete_cholesky",
-        incomplete_cholesky.incomplete_cholesky,
+        incomplete_factorization.incomplete_cholesky,
         lambda: {"A": PRECISION, "pattern": PATTERN},
         extra=[
             ("pattern", NO_DIAGONAL),
             ("pattern", vecchia.full_pattern(3)),
             ("A", sp.csc_matrix(np.array([[1.0, 2.0], [2.0, 1.0]]))),
         ],
+        accepts={"A": SCALED, "pattern": {"None"}},
     ),
     Spec(
         "vecchia.lower_triangle_pattern",
-        incomplete_cholesky.lower_triangle_pattern,
+        incomplete_factorization.lower_triangle_pattern,
         lambda: {"matrix": PRECISION},
+        accepts={"matrix": {"sparse NaN"}},  # positions only,
     ),
     Spec(
         "vecchia.noisy_precision",
         noise.noisy_precision,
         lambda: {"L": FACTOR, "noise": NOISE_ORDERED},
         extra=[("noise", 0.0), ("L", sp.csc_matrix(np.triu(np.ones((12, 12)))))],
+        accepts=FACTOR_ACCEPTS,
     ),
     Spec(
         "vecchia.noise_factor",
         noise.noise_factor,
         lambda: {"L": FACTOR, "noise": NOISE_ORDERED, "pattern": "factor"},
         extra=[("pattern", NO_DIAGONAL), ("pattern", PATTERN), ("noise", -NOISE_ORDERED)],
+        accepts=FACTOR_ACCEPTS,
     ),
     Spec(
         "vecchia.noisy_kl_cholesky",
@@ -121,6 +130,7 @@ SPECS = [
         },
         extra=BAD_KERNELS + [("noise", -NOISE), ("p", 10**13)],
         names={"kernel": ("kernel", "column", "supernode")},
+        accepts={"noise": {"0-d"}, "rho": {"inf"}},
     ),
     Spec(
         "vecchia.naive_kl_cholesky",
@@ -135,6 +145,7 @@ SPECS = [
         },
         extra=BAD_KERNELS + [("noise", -NOISE), ("p", 10**13)],
         names={"kernel": ("kernel", "column", "supernode")},
+        accepts={"noise": {"0-d"}, "rho": {"inf"}},
     ),
     Spec(
         "vecchia.noisy_posterior_mean",
@@ -150,6 +161,7 @@ SPECS = [
         },
         kinds={"maxiter": "size"},
         extra=[("noise", -NOISE_ORDERED), ("maxiter", 1)],
+        accepts={**FACTOR_ACCEPTS, "maxiter": {"None"}},
     ),
     _factors_spec("vecchia.noisy_covariance", noise_covariance.noisy_covariance),
     Spec(
@@ -157,6 +169,7 @@ SPECS = [
         noise_covariance.woodbury_precision,
         lambda: {"C": C_FACTOR, "noise": NOISE_ORDERED},
         extra=[("noise", -NOISE_ORDERED)],
+        accepts=FACTOR_ACCEPTS,
     ),
     _factors_spec(
         "vecchia.expected_log_likelihood_error",
@@ -181,18 +194,21 @@ SPECS = [
         },
         extra=BAD_KERNELS + [("new_points", POINTS[:2]), ("p", 10**13)],
         names={"kernel": ("kernel", "column", "supernode")},
+        accepts={"rho": {"inf"}, "new_points": {"one row short"}},  # any M,
     ),
     Spec(
         "vecchia.VecchiaLikelihood",
         fitting.VecchiaLikelihood,
         lambda: {"points": POINTS, "y": Y, "nu": 1.5, "rho": 2.0, "lam": 1.5, "p": 3},
         extra=[("nu", 1.0), ("p", 10**13)],
+        accepts={"rho": {"inf"}},
     ),
     Spec(
         "vecchia.VecchiaLikelihood.__call__",
         fitting.VecchiaLikelihood(POINTS, Y, rho=2.0),
         lambda: {"variance": 1.0, "length_scale": 0.2, "noise": 0.01},
         extra=[("length_scale", np.array([0.2, -1.0])), ("length_scale", np.array([0.1, 0.2]))],
+        accepts={"length_scale": {"array"}},  # one per coordinate,
     ),
     Spec(
         "vecchia.fit_hyperparameters",
@@ -211,6 +227,7 @@ SPECS = [
         },
         extra=[("options", {"ftol": -1.0}), ("options", {"bogus": 1})],
         timeout=10.0,
+        accepts={"rho": {"inf"}},
     ),
 ]
 

@@ -7,15 +7,10 @@ from hypothesis import strategies as st
 from strategies import seeds
 
 from refimpl.inrank import orthogonal_init, teacher, teacher_data
-from refimpl.inrank.algorithm import (
-    cost_model,
-    full_rank_train,
-    inrank,
-    inrank_efficient,
-    select_rank,
-)
+from refimpl.inrank.algorithm import full_rank_train, inrank, inrank_efficient
+from refimpl.inrank.cost import cost_model
 from refimpl.inrank.mlp import mlp_init, relu_teacher, train_mlp
-from refimpl.inrank.rank import explained_ratio
+from refimpl.inrank.rank import explained_ratio, select_rank
 from refimpl.validation import DivergenceError
 
 spectra = st.lists(st.floats(0.0, 10.0), min_size=1, max_size=10).map(

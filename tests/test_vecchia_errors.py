@@ -163,7 +163,7 @@ def test_pattern_and_supernodes_constructors_check_their_arrays():
         Pattern(indptr=np.array([0, 3, 2]), indices=np.array([0, 1, 1]))
     with pytest.raises(ValueError, match="indices: expected a 1-D array of integers"):
         Pattern(indptr=np.array([0, 1]), indices=np.array([0.0]))
-    with pytest.raises(ValueError, match="rows: expected each supernode's row set"):
+    with pytest.raises(ValueError, match="rows, members: expected each supernode's row set"):
         Supernodes(np.array([0, 2]), np.array([0, 1]), np.array([0, 1]), np.array([0]))
     with pytest.raises(ValueError, match="members: expected every column once"):
         Supernodes(np.array([0, 1, 2]), np.array([0, 0]), np.array([0, 1, 2]), np.array([0, 0]))

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refimpl.vecchia import Matern, Pattern, dense_inverse_cholesky, full_pattern, kl_divergence
-from refimpl.vecchia.incomplete_cholesky import incomplete_cholesky, lower_triangle_pattern
+from refimpl.vecchia.incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
 from refimpl.vecchia.noise import (
     naive_kl_cholesky,
     noise_factor,
@@ -211,8 +211,8 @@ def test_the_two_forms_of_the_posterior_mean_agree():
 
 
 def test_direct_paper_form_amplifies_the_incomplete_factor_error():
-    # measured (N = 300, l = 0.5, ρ = 3, pattern of L): largest error 24 for the paper's
-    # form applied directly, 0.16 for the precision form, 0.07 for PCG
+    # measured (N = 300, l = 0.5, noise std exp(z_i), ρ = 3, pattern of L): largest error
+    # 24 for the paper's form applied directly, 0.16 for the precision form, 0.07 for PCG
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(300, 2))
     noise = np.exp(2 * rng.standard_normal(300))
@@ -257,10 +257,11 @@ def test_score_falls_as_rho_grows():
 
 
 def test_incomplete_cholesky_beats_the_naive_factor_with_heteroscedastic_noise():
-    # the paper's claim, at small scale: N = 400, l = 0.5, σ_i = exp(z_i), Matérn-3/2, ρ = 3
+    # the paper's claim, at small scale: N = 400, l = 0.5, noise variances exp(z_i),
+    # Matérn-3/2, ρ = 3
     rng = np.random.default_rng(4)
     x = rng.uniform(size=(400, 2))
-    noise = np.exp(rng.standard_normal(400)) ** 2
+    noise = np.exp(rng.standard_normal(400))
     kernel = Matern(1.5, 0.5)
     L, C, order = noisy_kl_cholesky(x, kernel, noise, rho=3.0)
     naive, naive_order = naive_kl_cholesky(x, kernel, noise, rho=3.0)
@@ -276,7 +277,7 @@ def test_incomplete_cholesky_beats_the_naive_factor_with_heteroscedastic_noise()
 
 
 def test_woodbury_form_can_be_indefinite_with_an_inexact_c():
-    # measured: N = 300, l = 0.5, σ_i = exp(z_i), ρ = 3, pattern of L: the smallest
+    # measured: N = 300, l = 0.5, noise std exp(z_i), ρ = 3, pattern of L: the smallest
     # eigenvalue of I − GᵀG is −0.0085, so the symmetric (Woodbury) form is not a covariance
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(300, 2))
@@ -343,7 +344,7 @@ def test_noise_figure_numbers_match_an_independent_dense_computation(tmp_path):
     reported = entry["by_rho"][at]
     rng = np.random.default_rng(data["seed"])
     x = rng.uniform(size=(data["n"], 2))
-    noise = np.exp(2 * rng.standard_normal(data["n"]))
+    noise = np.exp(rng.standard_normal(data["n"]))  # variances exp(z_i), as the figure says
     kernel = Matern(1.5, data["length_scale"])
     # naive: the dense KL of the factor of Θ + R
     naive, order = naive_kl_cholesky(x, kernel, noise, 3.0, lam=data["lam"])

@@ -1,7 +1,6 @@
 """Issue 11, item 6: ``maximin_ordering(points, p, initial)`` with a sequence of initial points.
 
-Pending in ``refimpl.vecchia.ordering`` (owned by the restructure); the test states the
-intended behaviour against an independent brute-force reference: the points listed
+The test states the behaviour against an independent brute-force reference: the points listed
 in ``initial`` are chosen first, in that order (coarsest first), each with length the
 distance to its p-th nearest previously chosen point (∞ while fewer than p are
 chosen); the greedy p-maximin rule continues after them.
@@ -33,7 +32,6 @@ def reference_ordering(points, p, initial):
     return np.array(chosen[::-1]), np.array(lengths[::-1])
 
 
-@pytest.mark.xfail(reason="pending maximin_ordering initial sequence", strict=False)
 @pytest.mark.parametrize("p", [1, 3])
 def test_initial_sequence_starts_the_ordering(p):
     x = np.random.default_rng(0).uniform(size=(200, 2))
@@ -45,7 +43,6 @@ def test_initial_sequence_starts_the_ordering(p):
     assert order[-p:][::-1].tolist() == initial and np.all(np.isinf(lengths[-p:]))
 
 
-@pytest.mark.xfail(reason="pending maximin_ordering initial sequence", strict=False)
 def test_initial_sequence_is_validated():
     x = np.random.default_rng(0).uniform(size=(20, 2))
     for bad in ([0, 0], [0, 20], [-1], [], [0.5]):

@@ -99,6 +99,9 @@ class ACGDState:
         """The state before the first step, for points shaped like ``x`` and ``y``."""
         x = as_float_array("x", x, ndim=1)
         y = as_float_array("y", y, ndim=1, like=x)
+        for name, vector in (("x", x), ("y", y)):
+            if vector.size == 0:
+                raise ValueError(f"{name}: expected a non-empty vector, received shape (0,)")
         xp = backend.array_namespace(x, y)
         return cls(0, xp.zeros_like(x), xp.zeros_like(y))
 

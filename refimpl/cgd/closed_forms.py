@@ -39,6 +39,8 @@ LINEAR_METHODS = ("gda", "altgda", "ogda", "extragradient", "conopt", "sga", "lc
 def check_linear_method_arguments(method, alpha, eta, gamma):
     """(alpha, eta, gamma) as floats, checked; gamma None becomes 1.0."""
     check_choice("method", method, LINEAR_METHODS)
+    if isinstance(alpha, bool | np.bool_):
+        raise ValueError(f"alpha: expected a real number, received {alpha!r}")
     alpha = float(as_float_array("alpha", alpha, ndim=0))
     eta = check_positive("eta", eta)
     gamma = 1.0 if gamma is None else check_nonnegative("gamma", gamma)

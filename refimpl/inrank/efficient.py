@@ -155,7 +155,12 @@ def inrank_efficient(weights, X, Y, lr, steps, adapt_steps, *, truncate="weight"
             )
     check_choice("truncate", truncate, TRUNCATIONS)
     steps = check_integer("steps", steps, minimum=0)
-    adapt_steps = check_integer("adapt_steps", adapt_steps, minimum=0, maximum=steps)
+    adapt_steps = check_integer("adapt_steps", adapt_steps, minimum=0)
+    if adapt_steps > steps:
+        raise ValueError(
+            f"adapt_steps: expected at most steps = {steps} (both stages together), "
+            f"received {adapt_steps}"
+        )
     rng = as_generator(options.pop("rng", None))  # one stream for both stages
     first = inrank(weights, X, Y, lr, adapt_steps, rng=rng, **options)
     X, Y = check_layers(first.layers, X, Y)

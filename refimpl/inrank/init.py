@@ -175,6 +175,8 @@ def aligned_init(target, scale, rng):
     True
     """
     target = as_float_array("target", target, ndim=2)
+    if target.size == 0:
+        raise ValueError(f"target: expected a non-empty matrix, received shape {target.shape}")
     scale = check_positive("scale", scale)
     rng = as_generator(rng)
     xp = backend.array_namespace(target)

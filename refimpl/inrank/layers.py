@@ -71,6 +71,8 @@ class DenseLayer:
 
     def __init__(self, W):
         self.W = as_float_array("W", W, ndim=2)
+        if self.W.size == 0:
+            raise ValueError(f"W: expected a non-empty weight, received shape {self.W.shape}")
 
     @property
     def shape(self):

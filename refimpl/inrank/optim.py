@@ -35,6 +35,13 @@ __all__ = ["OPTIMIZERS", "GradientDescent", "Adam", "make_optimizer", "MiniBatch
 OPTIMIZERS = ("gd", "sgd", "adam")
 
 
+def check_gradient(grad):
+    """``grad`` as a finite real array; bools and non-numbers raise ValueError naming it."""
+    if isinstance(grad, bool) or getattr(getattr(grad, "dtype", None), "kind", "") == "b":
+        raise ValueError(f"grad: expected a real array, received {grad!r}")
+    return as_float_array("grad", grad)
+
+
 class GradientDescent:
     r"""Plain (stochastic) gradient descent, ``Δθ = −η g``.
 
@@ -68,7 +75,7 @@ class GradientDescent:
 
     def update(self, key, grad, shape=None, cols=None):
         """The update ``−η g`` for parameter ``key`` (``shape``/``cols`` are unused)."""
-        return -self.lr * as_float_array("grad", grad)
+        return -self.lr * check_gradient(grad)
 
 
 class Adam:
@@ -129,7 +136,7 @@ class Adam:
         cols : int, optional
             Update only ``state[..., :cols]``.
         """
-        grad = as_float_array("grad", grad)
+        grad = check_gradient(grad)
         full = grad.shape if shape is None else tuple(shape)
         if cols is not None:
             cols = check_integer("cols", cols, minimum=1, maximum=full[-1] if full else 0)

@@ -36,7 +36,7 @@ from scipy.linalg import get_lapack_funcs
 from refimpl import backend
 from refimpl.validation import as_float_array, as_generator, check_integer
 
-__all__ = ["gram_factor", "triangular_factor", "truncate_update", "truncate_weight"]
+__all__ = ["truncate_update", "truncate_weight"]  # the factor helpers serve the subpackage
 
 
 def triangular_factor(A):

@@ -29,6 +29,7 @@ from refimpl.validation import as_float_array, check_integer, check_positive
 from refimpl.vecchia import Matern
 
 from .gauss_newton import Solution, gauss_newton
+from .measurements import check_not_bool
 
 __all__ = ["Burgers", "cole_hopf"]
 
@@ -76,8 +77,11 @@ def cole_hopf(x, t, nu, nodes=100):
     >>> float(cole_hopf(np.array([0.5]), 1e-9, 0.1)[0])  # -sin(π/2) at t ≈ 0
     -1.0
     """
-    x = backend.to_numpy(as_float_array("x", x, ndim=(1, 2))).reshape(-1)
-    t = float(as_float_array("t", t, ndim=0))
+    x = backend.to_numpy(as_float_array("x", x, ndim=(1, 2)))
+    if (x.ndim == 2 and x.shape[1] != 1) or x.size == 0:
+        raise ValueError(f"x: expected m >= 1 points of shape (m,) or (m, 1), received {x.shape}")
+    x = x.reshape(-1)
+    t = float(as_float_array("t", check_not_bool("t", t), ndim=0))
     if t < 0:
         raise ValueError(f"t: expected a time >= 0, received {t!r}")
     nu = check_positive("nu", nu)

@@ -27,7 +27,14 @@ import numpy as np
 from refimpl import backend
 from refimpl.validation import as_float_array, check_integer
 
-__all__ = ["Measurements", "dimension_of_rows", "check_coordinates", "check_weights", "LARGEST"]
+__all__ = [
+    "Measurements",
+    "dimension_of_rows",
+    "check_coordinates",
+    "check_weights",
+    "check_not_bool",
+    "LARGEST",
+]
 
 
 #: Largest coordinate or weight accepted: squared distances and products stay finite.
@@ -53,9 +60,16 @@ def check_measurement_points(points, name="points"):
     return check_coordinates(name, points)
 
 
+def check_not_bool(name, x):
+    """Raise ValueError naming ``name`` if ``x`` is a bool or an array of bools."""
+    if isinstance(x, bool | np.bool_) or getattr(x, "dtype", None) == np.bool_:
+        raise ValueError(f"{name}: expected numbers, received booleans {x!r:.60}")
+    return x
+
+
 def check_weights(weight, n):
     """Return ``weight`` (a number or shape (n,)) broadcast to (n,), or raise ValueError."""
-    w = backend.to_numpy(as_float_array("weight", weight))
+    w = backend.to_numpy(as_float_array("weight", check_not_bool("weight", weight)))
     if w.ndim > 1 or (w.ndim == 1 and w.shape != (n,)):
         raise ValueError(
             f"weight: expected a number or shape ({n},) matching points, received shape {w.shape}"
@@ -122,7 +136,7 @@ class Measurements:
             if given is None:
                 w = np.zeros(shape)
             else:
-                w = backend.to_numpy(as_float_array(name, given))
+                w = backend.to_numpy(as_float_array(name, check_not_bool(name, given)))
                 try:
                     w = np.array(np.broadcast_to(w, shape), dtype=float)
                 except ValueError:

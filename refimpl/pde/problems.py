@@ -14,6 +14,8 @@ from refimpl import backend
 from refimpl.validation import as_float_array, check_positive
 from refimpl.vecchia import Matern
 
+from .measurements import check_not_bool
+
 __all__ = ["NonlinearElliptic", "unit_square_grid", "check_unit_square"]
 
 
@@ -116,7 +118,7 @@ class NonlinearElliptic:
     basis = ("value", "laplacian")
 
     def __init__(self, alpha=1.0, m=3, terms=600):
-        self.alpha = float(as_float_array("alpha", alpha, ndim=0))
+        self.alpha = float(as_float_array("alpha", check_not_bool("alpha", alpha), ndim=0))
         if isinstance(m, bool) or not isinstance(m, int | np.integer) or not 1 <= m <= 9:
             raise ValueError(f"m: expected an integer power in [1, 9], received {m!r}")
         self.m = int(m)

@@ -51,15 +51,15 @@ def _squared_distances(X, Y, out=None):
     return squared
 
 
-def pairwise_distances(X, Y):
+def pairwise_distances(X, Y=None):
     r"""Euclidean distances between the rows of two point sets.
 
     Parameters
     ----------
     X : ndarray, shape (..., n, d)
         Finite points; leading batch axes allowed.
-    Y : ndarray, shape (..., m, d)
-        Finite points of the same dimension and backend.
+    Y : ndarray, shape (..., m, d), optional
+        Finite points of the same dimension and backend; defaults to ``X``.
 
     Returns
     -------

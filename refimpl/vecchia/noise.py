@@ -24,7 +24,7 @@ from refimpl import (
 )
 from refimpl.validation import as_float_array, check_choice
 
-from .incomplete_cholesky import incomplete_cholesky, lower_triangle_pattern
+from .incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
 
 __all__ = [
     "noisy_precision",
@@ -159,7 +159,7 @@ def noise_factor(L, noise, pattern="factor"):
 
     Notes
     -----
-    See :func:`~refimpl.vecchia.incomplete_cholesky.incomplete_cholesky`. The pattern
+    See :func:`~refimpl.vecchia.incomplete_factorization.incomplete_cholesky`. The pattern
     of :math:`LL^\top` is the sparsity of A itself (classical IC(0)); with the full
     pattern C is the exact Cholesky factor of A.
 

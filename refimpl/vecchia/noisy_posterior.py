@@ -72,7 +72,7 @@ def noisy_posterior_mean(L, C, noise, y, method="pcg", form="paper", tol=1e-10, 
     (use :math:`\Theta + R = \Theta A R`), and also :math:`A^{-1}R^{-1}y` (the
     posterior precision of f is A). The "direct" method replaces :math:`A^{-1}` by
     :math:`(CC^\top)^{-1}` and is exact only with an exact C; (P)CG solves with A
-    itself. Measured (N = 1000 uniform points, Matérn-3/2, l = 0.5, σ_i = exp(z_i),
+    itself. Measured (N = 1000 uniform points, Matérn-3/2, l = 0.5, noise std exp(z_i),
     ρ = 3, C on the pattern of L, largest posterior mean 2.9): the largest error
     against dense GP regression is 35 for "direct" with the paper's form, 0.42 for
     "direct" with the precision form, and 0.11 for "pcg" (the error of L itself).

@@ -71,7 +71,12 @@ def check_lengths(lengths, n, match="points"):
 
 def _ordered_points(points, name="points"):
     points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
-    return points[:, None] if points.ndim == 1 else points
+    points = points[:, None] if points.ndim == 1 else points
+    if points.shape[0] < 1 or points.shape[1] < 1:
+        raise ValueError(
+            f"{name}: expected at least one point of dimension >= 1, received shape {points.shape}"
+        )
+    return points
 
 
 def _scale_levels(lengths, base=2.0):

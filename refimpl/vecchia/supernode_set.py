@@ -114,8 +114,8 @@ class Supernodes:
         )
         if not np.all(inside) or np.any(rows[self.row_ptr[:-1]] != members[self.member_ptr[:-1]]):
             raise ValueError(
-                "rows: expected each supernode's row set to start at its first member and "
-                "to hold every member"
+                "rows, members: expected each supernode's row set to start at its first "
+                "member and to hold every member"
             )
 
     @property
