@@ -129,6 +129,9 @@ def _ranks(inputs):
             inrank.effective_rank(s, 0.9, "variance", length=length)
         ),
         "selected_rank": np.int64(inrank.algorithm.select_rank(s, 2, 2, 5, length=length)),
+        "selected_rank_energy": np.int64(
+            inrank.algorithm.select_rank(s, 1, 3, 5, threshold=0.95, ratio="energy")
+        ),
     }
 
 
@@ -139,7 +142,8 @@ register(
         function="refimpl.inrank.explained_ratio / effective_rank / algorithm.select_rank",
         description="explained ratios of the first k singular values (k = 0..len(s)) by energy "
         "Σ_{i≤k} s_i² / Σ s_i² and by the official variance ratio (s zero-padded to length 8); "
-        "effective ranks at threshold 0.9; InRank's rank choice from rank 2 with buffer 2, cap 5",
+        "effective ranks at threshold 0.9; InRank's rank choice from rank 2 with buffer 2, cap 5 "
+        "(variance ratio, threshold 0.9) and from rank 1 with buffer 3, cap 5 (energy, 0.95)",
         conventions="singular values descending; ratios have len(s) + 1 entries, k = 0 first",
         make_inputs=_rank_inputs,
         compute=_ranks,
@@ -149,6 +153,7 @@ register(
             "effective_rank_energy": EXACT,
             "effective_rank_variance": EXACT,
             "selected_rank": EXACT,
+            "selected_rank_energy": EXACT,
         },
     )
 )

@@ -256,3 +256,80 @@ register(
         },
     )
 )
+
+
+def _pattern_case(inputs):
+    pattern = vecchia.ball_pattern(_ordered(inputs), inputs["lengths"], float(inputs["rho"]))
+    return {
+        "indptr": np.asarray(pattern.indptr, dtype=np.int64),
+        "indices": np.asarray(pattern.indices, dtype=np.int64),
+    }
+
+
+register(
+    Case(
+        name="vecchia.ball_pattern_rho3",
+        function="refimpl.vecchia.ball_pattern",
+        description="the ρ-ball sparsity pattern {(i, j): i ≥ j, |x_i − x_j| ≤ ρ l_j}, ρ = 3, "
+        "as CSC indptr/indices (rows ascending within a column, the diagonal first)",
+        conventions=FACTOR_CONVENTION.split(";")[0] + "; the pattern is a set: exact",
+        make_inputs=_factor_inputs(3.0),
+        compute=_pattern_case,
+        checks={"indptr": EXACT, "indices": EXACT},
+    )
+)
+
+
+def _prediction_inputs():
+    rng = np.random.default_rng(5)
+    points = rng.random((120, 2))
+    return {
+        "points": points,
+        "y": np.sin(5 * points[:, 0]) + points[:, 1] ** 2,
+        "new_points": rng.random((15, 2)) * 0.9 + 0.05,
+        "nu": 1.5,
+        "length_scale": 0.2,
+        "rho": np.inf,
+        "nugget": 1e-4,
+    }
+
+
+def _prediction(inputs):
+    mean, variance = vecchia.predict(
+        inputs["points"],
+        inputs["y"],
+        inputs["new_points"],
+        _kernel(inputs),
+        float(inputs["rho"]),
+        nugget=float(inputs["nugget"]),
+    )
+    return {"mean": mean, "variance": variance}
+
+
+def _prediction_tolerance():
+    made = _prediction_inputs()
+    x = np.concatenate([made["points"], made["new_points"]])
+    theta = _kernel(made)(x, x) + float(made["nugget"]) * np.eye(len(x))
+    kappa = np.linalg.cond(theta)
+    return Tolerance(
+        10 * len(x) * kappa * EPS,
+        0.0,
+        f"ρ = ∞ makes the prediction exact GP regression: 10·N·κ·ε with N = {len(x)}, "
+        f"κ = {kappa:.2g} (the nugget keeps κ moderate)",
+    )
+
+
+register(
+    Case(
+        name="vecchia.predict_exact",
+        function="refimpl.vecchia.predict",
+        description="posterior mean and variance (of a noisy observation: latent + nugget) at "
+        "15 new points from 120 observations, Matérn-3/2, l = 0.2, nugget 1e-4, ρ = ∞ "
+        "(so any correct GP regression, sparse or dense, must agree)",
+        conventions="outputs in the order of new_points (input order); variance includes the "
+        "nugget",
+        make_inputs=_prediction_inputs,
+        compute=_prediction,
+        checks={"mean": _prediction_tolerance(), "variance": _prediction_tolerance()},
+    )
+)
