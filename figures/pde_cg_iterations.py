@@ -36,8 +36,8 @@ def make(out_dir, quick=False):
             print(f"h = {h:.4f} {label:15s} CG iterations per step: {counts[label][h]}")
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
     for label, style in (("preconditioned", "C1"), ("plain", "C0")):
-        for step in range(3):
-            converged = [h for h in hs if counts[label][h] is not None]
+        converged = [h for h in hs if counts[label][h] is not None]
+        for step in range(3 if converged else 0):
             ax.loglog(
                 [1 / h for h in converged],
                 [counts[label][h][step] for h in converged],

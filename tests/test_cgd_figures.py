@@ -13,7 +13,12 @@ import pytest
 
 from refimpl import figures as registry
 
-FIGURES = {f.name: f for f in registry.discover() if f.topic == "cgd"}
+NAMES = ("cgd_bilinear", "cgd_spectral_radius", "cgd_quadratic_games")
+FIGURES = {f.name: f for f in registry.discover() if f.name in NAMES}
+
+
+def test_the_three_figures_are_registered():
+    assert sorted(FIGURES) == sorted(NAMES)
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,8 @@ def _check_matrix(A):
         raise ValueError(f"A: expected a square matrix, received shape {A.shape}")
     if A.dtype.kind not in "fiu":
         raise ValueError(f"A: expected real entries, received dtype {A.dtype}")
-    A = sp.csc_matrix(A, dtype=float)
+    A = sp.csc_matrix(A, dtype=float, copy=True)  # never reorder the caller's arrays
+    A.sum_duplicates()  # a stored (i, j) twice means their sum, as in scipy's arithmetic
     if A.nnz and not np.all(np.isfinite(A.data)):
         raise ValueError("A: expected finite entries, received NaN or inf")
     return A
@@ -248,7 +249,7 @@ def incomplete_cholesky(A, pattern=None):
     values = np.zeros(nnz)
     if a_keys.size:
         found = a_keys[where] == keys
-        values[found] = a_values[where[found]]  # A on the pattern; summed duplicates by tril
+        values[found] = a_values[where[found]]  # A on the pattern
 
     # row-wise view of the strictly-lower entries: row j lists (k, position of (j, k))
     strict = np.flatnonzero(indices != column)

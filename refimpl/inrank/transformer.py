@@ -1,0 +1,380 @@
+r"""A small decoder-only GPT-2-style transformer in NumPy, with a hand-written backward pass.
+
+The model (Radford et al., 2019), for token ids ``x_1..x_T``:
+
+.. code-block:: text
+
+    h⁰ = E[x] + P[0:T]                                   token + position embeddings
+    for each block l:
+        a  = h + W_o · attn(W_qkv · LN₁(h) + b_qkv) + b_o   pre-LayerNorm, causal attention
+        h  = a + W_2 · gelu(W_1 · LN₂(a) + b_1) + b_2       pre-LayerNorm, GELU MLP
+    logits = LN_f(h) · Eᵀ  (tied)   or   LN_f(h) · W_headᵀ (untied)
+
+Each of the four matrices of a block (``qkv``, ``attn_proj``, ``fc``, ``mlp_proj``) is a
+layer of :mod:`refimpl.inrank.layers`: a :class:`~refimpl.inrank.layers.DenseLayer` or
+InRank's :class:`~refimpl.inrank.layers.LowRankUpdateLayer` ``W0 + U_k V_kᵀ``. The
+official InRank code replaces the two MLP matrices of every GPT-2 block (optionally
+keeping the first block dense) and leaves the attention projections, embeddings and
+LayerNorms dense; :meth:`Transformer.to_inrank` does the same by default, and any
+other set of linear layers can be named. Biases, gains and embeddings stay dense.
+
+Layers of :mod:`refimpl.inrank.layers` map columns (``Z = W A``, ``A`` of shape
+``(n, samples)``); activations here are rows ``(batch, time, d)``, so each linear
+layer sees the transpose of the flattened activations (a view, no copy).
+
+References
+----------
+.. [1] A. Radford, J. Wu, R. Child, D. Luan, D. Amodei, I. Sutskever, "Language Models
+   are Unsupervised Multitask Learners", 2019 (GPT-2).
+.. [2] J. Zhao et al., "InRank: Incremental Low-Rank Learning", TMLR 2024, Section 5.
+
+Examples
+--------
+>>> import numpy as np
+>>> model = Transformer(11, d_model=8, n_heads=2, n_layers=1, context=5, rng=0)
+>>> tokens = np.random.default_rng(1).integers(0, 11, size=(2, 6))
+>>> value, grads = model.loss_and_gradients(tokens)
+>>> bool(abs(value - np.log(11)) < 0.1), grads["wte"].shape
+(True, (11, 8))
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from refimpl import backend
+from refimpl.inrank.attention import (
+    causal_attention_backward,
+    causal_attention_forward,
+    gelu_backward,
+    gelu_forward,
+    layer_norm_backward,
+    layer_norm_forward,
+)
+from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
+from refimpl.validation import as_generator, check_array_size, check_integer, check_positive
+
+__all__ = ["Transformer", "MLP_LAYERS"]
+
+MLP_LAYERS = ("fc", "mlp_proj")  # the matrices the official code replaces
+
+
+def _linear(layer, x, bias):
+    """``x Wᵀ + b`` for rows ``x`` of shape (..., n), through a column-convention layer."""
+    flat = x.reshape(-1, x.shape[-1])  # (N, n)
+    z, cache = layer.forward(flat.T)  # (m, N)
+    return z.T.reshape(*x.shape[:-1], -1) + bias, (flat, cache)
+
+
+def _linear_backward(layer, dz, cache):
+    """Parameter gradients, input error and bias gradient of :func:`_linear`."""
+    flat, inner = cache
+    dflat = dz.reshape(-1, dz.shape[-1])  # (N, m)
+    grads, dx = layer.backward(dflat.T, flat.T, inner, True)
+    return grads, dx.T.reshape(*dz.shape[:-1], -1), dflat.sum(axis=0)
+
+
+class Transformer:
+    r"""A decoder-only transformer (GPT-2 block) trained on next-token cross-entropy.
+
+    Parameters
+    ----------
+    vocab_size : int
+        Number of token ids ``V ≥ 2``.
+    d_model : int
+        Width ``d``, divisible by ``n_heads``.
+    n_heads, n_layers : int
+        Heads per attention and number of blocks.
+    context : int
+        Longest input ``T_max`` (rows of the position embedding).
+    tied : bool
+        Whether the output layer is the token embedding (GPT-2) or its own matrix.
+    rng : numpy.random.Generator or int, optional
+        Seeds GPT-2's initialization: entries N(0, 0.02²), residual projections
+        (``attn_proj``, ``mlp_proj``) N(0, (0.02/√(2 L))²), biases 0, gains 1.
+    dtype : numpy dtype
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        Embeddings, LayerNorm gains/biases, linear biases (all dense).
+    layers : dict of str to layer
+        ``"h{l}.{qkv|attn_proj|fc|mlp_proj}"``: the linear maps.
+
+    Notes
+    -----
+    The loss is the mean next-token cross-entropy over all ``B T`` positions,
+
+    .. math:: \mathcal L = -\frac{1}{BT}\sum_{b,t}\log\mathrm{softmax}(\text{logits}_{b,t})
+              _{x_{b,t+1}},\qquad \frac{\partial\mathcal L}{\partial\,\text{logits}}
+              = \frac{\mathrm{softmax} - \mathrm{onehot}}{BT}.
+
+    References
+    ----------
+    Radford et al. (2019); Zhao et al., InRank (TMLR 2024).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = Transformer(7, 8, 2, 2, 4, rng=0)
+    >>> sorted(m.layers)[:4]
+    ['h0.attn_proj', 'h0.fc', 'h0.mlp_proj', 'h0.qkv']
+    >>> m.count_parameters()["trainable"]
+    1848
+    """
+
+    def __init__(
+        self, vocab_size, d_model, n_heads, n_layers, context, tied=True, rng=None, dtype=np.float64
+    ):
+        self.vocab_size = check_integer("vocab_size", vocab_size, minimum=2)
+        d = self.d_model = check_integer("d_model", d_model, minimum=1)
+        self.n_heads = check_integer("n_heads", n_heads, minimum=1)
+        if d % self.n_heads:
+            raise ValueError(f"n_heads: expected a divisor of d_model={d}, received {n_heads}")
+        self.n_layers = check_integer("n_layers", n_layers, minimum=1)
+        self.context = check_integer("context", context, minimum=1)
+        if not isinstance(tied, bool | np.bool_):
+            raise ValueError(f"tied: expected True or False, received {tied!r}")
+        self.tied = bool(tied)
+        check_array_size("d_model", (self.n_layers * 12 + 2, d, max(d, self.vocab_size)))
+        rng = as_generator(rng)
+        V, L = self.vocab_size, self.n_layers
+
+        def normal(shape, std=0.02):
+            return (std * rng.standard_normal(shape)).astype(dtype)
+
+        p = {"wte": normal((V, d)), "wpe": normal((self.context, d))}
+        self.layers = {}
+        resid = 0.02 / math.sqrt(2 * L)
+        for l in range(L):
+            for ln in ("ln1", "ln2"):
+                p[f"h{l}.{ln}_g"], p[f"h{l}.{ln}_b"] = np.ones(d, dtype), np.zeros(d, dtype)
+            for name, (m, n), std in (
+                ("qkv", (3 * d, d), 0.02),
+                ("attn_proj", (d, d), resid),
+                ("fc", (4 * d, d), 0.02),
+                ("mlp_proj", (d, 4 * d), resid),
+            ):
+                self.layers[f"h{l}.{name}"] = DenseLayer(normal((m, n), std))
+                p[f"h{l}.{name}_b"] = np.zeros(m, dtype)
+        p["lnf_g"], p["lnf_b"] = np.ones(d, dtype), np.zeros(d, dtype)
+        if not self.tied:
+            p["head"] = normal((V, d))
+        self.params = p
+
+    # ---------------------------------------------------------------- forward / backward
+    def _check_tokens(self, tokens, shift=1):
+        if backend.is_foreign_array(tokens):
+            raise ValueError(f"tokens: expected a NumPy or CuPy array, received {type(tokens)}")
+        xp = backend.array_namespace(self.params["wte"])
+        arr = xp.asarray(tokens)
+        if arr.dtype.kind not in "iu" or arr.ndim != 2 or min(arr.shape) < 1 or arr.shape[1] <= shift:
+            raise ValueError(
+                f"tokens: expected integer ids of shape (batch, time + {shift}), time >= 1, "
+                f"received dtype {arr.dtype} shape {arr.shape}"
+            )
+        if arr.shape[1] - shift > self.context:
+            raise ValueError(
+                f"tokens: expected at most {self.context + shift} columns, received {arr.shape}"
+            )
+        if int(arr.min()) < 0 or int(arr.max()) >= self.vocab_size:
+            raise ValueError(f"tokens: expected ids in [0, {self.vocab_size}), received outside")
+        return arr
+
+    def logits(self, tokens):
+        r"""Next-token logits for inputs of shape (batch, time).
+
+        Parameters
+        ----------
+        tokens : ndarray of int, shape (batch, time)
+
+        Returns
+        -------
+        ndarray, shape (batch, time, vocab_size)
+        """
+        return self._forward(self._check_tokens(tokens, shift=0))[0]
+
+    def _forward(self, x):
+        p = self.params
+        t = x.shape[1]
+        h = p["wte"][x] + p["wpe"][:t]  # (b, t, d)
+        caches = []
+        for l in range(self.n_layers):
+            c = {}
+            z, c["ln1"] = layer_norm_forward(h, p[f"h{l}.ln1_g"], p[f"h{l}.ln1_b"])
+            qkv, c["qkv"] = _linear(self.layers[f"h{l}.qkv"], z, p[f"h{l}.qkv_b"])  # (b, t, 3d)
+            y, c["attn"] = causal_attention_forward(qkv, self.n_heads)  # (b, t, d)
+            o, c["attn_proj"] = _linear(self.layers[f"h{l}.attn_proj"], y, p[f"h{l}.attn_proj_b"])
+            h = h + o
+            z, c["ln2"] = layer_norm_forward(h, p[f"h{l}.ln2_g"], p[f"h{l}.ln2_b"])
+            u, c["fc"] = _linear(self.layers[f"h{l}.fc"], z, p[f"h{l}.fc_b"])  # (b, t, 4d)
+            g, c["gelu"] = gelu_forward(u)
+            o, c["mlp_proj"] = _linear(self.layers[f"h{l}.mlp_proj"], g, p[f"h{l}.mlp_proj_b"])
+            h = h + o
+            caches.append(c)
+        z, cf = layer_norm_forward(h, p["lnf_g"], p["lnf_b"])  # (b, t, d)
+        head = p["wte"] if self.tied else p["head"]  # (V, d)
+        logits = z @ head.T  # (b, t, V)
+        return logits, (x, caches, cf, z)
+
+    def loss(self, tokens):
+        r"""Mean next-token cross-entropy of ``tokens`` (batch, time + 1) (no gradients).
+
+        Parameters
+        ----------
+        tokens : ndarray of int, shape (batch, time + 1)
+
+        Returns
+        -------
+        float
+        """
+        tokens = self._check_tokens(tokens)
+        logits = self._forward(tokens[:, :-1])[0]
+        return float(_cross_entropy(logits, tokens[:, 1:])[0])
+
+    def loss_and_gradients(self, tokens):
+        r"""Loss and the gradient of every parameter, by the hand-written backward pass.
+
+        Parameters
+        ----------
+        tokens : ndarray of int, shape (batch, time + 1)
+            Inputs are ``tokens[:, :-1]``, targets ``tokens[:, 1:]``.
+
+        Returns
+        -------
+        loss : float
+        grads : dict
+            ``params`` names to arrays; ``layers`` names to the list a layer's
+            ``backward`` returns (``[∇W]`` or ``[∇U_k, ∇V_k]``).
+        """
+        tokens = self._check_tokens(tokens)
+        p = self.params
+        xp = backend.array_namespace(p["wte"])
+        x = tokens[:, :-1]
+        logits, (x, caches, cf, z) = self._forward(x)
+        value, dlogits = _cross_entropy(logits, tokens[:, 1:])  # (b, t, V)
+        head = p["wte"] if self.tied else p["head"]
+        grads = {k: None for k in p}
+        dhead = dlogits.reshape(-1, self.vocab_size).T @ z.reshape(-1, self.d_model)  # (V, d)
+        dh, grads["lnf_g"], grads["lnf_b"] = layer_norm_backward(dlogits @ head, cf)
+        for l in reversed(range(self.n_layers)):
+            c = caches[l]
+            grads[f"h{l}.mlp_proj"], dg, grads[f"h{l}.mlp_proj_b"] = _linear_backward(
+                self.layers[f"h{l}.mlp_proj"], dh, c["mlp_proj"]
+            )
+            du = gelu_backward(dg, c["gelu"])
+            grads[f"h{l}.fc"], dz, grads[f"h{l}.fc_b"] = _linear_backward(
+                self.layers[f"h{l}.fc"], du, c["fc"]
+            )
+            dx, grads[f"h{l}.ln2_g"], grads[f"h{l}.ln2_b"] = layer_norm_backward(dz, c["ln2"])
+            dh = dh + dx
+            grads[f"h{l}.attn_proj"], dy, grads[f"h{l}.attn_proj_b"] = _linear_backward(
+                self.layers[f"h{l}.attn_proj"], dh, c["attn_proj"]
+            )
+            dqkv = causal_attention_backward(dy, c["attn"])
+            grads[f"h{l}.qkv"], dz, grads[f"h{l}.qkv_b"] = _linear_backward(
+                self.layers[f"h{l}.qkv"], dqkv, c["qkv"]
+            )
+            dx, grads[f"h{l}.ln1_g"], grads[f"h{l}.ln1_b"] = layer_norm_backward(dz, c["ln1"])
+            dh = dh + dx
+        t = x.shape[1]
+        grads["wpe"] = xp.zeros_like(p["wpe"])
+        grads["wpe"][:t] = dh.sum(axis=0)
+        dwte = xp.zeros_like(p["wte"])
+        if backend.is_cupy_array(dwte):
+            xp.add.at(dwte, x.ravel(), dh.reshape(-1, self.d_model))
+        else:
+            np.add.at(dwte, x.ravel(), dh.reshape(-1, self.d_model))
+        if self.tied:
+            grads["wte"] = dwte + dhead
+        else:
+            grads["wte"], grads["head"] = dwte, dhead
+        return value, grads
+
+    # ---------------------------------------------------------------- InRank
+    def to_inrank(self, names=None, initial_rank=2, buffer=None, cap=None, init_scale=1e-2,
+                  rng=None, skip_first_block=False):  # fmt: skip
+        r"""Replace linear layers by InRank's ``W0 + U_k V_kᵀ`` (in place).
+
+        Parameters
+        ----------
+        names : sequence of str, optional
+            Layer kinds (``"fc"``, ``"mlp_proj"``, ``"qkv"``, ``"attn_proj"``) or full names
+            (``"h0.fc"``); default the MLP layers of every block, as the official code.
+        initial_rank, buffer, cap : int
+            Rank state of each new layer; ``cap`` defaults to ``min(m, n) // 2`` and
+            ``buffer`` to ``min(100, max(1, cap // 4))`` (the official 100, scaled).
+        init_scale : float
+            Std of the entries of ``U``; ``V`` starts at 0, so the model is unchanged.
+        rng : numpy.random.Generator or int, optional
+        skip_first_block : bool
+            Keep block 0 dense (an option of the official code).
+
+        Returns
+        -------
+        list of str
+            The names of the replaced layers.
+        """
+        rng = as_generator(rng)
+        init_scale = check_positive("init_scale", init_scale)
+        kinds = MLP_LAYERS if names is None else names
+        if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
+            raise ValueError(f"names: expected a sequence of layer names, received {names!r}")
+        chosen = [
+            key for key in self.layers
+            if (key in kinds or key.split(".")[1] in kinds)
+            and not (skip_first_block and key.startswith("h0."))
+        ]  # fmt: skip
+        unknown = [k for k in kinds if k not in self.layers and k not in
+                   ("qkv", "attn_proj", "fc", "mlp_proj")]  # fmt: skip
+        if unknown:
+            raise ValueError(f"names: unknown layers {unknown}; known: {sorted(self.layers)}")
+        for key in chosen:
+            layer = self.layers[key]
+            W = layer.dense()
+            m, n = W.shape
+            c = max(1, min(m, n) // 2) if cap is None else check_integer("cap", cap, 1, min(m, n))
+            r = check_integer("initial_rank", initial_rank, minimum=1, maximum=c)
+            b = min(100, max(1, c // 4)) if buffer is None else check_integer("buffer", buffer, 0)
+            k = min(c + b, min(m, n))
+            U = backend.asarray(init_scale * rng.standard_normal((m, k)), like=W, dtype=W.dtype)
+            V = backend.array_namespace(W).zeros((n, k), dtype=W.dtype)
+            self.layers[key] = LowRankUpdateLayer(W.copy(), U, V, rank=r, buffer=b, cap=c)
+        return chosen
+
+    def count_parameters(self):
+        r"""Trainable and stored parameter counts.
+
+        Returns
+        -------
+        dict
+            ``trainable`` (what the optimizer updates: for an InRank layer the active
+            factor columns) and ``stored`` (everything kept, a frozen ``W0`` included).
+        """
+        dense = sum(int(v.size) for v in self.params.values())
+        trainable = stored = dense
+        for layer in self.layers.values():
+            m, n = layer.shape
+            if isinstance(layer, DenseLayer):
+                trainable += m * n
+                stored += m * n
+            else:
+                trainable += (m + n) * layer.active
+                stored += (m + n) * layer.active + (0 if layer.base is None else m * n)
+        return {"trainable": trainable, "stored": stored}
+
+
+def _cross_entropy(logits, targets):
+    """Mean cross-entropy and its gradient with respect to the logits."""
+    xp = backend.array_namespace(logits)
+    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))  # (b, t, V)
+    count = targets.size
+    picked = xp.take_along_axis(logp, targets[..., None], axis=-1)
+    value = -float(xp.sum(picked)) / count
+    grad = xp.exp(logp)  # (b, t, V), softmax
+    flat = grad.reshape(-1, grad.shape[-1])  # a view: grad is contiguous
+    flat[xp.arange(count), targets.ravel()] -= 1.0
+    return value, grad / count
