@@ -81,11 +81,13 @@ SPECS = [
         "nn.MLP.forward",
         lambda theta, X: NET.forward(theta, X),
         lambda: {"theta": _theta(), "X": _X()},
+        accepts={"X": {"one row short"}},  # any batch size: samples are rows
     ),
     Spec(
         "nn.MLP.linearize",
         lambda theta, X, dtheta, dX: NET.linearize(theta, X, dtheta, dX),
         lambda: {"theta": _theta(), "X": _X(), "dtheta": _theta(), "dX": _X()},
+        accepts={"dtheta": {"None"}, "dX": {"None"}},  # None: no tangent there
     ),
     Spec(
         "nn.Trace.backward",
@@ -93,6 +95,7 @@ SPECS = [
             cotangent, cotangent_tangent
         ),
         lambda: {"cotangent": np.ones((4, 1)), "cotangent_tangent": np.ones((4, 1))},
+        accepts={"cotangent_tangent": {"None"}},  # None: no tangent pass
     ),
     Spec(
         "nn.Trace",
@@ -139,6 +142,7 @@ SPECS = [
         "nn.activation_derivatives",
         nn.activation_derivatives,
         lambda: {"name": "tanh", "z": np.array([-1.0, 0.5]), "negative_slope": 0.2},
+        accepts={"z": "*"},  # elementwise: an array of any shape, a scalar or nothing
     ),
     Spec(
         "nn.squared_error",
@@ -160,6 +164,7 @@ SPECS = [
             "std": 0.1,
             "weights": np.array([0.3, 0.7]),
         },
+        accepts={"weights": {"None"}},  # None: equal weights
     ),
     Spec(
         "cgd.gan.GaussianMixture.sample",
@@ -196,6 +201,10 @@ SPECS = [
         "cgd.gan.GANGame.set_batch",
         lambda real, noise: _game().set_batch(real, noise),
         lambda: {"real": np.ones((3, 2)), "noise": np.zeros((2, 2))},
+        accepts={
+            "real": {"one row short"},
+            "noise": {"one row short"},
+        },  # any batch size: samples are rows
     ),
     Spec("cgd.gan.GANGame.resample", lambda: _game().resample(), dict),
     Spec(
@@ -235,6 +244,7 @@ SPECS = [
             "tol": 1e-12,
             "maxiter": 40,
         },
+        accepts={"maxiter": {"None"}},  # None: the dimension of the system
     ),
     Spec(
         "cgd.gan.AdamState",
@@ -347,6 +357,7 @@ SPECS = [
             "data": gan.two_modes(),
             "radius": 3.0,
         },
+        accepts={"samples": {"one row short"}},  # any batch size: samples are rows
     ),
     Spec(
         "cgd.gan.modes_covered",
@@ -357,16 +368,25 @@ SPECS = [
             "radius": 3.0,
             "min_share": 0.25,
         },
+        accepts={"samples": {"one row short"}},  # any batch size: samples are rows
     ),
     Spec(
         "cgd.gan.energy_distance",
         gan.energy_distance,
         lambda: {"a": np.array([[0.0, 1.0], [1.0, 0.0]]), "b": np.array([[0.5, 0.5]])},
+        accepts={
+            "a": {"one row short"},
+            "b": {"one row short"},
+        },  # any batch size: samples are rows
     ),
     Spec(
         "cgd.gan.wasserstein_1d",
         gan.wasserstein_1d,
         lambda: {"a": np.array([0.0, 1.0, 2.0]), "b": np.array([0.5, 1.5])},
+        accepts={
+            "a": {"one row short"},
+            "b": {"one row short"},
+        },  # any batch size: samples are rows
     ),
 ]
 

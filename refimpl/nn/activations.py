@@ -12,6 +12,8 @@ References
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.validation import as_float_array, check_choice, check_in_interval
 
@@ -72,6 +74,8 @@ def activation_derivatives(name, z, negative_slope=0.2):
     (array([-0.2,  2. ]), array([0.2, 1. ]), array([0., 0.]))
     """
     check_choice("name", name, ACTIVATIONS)
+    if isinstance(z, bool | np.bool_):
+        raise ValueError(f"z: expected real pre-activations, received {z!r}")
     z = as_float_array("z", z)
     negative_slope = check_in_interval("negative_slope", negative_slope, 0.0, 1.0, "left")
     value, first, second = _derivatives(name, z, negative_slope)
