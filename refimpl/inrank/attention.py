@@ -168,7 +168,7 @@ def gelu_forward(x):
     """
     x = as_float_array("x", x)
     xp = backend.array_namespace(x)
-    t = xp.tanh(_GELU_C * (x + 0.044715 * x**3))
+    t = xp.tanh(_GELU_C * (x + 0.044715 * (x * x * x)))
     return 0.5 * x * (1.0 + t), (x, t)
 
 

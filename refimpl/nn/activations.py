@@ -23,7 +23,7 @@ __all__ = ["ACTIVATIONS", "activation_derivatives"]
 ACTIVATIONS = ("relu", "leaky_relu", "tanh")
 
 
-def _derivatives(name, z, negative_slope):
+def derivatives(name, z, negative_slope):
     """(σ(z), σ'(z), σ''(z)) without input checks; σ'' is None where it vanishes."""
     xp = backend.array_namespace(z)
     if name == "tanh":
@@ -78,5 +78,5 @@ def activation_derivatives(name, z, negative_slope=0.2):
         raise ValueError(f"z: expected real pre-activations, received {z!r}")
     z = as_float_array("z", z)
     negative_slope = check_in_interval("negative_slope", negative_slope, 0.0, 1.0, "left")
-    value, first, second = _derivatives(name, z, negative_slope)
+    value, first, second = derivatives(name, z, negative_slope)
     return value, first, (0.0 * z if second is None else second)

@@ -23,6 +23,10 @@ A two-layer ReLU network without biases, ``MLP((n_in, h, n_out), bias=False)``,
 with θ = concat(W₁.ravel(), W₂.ravel()), is the network W₂ relu(W₁ X) of
 :mod:`refimpl.inrank.mlp` with samples as rows: ``net.forward(theta, X.T).T``.
 
+Why this module is long: it is one class whose five public methods (init, unflatten,
+forward, linearize and the layout) each carry a documented contract with doctests; the
+reverse pass lives in :mod:`refimpl.nn.trace`.
+
 References
 ----------
 .. [1] B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural
@@ -36,8 +40,8 @@ import numbers
 import numpy as np
 
 from refimpl import backend
-from refimpl.nn.activations import ACTIVATIONS, _derivatives
-from refimpl.nn.trace import Trace, _finite
+from refimpl.nn.activations import ACTIVATIONS, derivatives
+from refimpl.nn.trace import Trace, check_finite_output
 from refimpl.validation import (
     as_float_array,
     as_generator,
@@ -271,7 +275,7 @@ class MLP:
         with np.errstate(over="ignore", invalid="ignore"):
             trace = self._trace(theta, X, dtheta, dX)
             parts = [trace.output] + ([trace.output_tangent] if trace._dpres else [])
-        _finite("theta, X, dtheta, dX", *parts)
+        check_finite_output("theta, X, dtheta, dX", *parts)
         return trace
 
     # ------------------------------------------------------------------ unchecked core
@@ -322,7 +326,7 @@ class MLP:
                     dz = dz + db
             dpres.append(dz)
             if l < last:
-                value, first, second = _derivatives(self.activation, z, self.negative_slope)
+                value, first, second = derivatives(self.activation, z, self.negative_slope)
                 acts.append(value)
                 firsts.append(first)
                 seconds.append(second)

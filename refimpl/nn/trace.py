@@ -17,7 +17,7 @@ from typing import NamedTuple
 from refimpl import backend
 from refimpl.validation import as_float_array
 
-__all__ = ["Gradients", "Trace"]
+__all__ = ["Gradients", "Trace"]  # check_finite_output is shared with mlp.py only
 
 
 class Gradients(NamedTuple):
@@ -57,7 +57,8 @@ class Gradients(NamedTuple):
     input_tangent: object = None
 
 
-def _finite(names, *arrays):
+def check_finite_output(names, *arrays):
+    """ValueError naming ``names`` unless every array is finite (an overflow in a pass)."""
     xp = backend.array_namespace(*arrays)
     if not all(bool(xp.all(xp.isfinite(a))) for a in arrays):
         raise ValueError(
@@ -143,7 +144,9 @@ class Trace:
                     f"cotangent_tangent: expected shape {shape}, received {tuple(dcot.shape)}"
                 )
         result = self._backward(cot, dcot)
-        _finite("theta, X, cotangent, cotangent_tangent", *(r for r in result if r is not None))
+        check_finite_output(
+            "theta, X, cotangent, cotangent_tangent", *(r for r in result if r is not None)
+        )
         return result
 
     def _backward(self, cot, dcot=None):

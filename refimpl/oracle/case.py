@@ -190,7 +190,12 @@ def register(case: Case) -> Case:
 
 def _load_all() -> None:
     # Importing the case modules registers their cases.
-    from refimpl.oracle import cases_cgd, cases_inrank, cases_vecchia  # noqa: F401
+    from refimpl.oracle import (  # noqa: F401
+        cases_cgd,
+        cases_inrank,
+        cases_vecchia,
+        cases_vecchia_gp,
+    )
 
     if importlib.util.find_spec("refimpl.oracle.cases_pde") is not None:
         from refimpl.oracle import cases_pde  # noqa: F401

@@ -116,7 +116,7 @@ for _name, _inputs, _order_check in (
     )
 
 
-def _factor_inputs(rho, n=100, nugget=0.0, repeat=False):
+def factor_inputs(rho, n=100, nugget=0.0, repeat=False):
     def make():
         points = _points(n, seed=1)
         if repeat:  # two measurements at each of the first ten points
@@ -138,17 +138,17 @@ def _factor_inputs(rho, n=100, nugget=0.0, repeat=False):
     return make
 
 
-def _kernel(inputs):
+def kernel_of(inputs):
     return vecchia.Matern(float(inputs["nu"]), float(inputs["length_scale"]))
 
 
-def _ordered(inputs):
+def ordered_points(inputs):
     return np.asarray(inputs["points"])[np.asarray(inputs["order"])]
 
 
-def _pattern(inputs):
+def pattern_of(inputs):
     rho = float(inputs["rho"])
-    x = _ordered(inputs)
+    x = ordered_points(inputs)
     return (
         vecchia.full_pattern(len(x))
         if rho > 1e6
@@ -157,8 +157,8 @@ def _pattern(inputs):
 
 
 def _factor_tolerance(inputs, reference_max=None):
-    x = _ordered(inputs)
-    theta = _kernel(inputs)(x, x) + float(inputs["nugget"]) * np.eye(len(x))
+    x = ordered_points(inputs)
+    theta = kernel_of(inputs)(x, x) + float(inputs["nugget"]) * np.eye(len(x))
     kappa = np.linalg.cond(theta)
     return Tolerance(
         10 * len(x) * kappa * EPS * (reference_max or 1.0),
@@ -184,82 +184,50 @@ def _register_factor(name, description, inputs, compute):
 
 
 def _kl_factor(inputs):
-    x = _ordered(inputs)
-    return {"L": vecchia.kl_factor(x, _kernel(inputs), _pattern(inputs), float(inputs["nugget"]))}
+    x = ordered_points(inputs)
+    return {
+        "L": vecchia.kl_factor(x, kernel_of(inputs), pattern_of(inputs), float(inputs["nugget"]))
+    }
 
 
 def _supernodal(inputs):
-    x = _ordered(inputs)
-    groups = vecchia.supernodes(_pattern(inputs), inputs["lengths"], lam=1.5)
-    return {"L": vecchia.supernodal_kl_factor(x, _kernel(inputs), groups, float(inputs["nugget"]))}
+    x = ordered_points(inputs)
+    groups = vecchia.supernodes(pattern_of(inputs), inputs["lengths"], lam=1.5)
+    return {
+        "L": vecchia.supernodal_kl_factor(x, kernel_of(inputs), groups, float(inputs["nugget"]))
+    }
 
 
 _register_factor(
     "kl_factor_rho3",
     "column-wise KL-optimal factor on the ρ = 3 ball pattern",
-    _factor_inputs(3.0),
+    factor_inputs(3.0),
     _kl_factor,
 )
 _register_factor(
     "kl_factor_dense",
     "ρ = ∞: the exact inverse Cholesky factor",
-    _factor_inputs(np.inf),
+    factor_inputs(np.inf),
     _kl_factor,
 )
 _register_factor(
     "supernodal_factor_rho3",
     "supernodal factor (λ = 1.5) on the enlarged ρ = 3 pattern",
-    _factor_inputs(3.0),
+    factor_inputs(3.0),
     _supernodal,
 )
 _register_factor(
     "kl_factor_repeated_nugget",
     "ρ = ∞ with ten repeated coordinates placed finest, nugget 1e-2",
-    _factor_inputs(np.inf, nugget=1e-2, repeat=True),
+    factor_inputs(np.inf, nugget=1e-2, repeat=True),
     _kl_factor,
 )
 
 
-def _diagnostics(inputs):
-    x = _ordered(inputs)
-    kernel = _kernel(inputs)
-    L = vecchia.kl_factor(x, kernel, _pattern(inputs))
-    theta = kernel(x, x)
-    y = np.asarray(inputs["y"])[np.asarray(inputs["order"])]
-    return {
-        "kl_divergence": np.float64(vecchia.kl_divergence(theta, L)),
-        "log_likelihood": np.float64(vecchia.log_likelihood(L, y)),
-        "logdet": np.float64(vecchia.logdet(L)),
-    }
-
-
-def _diagnostic_inputs():
-    made = _factor_inputs(3.0)()
-    made["y"] = np.sin(6 * made["points"][:, 0]) * np.cos(4 * made["points"][:, 1])
-    return made
-
-
-register(
-    Case(
-        name="vecchia.diagnostics_rho3",
-        function="refimpl.vecchia.kl_divergence / log_likelihood / logdet",
-        description="KL(N(0, Θ) ‖ N(0, (LLᵀ)⁻¹)), log-likelihood of y and log det (LLᵀ)⁻¹ "
-        "for the ρ = 3 factor; y given in input order",
-        conventions=FACTOR_CONVENTION
-        + "; log_likelihood = −½‖Lᵀy‖² + Σ log L_ii − (N/2) log 2π with y in elimination order",
-        make_inputs=_diagnostic_inputs,
-        compute=_diagnostics,
-        checks={
-            "kl_divergence": Tolerance(0.0, 1e-8, "logdet of Θ by Cholesky: N·κ·ε relative"),
-            "log_likelihood": Tolerance(0.0, 1e-10, "sparse triangular products, N·ε·‖L‖"),
-            "logdet": Tolerance(0.0, 1e-12, "a sum of N logarithms"),
-        },
-    )
-)
-
-
 def _pattern_case(inputs):
-    pattern = vecchia.ball_pattern(_ordered(inputs), inputs["lengths"], float(inputs["rho"]))
+    pattern = vecchia.ball_pattern(
+        ordered_points(inputs), inputs["lengths"], float(inputs["rho"])
+    )
     return {
         "indptr": np.asarray(pattern.indptr, dtype=np.int64),
         "indices": np.asarray(pattern.indices, dtype=np.int64),
@@ -273,63 +241,8 @@ register(
         description="the ρ-ball sparsity pattern {(i, j): i ≥ j, |x_i − x_j| ≤ ρ l_j}, ρ = 3, "
         "as CSC indptr/indices (rows ascending within a column, the diagonal first)",
         conventions=FACTOR_CONVENTION.split(";")[0] + "; the pattern is a set: exact",
-        make_inputs=_factor_inputs(3.0),
+        make_inputs=factor_inputs(3.0),
         compute=_pattern_case,
         checks={"indptr": EXACT, "indices": EXACT},
-    )
-)
-
-
-def _prediction_inputs():
-    rng = np.random.default_rng(5)
-    points = rng.random((120, 2))
-    return {
-        "points": points,
-        "y": np.sin(5 * points[:, 0]) + points[:, 1] ** 2,
-        "new_points": rng.random((15, 2)) * 0.9 + 0.05,
-        "nu": 1.5,
-        "length_scale": 0.2,
-        "rho": np.inf,
-        "nugget": 1e-4,
-    }
-
-
-def _prediction(inputs):
-    mean, variance = vecchia.predict(
-        inputs["points"],
-        inputs["y"],
-        inputs["new_points"],
-        _kernel(inputs),
-        float(inputs["rho"]),
-        nugget=float(inputs["nugget"]),
-    )
-    return {"mean": mean, "variance": variance}
-
-
-def _prediction_tolerance():
-    made = _prediction_inputs()
-    x = np.concatenate([made["points"], made["new_points"]])
-    theta = _kernel(made)(x, x) + float(made["nugget"]) * np.eye(len(x))
-    kappa = np.linalg.cond(theta)
-    return Tolerance(
-        10 * len(x) * kappa * EPS,
-        0.0,
-        f"ρ = ∞ makes the prediction exact GP regression: 10·N·κ·ε with N = {len(x)}, "
-        f"κ = {kappa:.2g} (the nugget keeps κ moderate)",
-    )
-
-
-register(
-    Case(
-        name="vecchia.predict_exact",
-        function="refimpl.vecchia.predict",
-        description="posterior mean and variance (of a noisy observation: latent + nugget) at "
-        "15 new points from 120 observations, Matérn-3/2, l = 0.2, nugget 1e-4, ρ = ∞ "
-        "(so any correct GP regression, sparse or dense, must agree)",
-        conventions="outputs in the order of new_points (input order); variance includes the "
-        "nugget",
-        make_inputs=_prediction_inputs,
-        compute=_prediction,
-        checks={"mean": _prediction_tolerance(), "variance": _prediction_tolerance()},
     )
 )

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.gan._checks import _check, _check_step
+from refimpl.cgd.gan.checks import check_finite_step, check_game_point
 from refimpl.cgd.linear_solvers import conjugate_gradient
 from refimpl.validation import check_in_interval, check_integer, check_positive
 
@@ -173,7 +173,7 @@ def acgd_alternating_step(
     >>> info.solved, state.solve_x
     ('x', False)
     """
-    x, y = _check(game, x, y)
+    x, y = check_game_point(game, x, y)
     if not game.zero_sum:
         raise ValueError(
             "game: the alternating ACGD step needs a zero-sum game (its systems are then "
@@ -206,16 +206,16 @@ def acgd_alternating_step(
     sx, sy = xp.sqrt(h_x), xp.sqrt(h_y)
 
     def dxy(v):
-        _check_step(t, v)  # an overflow here is the iteration's, not the caller's input
+        check_finite_step(t, v)  # an overflow here is the iteration's, not the caller's input
         return game.dxy_f(x, y, v)
 
     def dyx(u):  # D_yx g = −D_yx f
-        _check_step(t, u)
+        check_finite_step(t, u)
         return game.dyx_g(x, y, u)
 
     if state.solve_x:
         rhs = sx * (gx - dxy(h_y * gy))
-        _check_step(t, rhs)
+        check_finite_step(t, rhs)
         w, krylov = conjugate_gradient(
             lambda p: p - sx * dxy(h_y * dyx(sx * p)),
             rhs,
@@ -228,7 +228,7 @@ def acgd_alternating_step(
         w_x, w_y = w, -dy / sy
     else:
         rhs = sy * (gy - dyx(h_x * gx))
-        _check_step(t, rhs)
+        check_finite_step(t, rhs)
         w, krylov = conjugate_gradient(
             lambda p: p - sy * dyx(h_x * dxy(sy * p)),
             rhs,
@@ -245,5 +245,5 @@ def acgd_alternating_step(
     new_state = AlternatingACGDState(t, v_x, v_y, w_x, w_y, not state.solve_x)
     with np.errstate(over="ignore", invalid="ignore"):
         x_new, y_new = x + dx, y + dy
-    _check_step(t, x_new, y_new)
+    check_finite_step(t, x_new, y_new)
     return x_new, y_new, new_state, info

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.gan._checks import _check, _check_step
+from refimpl.cgd.gan.checks import check_finite_step, check_game_point
 from refimpl.validation import check_in_interval, check_positive
 
 __all__ = ["AdamState", "adam_step"]
@@ -98,7 +98,7 @@ def adam_step(game, x, y, eta_x, eta_y, state=None, beta1=0.5, beta2=0.999, eps=
     >>> x, y       # the first step moves every coordinate by about eta
     (array([0.9]), array([1.1]))
     """
-    x, y = _check(game, x, y)
+    x, y = check_game_point(game, x, y)
     eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
     beta1 = check_in_interval("beta1", beta1, 0.0, 1.0, "left")
     beta2 = check_in_interval("beta2", beta2, 0.0, 1.0, "left")
@@ -119,5 +119,5 @@ def adam_step(game, x, y, eta_x, eta_y, state=None, beta1=0.5, beta2=0.999, eps=
         moments += [m, v]
     with np.errstate(over="ignore", invalid="ignore"):
         x_new, y_new = x + steps[0], y + steps[1]
-    _check_step(t, x_new, y_new)
+    check_finite_step(t, x_new, y_new)
     return x_new, y_new, AdamState(t, *moments)

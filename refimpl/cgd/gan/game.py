@@ -20,6 +20,10 @@ game's seeded Generator, so the gradients and all products of one step see the
 same batch. Every derivative is exact: reverse mode for gradients, forward over
 reverse (Pearlmutter's R-operator) for D_xy f·v, D_yx g·u, D_xx f·u and D_yy g·v.
 
+Why this module is long: it is one class, the game, whose eight protocol methods and
+three batch methods each carry their documented contract; the products themselves
+live in :mod:`refimpl.cgd.gan.products` and the losses in :mod:`refimpl.cgd.gan.losses`.
+
 References
 ----------
 .. [1] I. Goodfellow et al., "Generative adversarial nets", NeurIPS 2014.

@@ -31,6 +31,7 @@ import numpy as np
 from refimpl.cgd.competitive import cgd_step
 from refimpl.cgd.gan.acgd import acgd_alternating_step
 from refimpl.cgd.gan.adam import adam_step
+from refimpl.cgd.gan.counting import CountingGame, norm_without_overflow
 from refimpl.cgd.gradient_methods import gda_step, ogda_step
 from refimpl.validation import (
     DivergenceError,
@@ -53,47 +54,6 @@ _OPTIONS = {
     "cgd": ("tol", "maxiter"),
     "acgd": ("beta", "eps", "tol", "maxiter"),
 }
-
-
-def _norm(v):
-    """‖v‖ without overflow for huge finite v (inf only when ‖v‖ exceeds the float range)."""
-    scale = float(np.max(np.abs(v)))
-    if scale == 0.0:
-        return 0.0
-    value = scale * float(np.linalg.norm(v / scale))
-    return value if np.isfinite(value) else float(np.finfo(float).max)
-
-
-class _Counted:
-    r"""The game, counting gradients and Hessian-vector products (k columns count k)."""
-
-    def __init__(self, game):
-        self.game, self.n, self.m, self.zero_sum = game, game.n, game.m, game.zero_sum
-        self.gradients = self.hvps = 0
-
-    def grad_x_f(self, x, y):
-        self.gradients += 1
-        return self.game.grad_x_f(x, y)
-
-    def grad_y_g(self, x, y):
-        self.gradients += 1
-        return self.game.grad_y_g(x, y)
-
-    def _product(self, name, x, y, v):
-        self.hvps += 1 if v.ndim == 1 else v.shape[1]
-        return getattr(self.game, name)(x, y, v)
-
-    def dxy_f(self, x, y, v):
-        return self._product("dxy_f", x, y, v)
-
-    def dyx_g(self, x, y, u):
-        return self._product("dyx_g", x, y, u)
-
-    def dxx_f(self, x, y, u):
-        return self._product("dxx_f", x, y, u)
-
-    def dyy_g(self, x, y, v):
-        return self._product("dyy_g", x, y, v)
 
 
 @dataclass
@@ -270,7 +230,7 @@ def train_gan(
     records = check_integer("records", records, minimum=1, maximum=10**5)
     on_failure = check_choice("on_failure", on_failure, ("raise", "stop"))
     max_steps = budget if max_steps is None else check_integer("max_steps", max_steps, minimum=1)
-    counted = _Counted(game)
+    counted = CountingGame(game)
     step = _stepper(method, counted, eta, options)
     costs, snapshots = [0], [(x.copy(), y.copy())]
     norms, inner = [], []
@@ -289,7 +249,12 @@ def train_gan(
             error = None
         finite = x_new is not None and bool(np.isfinite(x_new).all() and np.isfinite(y_new).all())
         if finite:  # on this step's batch; the game's cache makes these free
-            norms.append([_norm(game.grad_x_f(x, y)), _norm(game.grad_y_g(x, y))])
+            norms.append(
+                [
+                    norm_without_overflow(game.grad_x_f(x, y)),
+                    norm_without_overflow(game.grad_y_g(x, y)),
+                ]
+            )
             inner.append(iterations)
         else:
             status, stopped_at = "diverged", k

@@ -11,10 +11,11 @@ from __future__ import annotations
 from refimpl import backend
 from refimpl.validation import DivergenceError, as_float_array
 
-__all__: list[str] = []
+__all__ = ["check_game_point", "check_finite_step"]
 
 
-def _check(game, x, y):
+def check_game_point(game, x, y):
+    """(x, y) as float arrays of the game's shapes; ValueError naming game, x or y."""
     for attribute in ("n", "m", "zero_sum", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g"):
         if not hasattr(game, attribute):
             raise ValueError(f"game: expected a refimpl.cgd Game, received {type(game).__name__}")
@@ -26,7 +27,8 @@ def _check(game, x, y):
     return x, y
 
 
-def _check_step(t, *arrays):
+def check_finite_step(t, *arrays):
+    """DivergenceError with the step t unless every array is finite."""
     xp = backend.array_namespace(*arrays)
     if not all(bool(xp.all(xp.isfinite(a))) for a in arrays):
         raise DivergenceError(
