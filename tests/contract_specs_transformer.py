@@ -33,7 +33,8 @@ SPECS = [
          lambda: {"dy": np.ones((2, 3, 4)), "cache": attention.gelu_forward(_X)[1]},
          skip={"cache": "an internal tuple from the forward pass"}),
     Spec("inrank.attention.causal_attention_forward", attention.causal_attention_forward,
-         lambda: {"qkv": _QKV.copy(), "n_heads": 1}, names={"n_heads": ("qkv",)}),
+         lambda: {"qkv": _QKV.copy(), "n_heads": 1}, names={"n_heads": ("qkv",)},
+         accepts={"qkv": {"one row short"}}),  # any batch size
     Spec("inrank.attention.causal_attention_backward", attention.causal_attention_backward,
          lambda: {"dy": np.ones((2, 3, 2)), "cache": attention.causal_attention_forward(_QKV, 1)[1]},
          skip={"cache": "an internal tuple from the forward pass"}),

@@ -40,6 +40,14 @@ LAYER_NORM_EPS = 1e-5  # GPT-2's
 _GELU_C = math.sqrt(2.0 / math.pi)
 
 
+def _finite(name, y):
+    """``y``, or ValueError naming the input ``name`` whose size made it overflow."""
+    xp = backend.array_namespace(y)
+    if not bool(xp.all(xp.isfinite(y))):
+        raise ValueError(f"{name}: entries too large, the result overflows")
+    return y
+
+
 def _shaped(name, x, shape, like):
     """``x`` as a finite float array of exactly ``shape``, or ValueError naming ``name``."""
     x = as_float_array(name, x, like=like)
@@ -88,7 +96,7 @@ def layer_norm_forward(x, gain, bias, eps=LAYER_NORM_EPS):
     centred = x - mu
     rstd = 1.0 / xp.sqrt(xp.mean(centred * centred, axis=-1, keepdims=True) + eps)  # (..., 1)
     xhat = centred * rstd  # (..., d)
-    return xhat * gain + bias, (xhat, rstd, gain)
+    return _finite("x", xhat * gain + bias), (xhat, rstd, gain)
 
 
 def layer_norm_backward(dy, cache):
@@ -169,7 +177,7 @@ def gelu_forward(x):
     x = as_float_array("x", x)
     xp = backend.array_namespace(x)
     t = xp.tanh(_GELU_C * (x + 0.044715 * (x * x * x)))
-    return 0.5 * x * (1.0 + t), (x, t)
+    return _finite("x", 0.5 * x * (1.0 + t)), (x, t)
 
 
 def gelu_backward(dy, cache):
@@ -272,7 +280,7 @@ def causal_attention_forward(qkv, n_heads):
     P = xp.exp(scores)
     P = P / xp.sum(P, axis=-1, keepdims=True)  # (b, H, t, t)
     y = (P @ v).transpose(0, 2, 1, 3).reshape(b, t, d)  # (b, t, d)
-    return y, (q, k, v, P)
+    return _finite("qkv", y), (q, k, v, P)
 
 
 def causal_attention_backward(dy, cache):

@@ -192,6 +192,7 @@ def _load_all() -> None:
     # Importing the case modules registers their cases.
     from refimpl.oracle import (  # noqa: F401
         cases_cgd,
+        cases_gan,
         cases_inrank,
         cases_vecchia,
         cases_vecchia_gp,

@@ -225,9 +225,7 @@ _register_factor(
 
 
 def _pattern_case(inputs):
-    pattern = vecchia.ball_pattern(
-        ordered_points(inputs), inputs["lengths"], float(inputs["rho"])
-    )
+    pattern = vecchia.ball_pattern(ordered_points(inputs), inputs["lengths"], float(inputs["rho"]))
     return {
         "indptr": np.asarray(pattern.indptr, dtype=np.int64),
         "indices": np.asarray(pattern.indices, dtype=np.int64),
