@@ -9,7 +9,7 @@ W0) and trains at fixed rank. Both ratios settle on ranks (7, 4) within about 14
 of the first check, so their curves nearly coincide; layer 2 then sits at its cap.
 InRank's loss ends about five orders of magnitude above full-rank training (2.6e-3
 against 2.6e-8), and the truncation to the adapted rank costs the efficient variant a
-jump from 9e-3 to 0.86 (it ends at 3.9e-2).
+jump from 9e-3 to 0.86 (it ends near 4e-2).
 """
 
 import matplotlib.pyplot as plt

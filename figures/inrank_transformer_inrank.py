@@ -9,10 +9,17 @@ run: 10 % and 2.5 % of the steps, cap/4); and efficient InRank, which adapts for
 third of the steps, truncates each layer to its rank by SVD and trains the factors only.
 Left: validation loss (cross-entropy per character) on fixed windows of the held-out
 split. Right: rank of every InRank layer over training, as a fraction of min(m, n).
-What is reproduced: InRank's validation loss tracks full rank closely while its ranks stay
-at a fraction of the full rank. What is not: the time and size savings of the paper's
-GPT-2 runs (at width 48 every layer is small and the frozen W0 of plain InRank still
-costs a dense product; see benchmarks/inrank_transformer_bench.py), and WikiText-103.
+What is reproduced (full mode, 600 steps): InRank and efficient InRank end within about
+8 % of the full-rank validation loss (0.53 and 0.52 against 0.49 nats/char) while their
+MLP layers use ranks 2–3 of 48 (4–6 % of the full rank, below the paper's "at most 33 %"),
+and efficient InRank stores 24 000 parameters against 58 944. What is not: the paper's
+near-equal perplexity (the gap here is larger, at 10⁻³ of the steps of a GPT-2 run),
+and a time saving read off this figure: the seconds per step in the JSON are measured
+one run after another and follow the machine's load (two runs gave 0.036/0.047/0.057
+and 0.077/0.052/0.036 s for full/InRank/efficient). The interleaved benchmark
+(benchmarks/inrank_transformer_bench.py) measures the fixed-rank stage 1.5× faster per
+step than full rank at width 256, against a multiply-add ratio of 2.9× for the linear
+layers. The data set is a toy grammar, not WikiText-103.
 """
 
 import matplotlib.pyplot as plt
@@ -33,12 +40,23 @@ def make(out_dir, quick=False):
     for method, run in out["runs"].items():
         color, ls = STYLE[method]
         p = run["parameters"]
-        ax_loss.plot(run["steps"], run["val_loss"], color=color, ls=ls,
-                     label=f"{method}: {p['trainable']} trainable, {p['stored']} stored")  # fmt: skip
+        ax_loss.plot(
+            run["steps"],
+            run["val_loss"],
+            color=color,
+            ls=ls,
+            label=f"{method}: {p['trainable']} trainable, {p['stored']} stored",
+        )
         for j, (key, ranks) in enumerate(run["ranks"].items()):
             frac = np.asarray(ranks) / run["full_rank"][key]
-            ax_rank.plot(run["steps"], frac, color=color, ls=ls, alpha=0.5 + 0.5 * (j % 2),
-                         label=f"{method} {key}")  # fmt: skip
+            ax_rank.plot(
+                run["steps"],
+                frac,
+                color=color,
+                ls=ls,
+                alpha=0.5 + 0.5 * (j % 2),
+                label=f"{method} {key}",
+            )
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("validation cross-entropy (nats/char)")
@@ -46,8 +64,11 @@ def make(out_dir, quick=False):
     ax_rank.set_xlabel("step")
     ax_rank.set_ylabel("rank / min(m, n)")
     ax_rank.legend(fontsize=6, ncol=2)
-    fig.suptitle("InRank reaches full-rank validation loss with a fraction of the ranks",
-                 fontsize=11)  # fmt: skip
+    fig.suptitle(
+        "InRank and efficient InRank: validation loss close to full rank, "
+        "with a small fraction of the MLP ranks",
+        fontsize=11,
+    )
     fig.tight_layout()
     return save_figure(fig, out, out_dir, NAME)
 

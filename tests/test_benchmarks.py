@@ -14,6 +14,7 @@ EXPECTED_BENCHMARKS = {
     "cgd_bench.py",
     "gan_bench.py",
     "inrank_bench.py",
+    "inrank_transformer_bench.py",
     "vecchia_bench.py",
     "vecchia_noise_bench.py",
     "pde_bench.py",

@@ -51,8 +51,9 @@ def _check_component(forward, backward, x, params=(), seed=0):
 def test_layer_norm_gradient_matches_central_differences():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 5))
-    _check_component(layer_norm_forward, layer_norm_backward, x,
-                     (rng.standard_normal(5), rng.standard_normal(5)))  # fmt: skip
+    _check_component(
+        layer_norm_forward, layer_norm_backward, x, (rng.standard_normal(5), rng.standard_normal(5))
+    )
 
 
 def test_gelu_gradient_and_values():
@@ -65,12 +66,13 @@ def test_gelu_gradient_and_values():
 @pytest.mark.parametrize("n_heads", [1, 2])
 def test_attention_gradient_matches_central_differences(n_heads):
     qkv = np.random.default_rng(2).standard_normal((2, 4, 12))
-    _check_component(lambda z: causal_attention_forward(z, n_heads), causal_attention_backward,
-                     qkv)  # fmt: skip
+    _check_component(lambda z: causal_attention_forward(z, n_heads), causal_attention_backward, qkv)
 
 
 def test_attention_rows_are_probabilities_and_causal():
-    _, (_, _, _, P) = causal_attention_forward(np.random.default_rng(3).standard_normal((1, 5, 6)), 2)
+    _, (_, _, _, P) = causal_attention_forward(
+        np.random.default_rng(3).standard_normal((1, 5, 6)), 2
+    )
     assert np.allclose(P.sum(-1), 1.0)
     assert np.all(P[..., np.triu_indices(5, 1)[0], np.triu_indices(5, 1)[1]] == 0.0)
 
@@ -151,11 +153,22 @@ def test_threshold_one_with_full_cap_grows_to_full_rank_and_trains_like_full_ran
     # tolerance well below the loss drop (measured 2.5× apart on this problem: 0.05).
     c = grammar_corpus(4000, rng=0)
     logs = {}
-    for name, options in (("full", None), ("inrank", dict(threshold=1.0, cap=16, buffer=4,
-                                                           warmup=5, gap=5))):  # fmt: skip
+    for name, options in (
+        ("full", None),
+        ("inrank", dict(threshold=1.0, cap=16, buffer=4, warmup=5, gap=5)),
+    ):
         m = Transformer(c.vocab_size, 16, 2, 1, 8, rng=0)
-        logs[name] = train_transformer(m, c.train, c.validation, 120, 3e-3, batch_size=8,
-                                       record_every=40, inrank=options, rng=0)  # fmt: skip
+        logs[name] = train_transformer(
+            m,
+            c.train,
+            c.validation,
+            120,
+            3e-3,
+            batch_size=8,
+            record_every=40,
+            inrank=options,
+            rng=0,
+        )
     assert all(r[-1] == 16 for r in logs["inrank"]["ranks"].values())
     drop = logs["full"]["val_loss"][0] - logs["full"]["val_loss"][-1]
     assert drop > 0.5
@@ -207,3 +220,37 @@ def test_inrank_figure_parameter_counts_match_the_architecture(tmp_path):
     mlp = L * 2 * 4 * d * d  # the two MLP matrices, replaced by rank-r factors
     factors = sum((5 * d) * ranks[-1] for ranks in eff["ranks"].values())
     assert eff["parameters"]["stored"] == dense - mlp + factors
+
+
+def test_mlp_heldout_figure_noise_floor_and_a_test_loss_recomputed(tmp_path):
+    data = _figure_json("inrank_mlp_heldout", tmp_path)
+    z = data["sizes"]
+    assert data["noise_floor"] == pytest.approx(0.5 * z["n_out"] * data["noise"] ** 2)
+    # recompute the full-rank held-out loss of the first budget independently: plain Adam
+    # on the same task and init, written out here (no refimpl training loop)
+    from refimpl.inrank.mlp import mlp_init
+    from refimpl.inrank.mlp_task import relu_teacher
+
+    n, m = z["n_train"], z["n_test"]
+    task = relu_teacher(
+        z["n_in"], z["n_out"], n + m, rng=0, teacher_hidden=z["teacher_hidden"], noise=data["noise"]
+    )
+    X, Y, Xt, Yt = task.X[:, :n], task.Y[:, :n], task.X[:, n:], task.Y[:, n:]
+    W = [w.copy() for w in mlp_init(z["n_in"], z["hidden"], z["n_out"], rng=1)]
+    mom = [np.zeros_like(w) for w in W]
+    sq = [np.zeros_like(w) for w in W]
+    for t in range(1, data["budgets"][0] + 1):
+        A = W[0] @ X
+        Hd = np.maximum(A, 0.0)
+        E = (W[1] @ Hd - Y) / n  # (n_out, n)
+        grads = [((W[1].T @ E) * (A > 0)) @ X.T, E @ Hd.T]
+        for i, g in enumerate(grads):
+            mom[i] = 0.9 * mom[i] + 0.1 * g
+            sq[i] = 0.999 * sq[i] + 0.001 * g * g
+            W[i] -= z["lr"] * (mom[i] / (1 - 0.9**t)) / (np.sqrt(sq[i] / (1 - 0.999**t)) + 1e-8)
+    test = 0.5 * np.sum((W[1] @ np.maximum(W[0] @ Xt, 0.0) - Yt) ** 2) / m
+    assert data["full"]["test_loss"][0] == pytest.approx(test, rel=1e-9)
+    W0 = mlp_init(z["n_in"], z["hidden"], z["n_out"], rng=1)
+    for got, w, w0 in zip(data["full"]["update_sv"][0], W, W0, strict=True):
+        np.testing.assert_allclose(got, np.linalg.svd(w - w0, compute_uv=False), atol=1e-9)
+    assert all(max(r) <= data["rank_cap"] for r in data["inrank"]["ranks"])

@@ -11,6 +11,7 @@ EXPECTED_TUTORIALS = {
     "cgd_bilinear.py",
     "icr_gan.py",
     "inrank_three_layer.py",
+    "inrank_transformer.py",
     "oracle.py",
     "vecchia_cholesky.py",
     "vecchia_noise.py",

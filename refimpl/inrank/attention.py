@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer
+from refimpl.validation import as_float_array, check_integer, check_positive
 
 __all__ = [
     "layer_norm_forward",
@@ -87,6 +87,7 @@ def layer_norm_forward(x, gain, bias, eps=LAYER_NORM_EPS):
     [[-2.0, 2.0]]
     """
     x = as_float_array("x", x)
+    eps = check_positive("eps", eps)
     if x.ndim < 1 or x.shape[-1] == 0:
         raise ValueError(f"x: expected shape (..., d) with d >= 1, received {x.shape}")
     gain = _shaped("gain", gain, (x.shape[-1],), x)

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.validation import as_generator, check_in_interval, check_integer
+from refimpl.validation import as_generator, check_array_type, check_in_interval, check_integer
 
-__all__ = ["Corpus", "grammar_corpus", "sample_windows"]
+__all__ = ["Corpus", "check_token_ids", "grammar_corpus", "sample_windows"]
 
 _NOUNS = ("dog", "cat", "bird", "fox", "child", "teacher")
 _PLURAL = {"child": "children", "fox": "foxes"}
@@ -149,8 +149,9 @@ def grammar_corpus(n_chars=200_000, validation_fraction=0.1, rng=None):
     200
     """
     n_chars = check_integer("n_chars", n_chars, minimum=100, maximum=10**8)
-    validation_fraction = check_in_interval("validation_fraction", validation_fraction, 0.0, 0.5,
-                                            closed="right")  # fmt: skip
+    validation_fraction = check_in_interval(
+        "validation_fraction", validation_fraction, 0.0, 0.5, closed="right"
+    )
     rng = as_generator(rng)
     pieces, length = [], 0
     while length < n_chars:
@@ -165,6 +166,49 @@ def grammar_corpus(n_chars=200_000, validation_fraction=0.1, rng=None):
     ids = np.fromiter((lookup[ch] for ch in text), dtype=np.int64, count=n_chars)
     cut = n_chars - max(1, int(round(validation_fraction * n_chars)))
     return Corpus(text, vocabulary, ids[:cut], ids[cut:])
+
+
+def check_token_ids(name, ids, vocab_size=None):
+    r"""``ids`` as a 1-d NumPy array of token ids ``≥ 0``, or ValueError naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    ids : array_like of int, shape (n,)
+    vocab_size : int, optional
+        If given, every id must be below it.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+
+    Notes
+    -----
+    .. math:: x_i \in \{0, \dots, V - 1\}
+
+    References
+    ----------
+    See :func:`grammar_corpus`.
+
+    Examples
+    --------
+    >>> check_token_ids("ids", [3, 1, 2]).tolist()
+    [3, 1, 2]
+    """
+    check_array_type(name, ids)
+    if vocab_size is not None:
+        vocab_size = check_integer("vocab_size", vocab_size, minimum=1)
+    arr = np.asarray(ids) if not hasattr(ids, "get") else ids.get()  # CuPy -> host
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name}: expected a non-empty 1-d integer array, received {arr.dtype} {arr.shape}"
+        )
+    if int(arr.min()) < 0 or (vocab_size is not None and int(arr.max()) >= vocab_size):
+        raise ValueError(
+            f"{name}: expected ids in [0, {vocab_size}), received {arr.min()}..{arr.max()}"
+        )
+    return arr.astype(np.int64, copy=False)
 
 
 def sample_windows(ids, batch, length, rng=None):
@@ -199,9 +243,7 @@ def sample_windows(ids, batch, length, rng=None):
     >>> sample_windows(np.arange(10), 2, 3, rng=0).tolist()
     [[5, 6, 7, 8], [4, 5, 6, 7]]
     """
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"ids: expected a 1-d integer array, received {ids.dtype} {ids.shape}")
+    ids = check_token_ids("ids", ids)
     batch = check_integer("batch", batch, minimum=1, maximum=10**6)
     length = check_integer("length", length, minimum=1)
     if ids.size <= length:

@@ -156,7 +156,9 @@ def _strength(s, u0, t, depth, tau, xp):
     elif depth == 3:
         u = depth3_strength(s, u0, t, tau, xp)
     else:
-        u = backend.asarray(integrate_mode_ode(s, u0, t, depth, tau), like=s).reshape(s.shape)
+        learning = xp.where(s > 0, u0, s)  # null modes: closed form below, not integrated
+        u = integrate_mode_ode(s, learning, t, depth, tau)
+        u = backend.asarray(u, like=s).reshape(s.shape)
     return xp.where(s > 0, u, null)
 
 

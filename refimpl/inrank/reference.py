@@ -42,8 +42,8 @@ def integrate_mode_ode(s, u0, t, depth, tau=1.0):
 
     Notes
     -----
-    Each mode is rescaled by :math:`c = \max(s, u_0)` and integrated in
-    :math:`w = \ln(u/c) \le 0`, which keeps tiny and huge strengths within
+    Each mode is rescaled by :math:`c = s` (or :math:`c = u_0` for a null mode) and
+    integrated in :math:`w = \ln(u/c)`, which keeps tiny and huge strengths within
     float64 and the equation well scaled, in its own time :math:`T = t\,c^{2-2/L}/\tau`:
 
     .. math:: \frac{dw}{dT} = L\, e^{w(1 - 2/L)}\big(s/c - e^{w}\big).
@@ -74,19 +74,30 @@ def integrate_mode_ode(s, u0, t, depth, tau=1.0):
     if not np.any(moving):
         return out
     s_m, u0_m, t_m = s_n[moving], u0_n[moving], t_n[moving]
-    c = np.maximum(s_m, u0_m)  # the scale of each mode: v = u / c ≤ 1 throughout
-    target = s_m / c  # 1 for a learning mode, < 1 for a falling one, 0 for a null mode
+    c = np.where(s_m > 0, s_m, u0_m)  # the scale of each mode
+    target = s_m / c  # 1, or 0 for a null mode
     power = 1.0 - 2.0 / depth
-    w0 = np.log(u0_m / c)
+    q = 2.0 - 2.0 / depth
+    v0 = u0_m / c
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        clock = np.minimum(t_m / tau * c ** (2.0 - 2.0 / depth), 1e300)  # T_i
+        clock = np.minimum(t_m / tau * c**q, 1e300)  # T_i
         if depth >= 3:
             # Past T_done a learning mode is within 1e-17 of s, i.e. converged to
             # rounding, so longer times change nothing; capping them bounds the work.
-            v0 = u0_m / c
             rise = np.where(v0 < 0.5, 2.0 * v0 ** (-power) / (depth * power), 0.0)
-            done = rise + 2.0 ** (2.0 - 2.0 / depth) / depth * np.log(0.5 / 1e-17)
-            clock = np.where(target == 1.0, np.minimum(clock, done + 1.0), clock)
+            settle = 2.0**q / depth * np.log(0.5 / 1e-17)
+            fall = np.log(np.maximum(v0 - 1.0, 1e-300) / 1e-17) / depth
+            done = np.where(v0 < 1.0, rise + settle, np.maximum(fall, 0.0))
+            clock = np.where(target > 0, np.minimum(clock, done + 1.0), clock)
+        # Far above its target (v ≥ 1e12) a mode falls as v̇ = −L v^{3−2/L} up to a
+        # relative 1e-12: that part in closed form keeps exp(w) finite and the solver fast.
+        high = (v0 > 1e12) & (depth >= 2)  # (depth 1 is linear: nothing overflows)
+        q_safe = max(q, 1.0)
+        drop = (1e12**-q_safe - v0**-q_safe) / (depth * q_safe)  # time from v0 to 1e12
+        early = high & (clock <= drop)
+        v_early = (v0**-q_safe + depth * q_safe * clock) ** (-1.0 / q_safe)
+    w0 = np.log(np.where(high, 1e12, v0))
+    clock = np.where(high, np.maximum(clock - drop, 0.0), clock)
 
     def rhs(_theta, w):
         return clock * depth * np.exp(w * power) * (target - np.exp(w))
@@ -94,7 +105,7 @@ def integrate_mode_ode(s, u0, t, depth, tau=1.0):
     sol = solve_ivp(rhs, (0.0, 1.0), w0, method="LSODA", rtol=1e-11, atol=1e-13)
     if not sol.success:  # pragma: no cover - LSODA handles these smooth scalar ODEs
         raise np.linalg.LinAlgError(f"mode ODE integration failed: {sol.message}")
-    out[moving] = c * np.exp(sol.y[:, -1])
+    out[moving] = c * np.where(early, v_early, np.exp(sol.y[:, -1]))
     return out
 
 

@@ -170,7 +170,12 @@ class Transformer:
             raise ValueError(f"tokens: expected a NumPy or CuPy array, received {type(tokens)}")
         xp = backend.array_namespace(self.params["wte"])
         arr = xp.asarray(tokens)
-        if arr.dtype.kind not in "iu" or arr.ndim != 2 or min(arr.shape) < 1 or arr.shape[1] <= shift:
+        if (
+            arr.dtype.kind not in "iu"
+            or arr.ndim != 2
+            or min(arr.shape) < 1
+            or arr.shape[1] <= shift
+        ):
             raise ValueError(
                 f"tokens: expected integer ids of shape (batch, time + {shift}), time >= 1, "
                 f"received dtype {arr.dtype} shape {arr.shape}"
@@ -294,8 +299,16 @@ class Transformer:
         return value, grads
 
     # ---------------------------------------------------------------- InRank
-    def to_inrank(self, names=None, initial_rank=2, buffer=None, cap=None, init_scale=1e-2,
-                  rng=None, skip_first_block=False):  # fmt: skip
+    def to_inrank(
+        self,
+        names=None,
+        initial_rank=2,
+        buffer=None,
+        cap=None,
+        init_scale=1e-2,
+        rng=None,
+        skip_first_block=False,
+    ):
         r"""Replace linear layers by InRank's ``W0 + U_k V_kᵀ`` (in place).
 
         Parameters
@@ -320,15 +333,23 @@ class Transformer:
         rng = as_generator(rng)
         init_scale = check_positive("init_scale", init_scale)
         kinds = MLP_LAYERS if names is None else names
-        if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
+        if not isinstance(skip_first_block, bool | np.bool_):
+            raise ValueError(
+                f"skip_first_block: expected True or False, received {skip_first_block!r}"
+            )
+        if not isinstance(kinds, list | tuple) or not all(isinstance(k, str) for k in kinds):
             raise ValueError(f"names: expected a sequence of layer names, received {names!r}")
         chosen = [
-            key for key in self.layers
+            key
+            for key in self.layers
             if (key in kinds or key.split(".")[1] in kinds)
             and not (skip_first_block and key.startswith("h0."))
-        ]  # fmt: skip
-        unknown = [k for k in kinds if k not in self.layers and k not in
-                   ("qkv", "attn_proj", "fc", "mlp_proj")]  # fmt: skip
+        ]
+        unknown = [
+            k
+            for k in kinds
+            if k not in self.layers and k not in ("qkv", "attn_proj", "fc", "mlp_proj")
+        ]
         if unknown:
             raise ValueError(f"names: unknown layers {unknown}; known: {sorted(self.layers)}")
         for key in chosen:

@@ -33,21 +33,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl import backend
 from refimpl.inrank.corpus import grammar_corpus
 from refimpl.inrank.rank import effective_rank
 from refimpl.inrank.transformer import Transformer
 from refimpl.inrank.transformer_train import train_transformer
-from refimpl.validation import check_integer
+from refimpl.validation import as_float_array, check_integer
 
 __all__ = ["SIZES", "update_spectra", "inrank_comparison", "learned_order"]
 
 #: Model and run sizes: quick (seconds) and full (minutes) on one CPU core.
 SIZES = {
-    True: {"n_chars": 20_000, "d_model": 16, "n_heads": 2, "n_layers": 1, "context": 12,
-           "batch": 8, "steps": 60, "record_every": 10},
-    False: {"n_chars": 200_000, "d_model": 48, "n_heads": 4, "n_layers": 2, "context": 24,
-            "batch": 16, "steps": 600, "record_every": 25},
-}  # fmt: skip
+    True: {
+        "n_chars": 20_000,
+        "d_model": 16,
+        "n_heads": 2,
+        "n_layers": 1,
+        "context": 12,
+        "batch": 8,
+        "steps": 60,
+        "record_every": 10,
+    },
+    False: {
+        "n_chars": 200_000,
+        "d_model": 48,
+        "n_heads": 4,
+        "n_layers": 2,
+        "context": 24,
+        "batch": 16,
+        "steps": 600,
+        "record_every": 25,
+    },
+}
 LEARNING_RATES = {"sgd": 0.5, "adam": 3e-3}
 
 
@@ -85,9 +102,9 @@ def learned_order(spectra, count=4):
     >>> learned_order(np.array([[0.0, 0.0], [2.0, 0.1], [2.0, 1.0]]), 2).tolist()
     [1, 2]
     """
-    s = np.asarray(spectra, dtype=float)
-    if s.ndim != 2 or s.shape[0] < 1 or not np.all(np.isfinite(s)):
-        raise ValueError(f"spectra: expected a finite (records, n) array, received {s.shape}")
+    s = backend.to_numpy(as_float_array("spectra", spectra, ndim=2))
+    if min(s.shape) < 1:
+        raise ValueError(f"spectra: expected a non-empty (records, n) array, received {s.shape}")
     count = check_integer("count", count, minimum=1, maximum=s.shape[1])
     half = s[:, :count] >= 0.5 * s[-1, :count]
     return np.argmax(half, axis=0)
@@ -126,23 +143,42 @@ def update_spectra(quick=False, rng=0):
     (7, 16)
     """
     sizes = _check_quick(quick)
+    rng = check_integer("rng", rng, minimum=0, maximum=2**31)
     corpus = grammar_corpus(sizes["n_chars"], rng=rng)
     runs = {}
     for name, lr in LEARNING_RATES.items():
-        model = Transformer(corpus.vocab_size, sizes["d_model"], sizes["n_heads"],
-                            sizes["n_layers"], sizes["context"], rng=rng)  # fmt: skip
-        log = train_transformer(model, corpus.train, corpus.validation, sizes["steps"], lr,
-                                optimizer=name, batch_size=sizes["batch"],
-                                record_every=sizes["record_every"], track=True, rng=rng + 1)  # fmt: skip
+        model = Transformer(
+            corpus.vocab_size,
+            sizes["d_model"],
+            sizes["n_heads"],
+            sizes["n_layers"],
+            sizes["context"],
+            rng=rng,
+        )
+        log = train_transformer(
+            model,
+            corpus.train,
+            corpus.validation,
+            sizes["steps"],
+            lr,
+            optimizer=name,
+            batch_size=sizes["batch"],
+            record_every=sizes["record_every"],
+            track=True,
+            rng=rng + 1,
+        )
         spectra = log["spectra"]
         runs[name] = {
             "steps": log["steps"],
             "val_loss": log["val_loss"],
             "spectra": spectra,
             "full_rank": {k: int(v.shape[1]) for k, v in spectra.items()},
-            "rank_energy": {k: effective_rank(v, 0.9, "energy").tolist() for k, v in spectra.items()},
-            "rank_variance": {k: effective_rank(v, 0.9, "variance").tolist()
-                              for k, v in spectra.items()},  # fmt: skip
+            "rank_energy": {
+                k: effective_rank(v, 0.9, "energy").tolist() for k, v in spectra.items()
+            },
+            "rank_variance": {
+                k: effective_rank(v, 0.9, "variance").tolist() for k, v in spectra.items()
+            },
             "order": {k: learned_order(v, min(4, v.shape[1])).tolist() for k, v in spectra.items()},
         }
     return {"sizes": sizes, "lr": LEARNING_RATES, "runs": runs}
@@ -183,24 +219,44 @@ def inrank_comparison(quick=False, rng=0, optimizer="adam"):
     (['efficient', 'full', 'inrank'], 0.9)
     """
     sizes = _check_quick(quick)
+    rng = check_integer("rng", rng, minimum=0, maximum=2**31)
     lr = LEARNING_RATES.get(optimizer)
     if lr is None:
         raise ValueError(f"optimizer: expected 'adam' or 'sgd', received {optimizer!r}")
     corpus = grammar_corpus(sizes["n_chars"], rng=rng)
     steps = sizes["steps"]
-    settings = {"threshold": 0.9, "ratio": "variance", "initial_rank": 2,
-                "warmup": max(1, steps // 10), "gap": max(1, steps // 40)}  # fmt: skip
+    settings = {
+        "threshold": 0.9,
+        "ratio": "variance",
+        "initial_rank": 2,
+        "warmup": max(1, steps // 10),
+        "gap": max(1, steps // 40),
+    }
     runs = {}
     for method in ("full", "inrank", "efficient"):
-        model = Transformer(corpus.vocab_size, sizes["d_model"], sizes["n_heads"],
-                            sizes["n_layers"], sizes["context"], rng=rng)  # fmt: skip
+        model = Transformer(
+            corpus.vocab_size,
+            sizes["d_model"],
+            sizes["n_heads"],
+            sizes["n_layers"],
+            sizes["context"],
+            rng=rng,
+        )
         options = None
         if method != "full":
             options = dict(settings, adapt_steps=steps // 3 if method == "efficient" else None)
-        log = train_transformer(model, corpus.train, corpus.validation, steps, lr,
-                                optimizer=optimizer, batch_size=sizes["batch"],
-                                record_every=sizes["record_every"], inrank=options,
-                                rng=rng + 1)  # fmt: skip
+        log = train_transformer(
+            model,
+            corpus.train,
+            corpus.validation,
+            steps,
+            lr,
+            optimizer=optimizer,
+            batch_size=sizes["batch"],
+            record_every=sizes["record_every"],
+            inrank=options,
+            rng=rng + 1,
+        )
         runs[method] = {
             "steps": log["steps"],
             "val_loss": log["val_loss"],
@@ -210,5 +266,4 @@ def inrank_comparison(quick=False, rng=0, optimizer="adam"):
             "parameters": log["parameters"],
             "seconds_per_step": log["seconds_per_step"],
         }
-    return {"sizes": sizes, "settings": settings, "lr": lr, "optimizer": optimizer,
-            "runs": runs}  # fmt: skip
+    return {"sizes": sizes, "settings": settings, "lr": lr, "optimizer": optimizer, "runs": runs}

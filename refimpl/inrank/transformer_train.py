@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.corpus import sample_windows
+from refimpl.inrank.corpus import check_token_ids, sample_windows
 from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import LowRankUpdateLayer
 from refimpl.inrank.optim import make_optimizer
@@ -57,10 +57,18 @@ __all__ = ["train_transformer", "validation_windows", "INRANK_DEFAULTS"]
 #: The official defaults (threshold 0.9, initial rank 2, warm-up 200, gap 25) and the
 #: layers it replaces; the buffer (official 100) is scaled to the layer in ``to_inrank``.
 INRANK_DEFAULTS = {
-    "threshold": 0.9, "ratio": "variance", "initial_rank": 2, "buffer": None, "cap": None,
-    "warmup": 200, "gap": 25, "names": None, "init_scale": 1e-2, "skip_first_block": False,
+    "threshold": 0.9,
+    "ratio": "variance",
+    "initial_rank": 2,
+    "buffer": None,
+    "cap": None,
+    "warmup": 200,
+    "gap": 25,
+    "names": None,
+    "init_scale": 1e-2,
+    "skip_first_block": False,
     "adapt_steps": None,
-}  # fmt: skip
+}
 
 
 def validation_windows(ids, length, max_windows=64):
@@ -93,9 +101,7 @@ def validation_windows(ids, length, max_windows=64):
     >>> validation_windows(np.arange(10), 3).tolist()
     [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
     """
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"ids: expected a 1-d integer array, received {ids.dtype} {ids.shape}")
+    ids = check_token_ids("ids", ids)
     length = check_integer("length", length, minimum=1)
     max_windows = check_integer("max_windows", max_windows, minimum=1)
     w = min(max_windows, (ids.size - 1) // length)
@@ -110,8 +116,15 @@ def _rank_check(model, options, step):
     for layer in model.layers.values():
         if isinstance(layer, LowRankUpdateLayer) and layer.rank < layer.cap:
             s = layer.update_singular_values()
-            layer.rank = select_rank(s, layer.rank, layer.buffer, layer.cap,
-                                     options["threshold"], options["ratio"], min(layer.shape))  # fmt: skip
+            layer.rank = select_rank(
+                s,
+                layer.rank,
+                layer.buffer,
+                layer.cap,
+                options["threshold"],
+                options["ratio"],
+                min(layer.shape),
+            )
 
 
 def _step(model, opt, tokens, stage):
@@ -130,9 +143,31 @@ def _step(model, opt, tokens, stage):
     return value
 
 
-def train_transformer(model, train_ids, validation_ids, steps, lr, *, optimizer="adam",
-                      batch_size=16, length=None, record_every=50, track=False, inrank=None,
-                      rng=None, adam_options=None):  # fmt: skip
+def _weight_norm(model):
+    """Sum of squared entries of every parameter (non-finite once a step overflowed)."""
+    arrays = list(model.params.values())
+    for layer in model.layers.values():
+        arrays += [layer.W] if hasattr(layer, "W") else [layer.U, layer.V]
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(sum(float((a * a).sum()) for a in arrays))
+
+
+def train_transformer(
+    model,
+    train_ids,
+    validation_ids,
+    steps,
+    lr,
+    *,
+    optimizer="adam",
+    batch_size=16,
+    length=None,
+    record_every=50,
+    track=False,
+    inrank=None,
+    rng=None,
+    adam_options=None,
+):
     r"""Train ``model`` (in place) and record losses, ranks, timings and update spectra.
 
     Parameters
@@ -205,27 +240,44 @@ def train_transformer(model, train_ids, validation_ids, steps, lr, *, optimizer=
         raise ValueError(f"track: expected True or False, received {track!r}")
     rng = as_generator(rng)
     opt = make_optimizer(optimizer, lr, adam_options)
+    train_ids = check_token_ids("train_ids", train_ids, model.vocab_size)
+    validation_ids = check_token_ids("validation_ids", validation_ids, model.vocab_size)
+    for name, ids in (("train_ids", train_ids), ("validation_ids", validation_ids)):
+        if ids.size <= length:
+            raise ValueError(f"{name}: expected more than length={length} ids, got {ids.size}")
     val = validation_windows(validation_ids, length)
-    train_ids = np.asarray(train_ids)
-    sample_windows(train_ids, 1, length, rng=0)  # checks the ids before any work
     options = None
     if inrank is not None:
         options = {**INRANK_DEFAULTS, **check_options("inrank", inrank, INRANK_DEFAULTS)}
-        options["threshold"] = check_in_interval("threshold", options["threshold"], 0.0, 1.0,
-                                                 closed="right")  # fmt: skip
+        options["threshold"] = check_in_interval(
+            "threshold", options["threshold"], 0.0, 1.0, closed="right"
+        )
         check_choice("ratio", options["ratio"], RATIO_KINDS)
         options["warmup"] = check_integer("warmup", options["warmup"], minimum=0)
         options["gap"] = check_integer("gap", options["gap"], minimum=1)
         if options["adapt_steps"] is not None:
             options["adapt_steps"] = check_integer("adapt_steps", options["adapt_steps"], 1, steps)
-        model.to_inrank(options["names"], options["initial_rank"], options["buffer"],
-                        options["cap"], options["init_scale"], rng, options["skip_first_block"])  # fmt: skip
+        model.to_inrank(
+            options["names"],
+            options["initial_rank"],
+            options["buffer"],
+            options["cap"],
+            options["init_scale"],
+            rng,
+            options["skip_first_block"],
+        )
     xp = backend.array_namespace(model.params["wte"])
     W0 = {k: backend.to_numpy(layer.dense()).copy() for k, layer in model.layers.items()}
     low = [k for k, layer in model.layers.items() if isinstance(layer, LowRankUpdateLayer)]
-    log = {"steps": [], "train_loss": [], "val_loss": [], "seconds": [],
-           "ranks": {k: [] for k in low}, "active": {k: [] for k in low},
-           "spectra": {k: [] for k in W0} if track else {}}  # fmt: skip
+    log = {
+        "steps": [],
+        "train_loss": [],
+        "val_loss": [],
+        "seconds": [],
+        "ranks": {k: [] for k in low},
+        "active": {k: [] for k in low},
+        "spectra": {k: [] for k in W0} if track else {},
+    }
     clock, running, stage = 0.0, [], 0
 
     def record(step):
@@ -245,8 +297,9 @@ def train_transformer(model, train_ids, validation_ids, steps, lr, *, optimizer=
     for step in range(steps + 1):
         if step % record_every == 0 or step == steps:
             if step == 0:
-                running = [model.loss(xp.asarray(sample_windows(train_ids, batch_size, length,
-                                                                rng=rng)))]  # fmt: skip
+                running = [
+                    model.loss(xp.asarray(sample_windows(train_ids, batch_size, length, rng=rng)))
+                ]
             record(step)
             running = []
         if step == steps:
@@ -262,6 +315,7 @@ def train_transformer(model, train_ids, validation_ids, steps, lr, *, optimizer=
         value = _step(model, opt, tokens, stage)
         clock += time.perf_counter() - start
         check_divergence(value, step + 1, "the training loss", "lower lr")
+        check_divergence(_weight_norm(model), step + 1, "the weights", "lower lr")
         running.append(value)
     log["parameters"] = model.count_parameters()
     log["seconds_per_step"] = clock / steps
