@@ -33,6 +33,7 @@ References
    in GANs", ICML 2020.
 """
 
+from refimpl.cgd import gan
 from refimpl.cgd.adaptive import ACGDState, acgd_step, adaptive_step_sizes
 from refimpl.cgd.adjusted_gradients import conopt_step, sga_step
 from refimpl.cgd.arguments import check_step_arguments
@@ -50,6 +51,7 @@ from refimpl.cgd.quadratic_games import BilinearGame, GeneralSumQuadraticGame, Q
 from refimpl.cgd.runner import RunResult, run
 
 __all__ = [
+    "gan",
     "ACGDState",
     "BilinearGame",
     "CGDInfo",

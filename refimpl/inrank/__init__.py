@@ -45,13 +45,19 @@ rate ``η`` has time scale ``τ = 1/η``.
 
 from refimpl.inrank import (
     algorithm,
+    attention,
+    corpus,
     cost,
     dynamics,
     experiments,
+    heldout,
     layers,
     mlp,
     optim,
     rank,
+    transformer,
+    transformer_experiments,
+    transformer_train,
     truncation,
 )
 from refimpl.inrank.data import Teacher, teacher, teacher_data, whiten
@@ -66,6 +72,12 @@ from refimpl.inrank.rank import effective_rank, explained_ratio
 from refimpl.inrank.train import TrainResult, train
 
 __all__ = [
+    "attention",
+    "corpus",
+    "heldout",
+    "transformer",
+    "transformer_experiments",
+    "transformer_train",
     "algorithm",
     "cost",
     "truncation",

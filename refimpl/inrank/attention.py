@@ -6,6 +6,10 @@ function returns its output and a cache; the matching ``*_backward`` takes the e
 ``∂L/∂output`` and the cache and returns ``∂L/∂input`` (and parameter gradients).
 The derivations are in ``docs/derivations/transformer.md``.
 
+Why this module is long: the three pieces of one block (LayerNorm, GELU, attention)
+each come as a forward/backward pair with its input checks; keeping the pairs in one
+file lets a student read every backward pass of the block next to its forward pass.
+
 References
 ----------
 .. [1] J. L. Ba, J. R. Kiros, G. E. Hinton, "Layer Normalization", arXiv:1607.06450.

@@ -22,6 +22,10 @@ Layers of :mod:`refimpl.inrank.layers` map columns (``Z = W A``, ``A`` of shape
 ``(n, samples)``); activations here are rows ``(batch, time, d)``, so each linear
 layer sees the transpose of the flattened activations (a view, no copy).
 
+Why this module is long: the whole model's forward and backward passes are one
+reading unit (the backward pass walks the forward pass in reverse), so they stay
+together rather than being split across files.
+
 References
 ----------
 .. [1] A. Radford, J. Wu, R. Child, D. Luan, D. Amodei, I. Sutskever, "Language Models
