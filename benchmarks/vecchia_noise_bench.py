@@ -13,8 +13,9 @@ Prints, measured in this one run:
 Timings are the best of 3 runs for the incomplete factorizations (the least
 disturbed on a shared machine) and single runs otherwise.
 
-Run: ``python benchmarks/vecchia_noise_bench.py`` (about 2 minutes on 2 cores), or
-``--quick`` for N = 2000 and 8000.
+Run: ``python benchmarks/vecchia_noise_bench.py`` (about 6 CPU minutes, most of it the
+unpreconditioned CG at N = 10⁵ running into its 3000-iteration cap), or ``--quick`` for
+N = 2000 and 8000.
 """
 
 import argparse

@@ -19,6 +19,14 @@ Plotted, against ρ (top, s = 1) and against the noise scale s (bottom, ρ = 3):
 * Woodbury (pattern of L): the true KL of the symmetric form R⁻¹ − R⁻¹(C Cᵀ)⁻¹R⁻¹,
   drawn only where that matrix is positive definite (elsewhere the KL is infinite;
   the JSON records None and the smallest eigenvalue).
+
+Measured (full mode, N = 2000, about 4 CPU minutes on an idle core): at ρ = 3, s = 1,
+Matérn-3/2, the naive KL is 99 against scores of 0.16 (pattern of L) and 0.090 (pattern
+of LLᵀ). The gap is 40–3000× everywhere except with little noise (s = 0.1), where the
+score is bounded below by the error of the noise-free factor itself (Matérn-1/2: 33
+naive against 11). The Woodbury precision is indefinite for every Matérn-5/2 setting
+and for Matérn-3/2 except ρ = 2; where it is defined its KL (2–260) is far above the
+score.
 """
 
 import matplotlib.pyplot as plt
