@@ -27,13 +27,30 @@ Modules, one idea each (derivations in ``docs/derivations/vecchia.md``):
 ``diagnostics``   KL divergence of a factor
 ``gp``            using a factor: log-determinant, solves, likelihood, sampling
 ``prediction``    GP prediction from a factor of the joint kernel matrix
+
+Noisy data, prediction variants and fitting (derivations in
+``docs/derivations/vecchia_noise.md``):
+
+``incomplete_factorization``  zero fill-in incomplete Cholesky on a pattern
+``noise``             A = LLᵀ + R⁻¹, its incomplete factor, and the naive baseline
+``noise_covariance``  the product and Woodbury forms of the noisy covariance
+``noise_kl``          the true KL and the authors' expected log-likelihood score
+``noisy_posterior``   the posterior mean given noisy data (direct, CG, PCG)
+``prediction_variants``  prediction points ordered first, last or not at all
+``fitting``           maximum Vecchia likelihood estimates of kernel parameters
 """
 
 from .diagnostics import kl_divergence, kl_divergence_from_variances
 from .factor import dense_inverse_cholesky, kl_factor
+from .fitting import FitResult, VecchiaLikelihood, fit_hyperparameters
 from .gp import apply_covariance, log_likelihood, logdet, sample, solve
+from .incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
 from .kernels import Gaussian, Kernel, pairwise_distances
 from .matern import Matern
+from .noise import naive_kl_cholesky, noise_factor, noisy_kl_cholesky, noisy_precision
+from .noise_covariance import noisy_covariance, woodbury_precision
+from .noise_kl import expected_log_likelihood_error, noisy_kl_divergences, woodbury_kl_divergence
+from .noisy_posterior import noisy_posterior_mean
 from .ordering import (
     conditional_maximin_ordering,
     maximin_ordering,
@@ -43,6 +60,7 @@ from .patterns import ball_pattern, full_pattern, knn_pattern
 from .pipeline import kl_cholesky
 from .points import check_points
 from .prediction import predict
+from .prediction_variants import VARIANTS, predict_variant
 from .sparsity import Pattern
 from .supernodal import supernodal_flops, supernodal_kl_factor
 from .supernodes import Supernodes, supernodes
@@ -75,4 +93,21 @@ __all__ = [
     "log_likelihood",
     "predict",
     "sample",
+    "incomplete_cholesky",
+    "lower_triangle_pattern",
+    "noisy_precision",
+    "noise_factor",
+    "noisy_kl_cholesky",
+    "naive_kl_cholesky",
+    "noisy_posterior_mean",
+    "noisy_covariance",
+    "woodbury_precision",
+    "expected_log_likelihood_error",
+    "woodbury_kl_divergence",
+    "noisy_kl_divergences",
+    "predict_variant",
+    "VARIANTS",
+    "VecchiaLikelihood",
+    "FitResult",
+    "fit_hyperparameters",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer, check_nonnegative
+from refimpl.validation import as_float_array, check_choice, check_integer, check_nonnegative
 
 from .batched import check_kernel
 from .ordering import conditional_ordering_of_checked_points, ordering_of_checked_points
@@ -24,7 +24,7 @@ from .supernodes import check_lam
 __all__ = ["predict", "joint_factor"]
 
 
-def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0):
+def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0, variant="first"):
     r"""Posterior mean and variance of a GP at new points, from one sparse factor.
 
     Parameters
@@ -49,7 +49,14 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0):
         l = 0.1, ρ = 3, y a prior draw with max |mean| ≈ 2, 50 new points): the
         largest error of the mean against ``rho=inf`` is 0.13 at p = 1 and 0.044
         at p = 3 without a nugget; with nugget = variance = 1 it is 0.55 at p = 1
-        and 0.13 at p = 3 (nuggets ≤ 0.1 leave p = 3 unchanged).
+        and 0.13 at p = 3 (nuggets ≤ 0.1 leave p = 3 unchanged). For noisy data
+        see :func:`~refimpl.vecchia.noise.noisy_kl_cholesky`.
+    variant : {"first", "last", "none"}
+        Where the prediction points go in the elimination order: ``"first"``
+        (finest, the default and the fast path below), ``"last"`` (coarsest) or
+        ``"none"`` (not in the ordering: each prediction uses its nearest training
+        points only); the last two are
+        :func:`~refimpl.vecchia.prediction_variants.predict_variant`.
 
     Returns
     -------
@@ -90,6 +97,11 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     >>> bool(abs(mean[0] - np.sin(1.53)) < 1e-3 and 0 < var[0] < 1e-3)
     True
     """
+    check_choice("variant", variant, ("first", "last", "none"))
+    if variant != "first":
+        from refimpl.vecchia.prediction_variants import predict_variant
+
+        return predict_variant(points, y, new_points, kernel, rho, lam, p, nugget, variant)
     points, tree = checked_points_and_tree(points)
     new_points = check_points(new_points, "new_points")
     check_kernel(kernel, points)
