@@ -157,3 +157,45 @@ register(
         },
     )
 )
+
+
+def _inrank_step_inputs():
+    rng = np.random.default_rng(13)
+    made = _network_inputs()
+    for name, (m, n) in (("1", (5, 4)), ("2", (5, 5)), ("3", (3, 5))):
+        made[f"U{name}"] = 0.1 * rng.standard_normal((m, 2))  # (m, k)
+        made[f"V{name}"] = 0.1 * rng.standard_normal((n, 2))  # (n, k)
+    made["lr"] = 0.05
+    return made
+
+
+def _inrank_step(inputs):
+    network = [
+        inrank.layers.LowRankUpdateLayer(
+            inputs[f"W{i}"], inputs[f"U{i}"], inputs[f"V{i}"], rank=2, buffer=0
+        )
+        for i in (1, 2, 3)
+    ]
+    loss, grads = inrank.layers.forward_backward(network, inputs["X"], inputs["Y"], "linear")
+    lr = float(inputs["lr"])
+    out = {"loss": np.float64(loss)}
+    for i, (grad_u, grad_v) in zip((1, 2, 3), grads, strict=True):
+        out[f"grad_U{i}"], out[f"grad_V{i}"] = grad_u, grad_v
+        out[f"U{i}_next"] = inputs[f"U{i}"] - lr * grad_u
+        out[f"V{i}_next"] = inputs[f"V{i}"] - lr * grad_v
+    return out
+
+
+register(
+    Case(
+        name="inrank.inrank_step",
+        function="refimpl.inrank.layers.LowRankUpdateLayer / forward_backward",
+        description="one InRank gradient step: each layer is W_l = W0_l + U_l V_lᵀ with W0 frozen "
+        "and rank-2 factors trained; the loss, the factors' gradients and the factors after one "
+        "gradient-descent step (lr = 0.05)",
+        conventions=CONVENTIONS + "; ∇U = ∇W·V and ∇V = ∇Wᵀ·U (W = W0 + UVᵀ, W0 frozen)",
+        make_inputs=_inrank_step_inputs,
+        compute=_inrank_step,
+        checks={name: _ROUNDING for name in _inrank_step(_inrank_step_inputs())},
+    )
+)
