@@ -189,7 +189,8 @@ def as_float_array(name: str, x, ndim: int | tuple[int, ...] | None = None, like
     name : str
         The argument's name, for the message.
     x : array_like
-        Real numbers. Integers and bools become float64; float32 stays float32.
+        Real numbers. Integers, bools, float16 and long double become float64;
+        float32 stays float32.
     ndim : int or tuple of int, optional
         The allowed numbers of dimensions.
     like : array, optional
@@ -216,7 +217,9 @@ def as_float_array(name: str, x, ndim: int | tuple[int, ...] | None = None, like
         raise ValueError(f"{name}: expected an array of numbers, received {x!r}") from exc
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{name}: expected a real numeric array, received dtype {arr.dtype}")
-    if arr.dtype.kind != "f":
+    # float32 and float64 are kept; integers, bools, float16 and long double become
+    # float64 (LAPACK and SuperLU have no half or extended precision).
+    if arr.dtype not in (xp.float32, xp.float64):
         arr = arr.astype(xp.float64)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, numbers.Integral) else ndim
@@ -341,7 +344,7 @@ def check_in_interval(name: str, value, low: float, high: float, closed: str = "
     1.0
     """
     for end_name, end in (("low", low), ("high", high)):
-        if not _is_real(end) or np.isnan(end):
+        if not _is_real(end) or np.isnan(float(end)):
             raise ValueError(f"{end_name}: expected a real number, received {end!r}")
     check_choice("closed", closed, ("both", "left", "right", "neither"))
     v = _as_real(name, value)

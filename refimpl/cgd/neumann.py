@@ -119,7 +119,7 @@ def neumann_step(game, x, y, eta_x, eta_y, order):
     (array([1.]), array([0.5]))
     """
     game, x, y, eta_x, eta_y = check_step_arguments(game, x, y, eta_x, eta_y)
-    order = check_integer("order", order, minimum=0)
+    order = check_integer("order", order, minimum=0, maximum=10_000)
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
     term_x, term_y = eta_x * gx, eta_y * gy
     total_x, total_y = term_x, term_y

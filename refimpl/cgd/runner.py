@@ -21,7 +21,13 @@ from refimpl import backend
 from refimpl.cgd.arguments import check_game, check_step_size
 from refimpl.cgd.games import Game
 from refimpl.cgd.methods import METHODS, STEPS, check_method_options, method_options
-from refimpl.validation import DivergenceError, as_float_array, check_choice, check_integer
+from refimpl.validation import (
+    DivergenceError,
+    as_float_array,
+    check_array_size,
+    check_choice,
+    check_integer,
+)
 
 __all__ = ["METHODS", "RunResult", "CountingGame", "method_options", "run", "scaled_norms"]
 
@@ -240,6 +246,7 @@ def run(game, method, x0, y0, steps, eta=None, **options):
     eta_x, eta_y = options.pop("eta_x", eta), options.pop("eta_y", eta)
     options = check_method_options(method, options)
     steps = check_integer("steps", steps, minimum=0)
+    check_array_size("steps", (steps + 1, game.n + game.m))  # the recorded trajectory
     like = getattr(game, "A", None)
     like = like if like is not None and backend.is_cupy_array(like) else None
     x = _start_vector("x0", x0, game.n, like)

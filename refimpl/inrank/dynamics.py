@@ -57,6 +57,7 @@ from refimpl.inrank.learning_times import (
     mode_time,
 )
 from refimpl.inrank.ode import (
+    MAX_DEPTH,
     as_mode_values,
     broadcast,
     finite_or_overflow,
@@ -130,7 +131,7 @@ def mode_strength(s, u0, t, depth, tau=1.0):
     for name, x in (("s", s), ("u0", u0), ("t", t)):
         check_array_type(name, x)
     xp = backend.array_namespace(s, u0, t)
-    depth = check_integer("depth", depth, minimum=1)
+    depth = check_integer("depth", depth, minimum=1, maximum=MAX_DEPTH)
     tau = check_positive("tau", tau)
     s = as_mode_values("s", s, xp)
     u0 = as_mode_values("u0", u0, xp)
@@ -214,7 +215,7 @@ def aligned_update_singular_values(s, scale, t, depth=3, tau=1.0, n_modes=None):
     if s.ndim != 1 or s.shape[0] == 0:
         raise ValueError(f"s: expected a non-empty 1-d array, received shape {s.shape}")
     scale = check_positive("scale", scale)
-    depth = check_integer("depth", depth, minimum=1)
+    depth = check_integer("depth", depth, minimum=1, maximum=MAX_DEPTH)
     n_modes = s.shape[0] if n_modes is None else check_integer("n_modes", n_modes, s.shape[0])
     t = as_mode_values("t", t, xp)
     if t.ndim != 1:

@@ -220,7 +220,10 @@ def small_gaussian_init(widths, std, rng):
     widths = _check_widths(widths)
     std = check_positive("std", std)
     rng = as_generator(rng)
-    return [
+    weights = [
         backend.asarray(std * rng.standard_normal((widths[i + 1], widths[i])))
         for i in range(len(widths) - 1)
     ]
+    if not all(np.all(np.isfinite(backend.to_numpy(w))) for w in weights):
+        raise ValueError(f"std: {std!r} makes the weights overflow; expected a moderate value")
+    return weights

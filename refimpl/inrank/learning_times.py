@@ -23,7 +23,13 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.inrank.depth3 import time_function_depth3_unchecked
-from refimpl.inrank.ode import as_mode_values, broadcast, finite_or_overflow, python_scalar
+from refimpl.inrank.ode import (
+    MAX_DEPTH,
+    as_mode_values,
+    broadcast,
+    finite_or_overflow,
+    python_scalar,
+)
 from refimpl.inrank.reference import quadrature_mode_time
 from refimpl.validation import check_array_type, check_in_interval, check_integer, check_positive
 
@@ -85,7 +91,7 @@ def mode_time(s, u0, u1, depth, tau=1.0):
     1.323326
     """
     xp = _namespace(s=s, u0=u0, u1=u1)
-    depth = check_integer("depth", depth, minimum=1)
+    depth = check_integer("depth", depth, minimum=1, maximum=MAX_DEPTH)
     tau = check_positive("tau", tau)
     s = as_mode_values("s", s, xp)
     u0 = as_mode_values("u0", u0, xp)
@@ -266,7 +272,7 @@ def learning_time_asymptotic(s, a0, depth, tau=1.0):
     50.0
     """
     xp = _namespace(s=s, a0=a0)
-    depth = check_integer("depth", depth, minimum=2)
+    depth = check_integer("depth", depth, minimum=2, maximum=MAX_DEPTH)
     tau = check_positive("tau", tau)
     s = as_mode_values("s", s, xp, positive=True)
     a0 = as_mode_values("a0", a0, xp, positive=True)

@@ -83,10 +83,13 @@ def mlp_init(n_in, hidden, n_out, rng, scale=1.0):
     check_array_size("n_out, hidden", (n_out, hidden))
     rng = as_generator(rng)
     xp = backend.default_namespace()
-    return [
+    weights = [
         xp.asarray(scale * rng.standard_normal((hidden, n_in)) * np.sqrt(2.0 / n_in)),
         xp.asarray(scale * rng.standard_normal((n_out, hidden)) / np.sqrt(hidden)),
     ]
+    if not all(np.all(np.isfinite(backend.to_numpy(w))) for w in weights):
+        raise ValueError(f"scale: {scale!r} makes the weights overflow; expected a moderate value")
+    return weights
 
 
 def _check_mlp(weights, X, Y=None, need="XY"):

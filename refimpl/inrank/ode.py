@@ -29,6 +29,10 @@ import numpy as np
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_type, check_integer, check_positive
 
+#: Deepest network the mode dynamics accept: the integrators take time linear in the
+#: depth, and deeper linear networks are outside what the theory is used for.
+MAX_DEPTH = 10_000
+
 __all__ = [
     "as_mode_values",
     "broadcast",
@@ -127,7 +131,7 @@ def mode_ode_rhs(u, s, depth, tau=1.0):
     for name, x in (("u", u), ("s", s)):
         check_array_type(name, x)
     xp = backend.array_namespace(u, s)
-    depth = check_integer("depth", depth, minimum=1)
+    depth = check_integer("depth", depth, minimum=1, maximum=MAX_DEPTH)
     tau = check_positive("tau", tau)
     u = as_mode_values("u", u, xp)
     s = as_mode_values("s", s, xp)
@@ -179,7 +183,7 @@ def null_mode_strength(u0, t, depth, tau=1.0):
     for name, x in (("u0", u0), ("t", t)):
         check_array_type(name, x)
     xp = backend.array_namespace(u0, t)
-    depth = check_integer("depth", depth, minimum=1)
+    depth = check_integer("depth", depth, minimum=1, maximum=MAX_DEPTH)
     tau = check_positive("tau", tau)
     u0 = as_mode_values("u0", u0, xp)
     t = as_mode_values("t", t, xp)

@@ -139,6 +139,7 @@ class Transformer:
             raise ValueError(f"n_heads: expected a divisor of d_model={d}, received {n_heads}")
         self.n_layers = check_integer("n_layers", n_layers, minimum=1)
         self.context = check_integer("context", context, minimum=1)
+        check_array_size("context", (self.context, d))
         if not isinstance(tied, bool | np.bool_):
             raise ValueError(f"tied: expected True or False, received {tied!r}")
         self.tied = bool(tied)

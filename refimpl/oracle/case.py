@@ -33,8 +33,10 @@ SCHEMA_VERSION = 1
 def _two_digits_up(value: float) -> float:
     if value == 0:
         return 0.0
-    exponent = math.floor(math.log10(value)) - 1
-    return float(f"{math.ceil(round(value / 10.0**exponent, 9))}e{exponent}")
+    # Through the decimal string, so subnormal values do not underflow on the way.
+    mantissa, exponent = f"{value:.9e}".split("e")
+    rounded_up = math.ceil(round(float(mantissa) * 10, 6)) / 10
+    return float(f"{rounded_up}e{exponent}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,7 +47,7 @@ def unit_square_grid(h):
     ((8, 2), [[0.5, 0.5]])
     """
     h = check_positive("h", h)
-    n = int(round(1.0 / h)) if h <= 0.5 else 0
+    n = int(round(1.0 / h)) if 1e-6 <= h <= 0.5 else 0
     if n < 2 or abs(n * h - 1.0) > 1e-9 or n > 4000:
         raise ValueError(f"h: expected 1/h an integer in [2, 4000], received h = {h!r}")
     t = np.arange(1, n) / n

@@ -69,6 +69,11 @@ class Matern(Kernel):
 
     def __init__(self, nu, length_scale, variance=1.0):
         self.nu = check_positive("nu", nu)
+        if self.nu > 1000:
+            # Γ(ν) and K_ν overflow long before; the kernel is then the Gaussian anyway.
+            raise ValueError(
+                f"nu: expected a smoothness <= 1000 (use Gaussian for the limit), received {nu!r}"
+            )
         super().__init__(length_scale, variance)
 
     def _profile_overwriting(self, r):

@@ -40,6 +40,8 @@ def _check_p(p, n):
 
 def _check_initial(initial, n):
     """``initial`` as a list of distinct indices in [0, n): an int or a non-empty sequence."""
+    if isinstance(initial, np.ndarray) and initial.ndim == 0:
+        initial = initial[()]  # a 0-d array is one index
     if isinstance(initial, int | np.integer) and not isinstance(initial, bool | np.bool_):
         return [check_integer("initial", initial, minimum=0, maximum=n - 1)]
     if isinstance(initial, str | bytes) or not hasattr(initial, "__len__"):
