@@ -433,7 +433,13 @@ SPECS = [
             "activation": "relu",
         },
         kinds={"rank_cap": "int"},
-        accepts={"weights": {"one short"}, "buffer": {"None"}, "rank_cap": {"None"}},
+        # None: the defaults (buffer from the cap, cap min(m, n)/2, initial rank min(2, cap))
+        accepts={
+            "weights": {"one short"},
+            "buffer": {"None"},
+            "rank_cap": {"None"},
+            "initial_rank": {"None"},
+        },
     ),
     Spec(
         "inrank.algorithm.inrank_efficient",
@@ -449,7 +455,7 @@ SPECS = [
             "record_every": 2,
         },
         extra=[("**", UnknownOption("bogus"))],
-        accepts={"weights": {"one short"}, "buffer": {"None"}},
+        accepts={"weights": {"one short"}, "buffer": {"None"}, "initial_rank": {"None"}},
     ),
     Spec(
         "inrank.algorithm.full_rank_train",
@@ -520,6 +526,7 @@ SPECS = [
             "n_samples": "size",
             "teacher_hidden": "size",
         },
+        accepts={"initial_rank": {"None"}},  # None: InRank's default, min(2, cap)
         extra=[("**", UnknownOption("bogus"))],
         timeout=10.0,
     ),

@@ -161,7 +161,8 @@ def make_inrank_layers(weights, initial_rank, buffer, rank_cap, init_scale, rng)
         cap = rank_cap[i] if isinstance(rank_cap, list | tuple) else rank_cap
         cap = max(1, min(m, n) // 2) if cap is None else cap
         cap = check_integer(f"rank_cap (layer {i}, shape {w.shape})", cap, 1, min(m, n))
-        rank = check_integer(f"initial_rank (layer {i}, cap {cap})", initial_rank, 1, cap)
+        start = min(2, cap) if initial_rank is None else initial_rank  # official: 2
+        rank = check_integer(f"initial_rank (layer {i}, cap {cap})", start, 1, cap)
         b = min(100, max(1, cap // 4)) if buffer is None else buffer
         allocated = min(cap + b, min(m, n))
         check_array_size("weights", (m + n, allocated))
@@ -198,7 +199,7 @@ def inrank(
     optimizer="gd",
     threshold=0.9,
     ratio="variance",
-    initial_rank=2,
+    initial_rank=None,
     buffer=None,
     warmup=200,
     gap=25,
@@ -228,8 +229,9 @@ def inrank(
         Explained-ratio threshold in ``(0, 1]`` (default 0.9).
     ratio : {"variance", "energy"}
         Explained-ratio definition; "variance" is the official code's.
-    initial_rank : int
-        Starting rank, ``1 ≤ initial_rank ≤ cap``.
+    initial_rank : int, optional
+        Starting rank, ``1 ≤ initial_rank ≤ cap``; by default ``min(2, cap)`` (the
+        official code starts at 2, which a layer of cap 1 cannot hold).
     buffer : int, optional
         Extra directions (default ``min(100, max(1, cap // 4))``).
     warmup, gap : int
