@@ -148,6 +148,8 @@ def layer_norm_backward(dy, cache):
     dx = rstd * (
         g - xp.mean(g, axis=-1, keepdims=True) - xhat * xp.mean(g * xhat, axis=-1, keepdims=True)
     )
+    if not all(bool(xp.all(xp.isfinite(a))) for a in (dx, dgain, dbias)):
+        raise ValueError("dy: the gradients overflow; expected an error signal of moderate size")
     return dx, dgain, dbias
 
 
