@@ -45,6 +45,7 @@ __all__ = [
     "check_array_size",
     "check_options",
     "check_array_type",
+    "finite_or_overflow",
 ]
 
 
@@ -431,6 +432,49 @@ def check_divergence(value, step: int, what: str = "the loss", hint: str = "") -
         shown = repr(array.item()) if array.ndim == 0 else "non-finite entries"
         message = f"{what} became non-finite ({shown}) at step {step}"
         raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
+
+
+def finite_or_overflow(value, names: str, hint: str = ""):
+    """Return ``value`` if every entry is finite; else a ValueError naming the inputs.
+
+    For results that overflow although every input was finite (a huge scale, a huge
+    noise level): the inputs are to blame, so the error names them. Iterations that
+    blow up use :func:`check_divergence` instead, which names the step.
+
+    Parameters
+    ----------
+    value : float, array, or list or tuple of arrays
+        The result to check.
+    names : str
+        The inputs that decide it, as they appear in the signature (``"std"``).
+    hint : str
+        A remedy appended to the message.
+
+    Returns
+    -------
+    object
+        ``value``, unchanged.
+
+    Examples
+    --------
+    >>> finite_or_overflow(1.0, "x")
+    1.0
+    >>> finite_or_overflow([np.ones(2), np.array([np.inf])], "std")
+    Traceback (most recent call last):
+    ...
+    ValueError: std: the result overflows float64 for these inputs
+    """
+    parts = value if isinstance(value, list | tuple) else [value]
+    for part in parts:
+        check_array_type("value", part)
+        array = part if backend.is_cupy_array(part) else np.asarray(part)
+        if array.dtype.kind not in "biufc":
+            raise ValueError(f"value: expected numbers, received dtype {array.dtype}")
+        xp = backend.array_namespace(array)
+        if not bool(xp.all(xp.isfinite(array))):
+            message = f"{names}: the result overflows float64 for these inputs"
+            raise ValueError(message + (f"; {hint}" if hint else ""))
+    return value
 
 
 def _memory_bytes() -> int:

@@ -83,6 +83,15 @@ SPECS = [
         accepts={"value": {"bool", "complex", "array"}},  # any numbers: it checks finiteness
     ),
     Spec(
+        "validation.finite_or_overflow",
+        validation.finite_or_overflow,
+        lambda: {"value": np.ones(3), "names": "std", "hint": "try a smaller std"},
+        skip={"names": "free text for the message", "hint": "free text for the message"},
+        # any numbers (a list of arrays, a scalar, one row more or less): it checks finiteness
+        accepts={"value": {"bool", "complex", "extra axis", "empty", "one row short", "0-d"}},
+        names={"value": ("std",)},
+    ),
+    Spec(
         "backend.array_namespace",
         lambda a, b: backend.array_namespace(a, b),
         lambda: {"a": np.ones(2), "b": 1.0},

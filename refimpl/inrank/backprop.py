@@ -16,12 +16,10 @@ Examples
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_choice
+from refimpl.validation import as_float_array, check_choice, finite_or_overflow
 
 __all__ = [
     "ACTIVATIONS",
@@ -34,15 +32,6 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("linear", "relu")
-
-
-def finite_or_overflow(value, names):
-    """Return ``value`` if it is finite; else ValueError naming the inputs that overflowed."""
-    xp = backend.array_namespace(value) if hasattr(value, "dtype") else None
-    finite = bool(xp.all(xp.isfinite(value))) if xp else math.isfinite(value)
-    if not finite:
-        raise ValueError(f"{names}: the result overflows float64 for these inputs")
-    return value
 
 
 def check_layers(layers, X, Y=None):

@@ -30,6 +30,7 @@ from refimpl.validation import (
     check_array_size,
     check_integer,
     check_nonnegative,
+    finite_or_overflow,
 )
 
 __all__ = ["Teacher", "teacher", "whiten", "teacher_data"]
@@ -163,10 +164,7 @@ def whiten(Z):
     evals, evecs = xp.linalg.eigh(Z @ Z.T / n)
     if float(evals[0]) <= 1e-12 * float(evals[-1]):
         raise np.linalg.LinAlgError("Z: sample covariance is singular; cannot whiten")
-    white = (evecs / xp.sqrt(evals)) @ (evecs.T @ Z)
-    if not bool(xp.all(xp.isfinite(white))):
-        raise ValueError("Z: whitening overflowed; expected entries of moderate size")
-    return white
+    return finite_or_overflow((evecs / xp.sqrt(evals)) @ (evecs.T @ Z), "Z")
 
 
 def teacher_data(target, n_samples, rng, input_spectrum=None, noise=0.0):
@@ -232,9 +230,4 @@ def teacher_data(target, n_samples, rng, input_spectrum=None, noise=0.0):
     Y = target @ X
     if noise > 0:
         Y = Y + noise * backend.asarray(rng.standard_normal(Y.shape), like=target)
-    xp = backend.array_namespace(Y)
-    if not (bool(xp.all(xp.isfinite(X))) and bool(xp.all(xp.isfinite(Y)))):
-        raise ValueError(
-            "target, input_spectrum, noise: the data overflow; expected entries of moderate size"
-        )
-    return X, Y
+    return finite_or_overflow((X, Y), "target, input_spectrum, noise")

@@ -25,6 +25,7 @@ from refimpl.validation import (
     check_array_size,
     check_integer,
     check_positive,
+    finite_or_overflow,
 )
 
 __all__ = ["random_orthogonal", "orthogonal_init", "aligned_init", "small_gaussian_init"]
@@ -224,6 +225,4 @@ def small_gaussian_init(widths, std, rng):
         backend.asarray(std * rng.standard_normal((widths[i + 1], widths[i])))
         for i in range(len(widths) - 1)
     ]
-    if not all(np.all(np.isfinite(backend.to_numpy(w))) for w in weights):
-        raise ValueError(f"std: {std!r} makes the weights overflow; expected a moderate value")
-    return weights
+    return finite_or_overflow(weights, "std")

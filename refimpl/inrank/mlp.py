@@ -87,9 +87,7 @@ def mlp_init(n_in, hidden, n_out, rng, scale=1.0):
         xp.asarray(scale * rng.standard_normal((hidden, n_in)) * np.sqrt(2.0 / n_in)),
         xp.asarray(scale * rng.standard_normal((n_out, hidden)) / np.sqrt(hidden)),
     ]
-    if not all(np.all(np.isfinite(backend.to_numpy(w))) for w in weights):
-        raise ValueError(f"scale: {scale!r} makes the weights overflow; expected a moderate value")
-    return weights
+    return finite_or_overflow(weights, "scale")
 
 
 def _check_mlp(weights, X, Y=None, need="XY"):

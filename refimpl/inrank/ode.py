@@ -26,7 +26,7 @@ import numbers
 
 import numpy as np
 
-from refimpl import backend
+from refimpl import backend, validation
 from refimpl.validation import as_float_array, check_array_type, check_integer, check_positive
 
 #: Deepest network the mode dynamics accept: the integrators take time linear in the
@@ -79,14 +79,12 @@ def broadcast(names, *arrays, xp):
 
 
 def finite_or_overflow(value, names):
-    """Return ``value`` if it is finite; else ValueError naming the inputs that overflowed."""
-    xp = backend.array_namespace(value)
-    if not bool(xp.all(xp.isfinite(value))):
-        raise ValueError(
-            f"{names}: the result overflows float64 for these inputs; rescale time or "
-            "strengths (the closed forms hold for any consistent units)"
-        )
-    return value
+    """:func:`refimpl.validation.finite_or_overflow` with the remedy for mode dynamics."""
+    return validation.finite_or_overflow(
+        value,
+        names,
+        hint="rescale time or strengths (the closed forms hold for any consistent units)",
+    )
 
 
 def python_scalar(value):
