@@ -33,7 +33,6 @@ References
    in GANs", ICML 2020.
 """
 
-from refimpl.cgd import gan
 from refimpl.cgd.adaptive import ACGDState, acgd_step, adaptive_step_sizes
 from refimpl.cgd.adjusted_gradients import conopt_step, sga_step
 from refimpl.cgd.arguments import check_step_arguments
@@ -88,3 +87,13 @@ __all__ = [
     "sga_step",
     "spectral_radius",
 ]
+
+
+def __getattr__(name):
+    # The GAN (networks, data, SciPy's statistics) loads on first use, so that
+    # `import refimpl.cgd` stays cheap for the quadratic games.
+    if name == "gan":
+        import importlib
+
+        return importlib.import_module("refimpl.cgd.gan")
+    raise AttributeError(f"module 'refimpl.cgd' has no attribute {name!r}")
