@@ -296,42 +296,52 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def non_finite_parts(result, path: str = "result", depth: int = 0) -> list[str]:
-    """Paths of NaN or inf values inside ``result`` (arrays, numbers, containers)."""
+def leaves(result, path: str = "result", skip=lambda name: False, depth: int = 0):
+    """Yield ``(path, leaf)`` for every number or array inside ``result``.
+
+    Walks dicts (sorted keys), lists, tuples, dataclasses and refimpl objects' public
+    attributes, down to depth 4; sparse matrices give their CSC ``indptr``,
+    ``indices`` and ``data``. Fields whose name ``skip`` accepts are left out.
+    """
     if depth > 4 or result is None or isinstance(result, str | bytes | bool):
-        return []
-    if isinstance(result, numbers.Number):
-        return [] if np.isfinite(complex(result)) else [f"{path} = {result}"]
+        return
     if scipy.sparse.issparse(result):
-        return non_finite_parts(result.data, f"{path}.data", depth + 1)
-    if isinstance(result, np.ndarray):
-        if result.dtype.kind in "fc" and not np.all(np.isfinite(result)):
-            return [f"{path} has {int(np.sum(~np.isfinite(result)))} non-finite entries"]
-        if result.dtype.kind in "OUS":
-            return [f"{path} has dtype {result.dtype}, not numbers"]
-        return []
-    if isinstance(result, dict):
-        return [
-            p for k, v in result.items() for p in non_finite_parts(v, f"{path}[{k!r}]", depth + 1)
-        ]
-    if isinstance(result, list | tuple):
-        return [
-            p for i, v in enumerate(result) for p in non_finite_parts(v, f"{path}[{i}]", depth + 1)
-        ]
-    if dataclasses.is_dataclass(result):
-        return [
-            p
-            for f in dataclasses.fields(result)
-            for p in non_finite_parts(getattr(result, f.name), f"{path}.{f.name}", depth + 1)
-        ]
-    if type(result).__module__.startswith("refimpl") and hasattr(result, "__dict__"):
-        return [
-            p
-            for k, v in vars(result).items()
-            if not k.startswith("_")
-            for p in non_finite_parts(v, f"{path}.{k}", depth + 1)
-        ]
-    return []
+        csc = scipy.sparse.csc_matrix(result)
+        for part in ("indptr", "indices", "data"):
+            yield f"{path}.{part}", getattr(csc, part)
+    elif isinstance(result, np.ndarray | np.generic | numbers.Number):
+        yield path, result
+    elif isinstance(result, dict):
+        for key in sorted(result, key=str):
+            if not skip(str(key)):
+                yield from leaves(result[key], f"{path}[{key!r}]", skip, depth + 1)
+    elif isinstance(result, list | tuple):
+        for i, value in enumerate(result):
+            yield from leaves(value, f"{path}[{i}]", skip, depth + 1)
+    elif dataclasses.is_dataclass(result):
+        for field in dataclasses.fields(result):
+            if not skip(field.name):
+                yield from leaves(
+                    getattr(result, field.name), f"{path}.{field.name}", skip, depth + 1
+                )
+    elif type(result).__module__.startswith("refimpl") and hasattr(result, "__dict__"):
+        for key, value in sorted(vars(result).items()):
+            if not key.startswith("_") and not skip(key):
+                yield from leaves(value, f"{path}.{key}", skip, depth + 1)
+
+
+def non_finite_parts(result) -> list[str]:
+    """Paths of NaN or inf values (or of arrays that hold no numbers) inside ``result``."""
+    found = []
+    for path, leaf in leaves(result):
+        if isinstance(leaf, numbers.Number):
+            if not np.isfinite(complex(leaf)):
+                found.append(f"{path} = {leaf}")
+        elif leaf.dtype.kind in "OUS":
+            found.append(f"{path} has dtype {leaf.dtype}, not numbers")
+        elif leaf.dtype.kind in "fc" and not np.all(np.isfinite(leaf)):
+            found.append(f"{path} has {int(np.sum(~np.isfinite(leaf)))} non-finite entries")
+    return found
 
 
 def _names_argument(message: str, words) -> bool:
@@ -438,37 +448,12 @@ def _is_timing(name: str) -> bool:
 
 
 def digest(result) -> str:
-    """A hash of every number in ``result``, for bitwise reproducibility checks."""
+    """A hash of every number in ``result`` (wall-clock fields left out), for reproducibility."""
     import hashlib
 
     h = hashlib.sha256()
-
-    def feed(x, depth=0):
-        if depth > 4 or x is None:
-            return
-        if scipy.sparse.issparse(x):
-            x = x.tocsc()
-            for part in (x.indptr, x.indices, x.data):
-                feed(part, depth + 1)
-        elif isinstance(x, np.ndarray | np.generic | numbers.Number) and not isinstance(x, bool):
-            arr = np.ascontiguousarray(x)
-            if arr.dtype != object:
-                h.update(arr.dtype.str.encode() + str(arr.shape).encode() + arr.tobytes())
-        elif isinstance(x, dict):
-            for k in sorted(x, key=str):
-                if not _is_timing(str(k)):
-                    feed(x[k], depth + 1)
-        elif isinstance(x, list | tuple):
-            for v in x:
-                feed(v, depth + 1)
-        elif dataclasses.is_dataclass(x):
-            for f in dataclasses.fields(x):
-                if not _is_timing(f.name):
-                    feed(getattr(x, f.name), depth + 1)
-        elif type(x).__module__.startswith("refimpl") and hasattr(x, "__dict__"):
-            for k, v in sorted(vars(x).items()):
-                if not k.startswith("_") and not _is_timing(k):
-                    feed(v, depth + 1)
-
-    feed(result)
+    for _, leaf in leaves(result, skip=_is_timing):
+        arr = np.ascontiguousarray(leaf)
+        if arr.dtype != object:
+            h.update(arr.dtype.str.encode() + str(arr.shape).encode() + arr.tobytes())
     return h.hexdigest()
