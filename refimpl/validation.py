@@ -423,9 +423,8 @@ def check_divergence(value, step: int, what: str = "the loss", hint: str = "") -
     step = check_integer("step", step, minimum=1)
     try:
         array = value if backend.is_cupy_array(value) else np.asarray(value)
-        finite = bool(
-            backend.array_namespace(array).all(backend.array_namespace(array).isfinite(array))
-        )
+        xp = backend.array_namespace(array)
+        finite = bool(xp.all(xp.isfinite(array)))
     except TypeError as exc:
         raise ValueError(f"value: expected numbers, received {value!r}") from exc
     if not finite:
