@@ -24,6 +24,8 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
+from refimpl import __version__
+
 
 class UsageError(Exception):
     """A mistake in the command line, reported with exit code 2."""
@@ -33,8 +35,10 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refimpl",
         description="refimpl: NumPy/SciPy reference implementations of InRank, "
-        "KL-minimizing sparse Cholesky (Vecchia) and competitive gradient descent.",
+        "KL-minimizing sparse Cholesky (Vecchia), Gaussian-process PDE solvers and "
+        "competitive gradient descent.",
     )
+    parser.add_argument("--version", action="version", version=f"refimpl {__version__}")
     parser.add_argument(
         "--debug", action="store_true", help="show full tracebacks instead of one-line errors"
     )

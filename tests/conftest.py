@@ -67,3 +67,18 @@ def xp(request):
 def rng():
     """A seeded generator, so every test is reproducible."""
     return np.random.default_rng(20261123)
+
+
+def pytest_configure(config):
+    """When CI tests the built wheel, make sure the installed package is the one under test."""
+    if os.environ.get("REFIMPL_TEST_INSTALLED"):
+        from pathlib import Path
+
+        import refimpl
+
+        package = Path(refimpl.__file__).resolve()
+        if Path(config.rootpath).resolve() in package.parents:
+            raise pytest.UsageError(
+                f"REFIMPL_TEST_INSTALLED is set, but refimpl was imported from the source tree "
+                f"({package}), not from the installed wheel"
+            )

@@ -36,3 +36,24 @@ def test_tutorial_is_jupytext_percent_format(path):
     text = path.read_text(encoding="utf-8")
     assert text.count("# %%") >= 3, "percent-format cells start with '# %%'"
     assert "# %% [markdown]" in text, "tutorials read like lecture notes: markdown cells"
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+def test_tutorial_opens_as_a_notebook_and_saves_back_unchanged(path):
+    """With the repository's jupytext.toml, JupyterLab round-trips a tutorial byte for byte."""
+    jupytext = pytest.importorskip(
+        "jupytext", reason="jupytext comes with the notebooks/docs extras"
+    )
+    from jupytext.config import load_jupytext_configuration_file
+
+    config = load_jupytext_configuration_file(str(TUTORIALS_DIR.parent / "jupytext.toml"))
+    assert config.formats == ["py:percent"] or config.formats == "py:percent"
+    text = path.read_text(encoding="utf-8")
+    notebook = jupytext.reads(text, fmt="py:percent")
+    assert sum(cell.cell_type == "markdown" for cell in notebook.cells) >= 1
+    assert sum(cell.cell_type == "code" for cell in notebook.cells) >= 1
+    notebook.metadata.setdefault("jupytext", {}).update(
+        notebook_metadata_filter=config.notebook_metadata_filter,
+        cell_metadata_filter=config.cell_metadata_filter,
+    )
+    assert jupytext.writes(notebook, fmt="py:percent") == text
