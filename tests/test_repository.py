@@ -111,3 +111,14 @@ def test_modules_are_small_or_say_why():
         if text.count("\n") > 330 and "Why this module is long" not in text[:3000]:
             too_long.append(f"{path.relative_to(PACKAGE)} ({text.count(chr(10))} lines)")
     assert not too_long, f"modules over ~300 lines without a reason at the top: {too_long}"
+
+
+def test_readme_is_a_landing_page():
+    """About a hundred lines: set-up, a map and links; API tables and tolerances live in docs/."""
+    assert README.count("\n") <= 130
+    for marker in ("figures-command", "test-command", "docs-command"):
+        assert _command(marker).startswith("python -m pip install -e ")
+    assert "sphinx-build -W docs" in _command("docs-command")
+    for page in re.findall(r"\]\(((?:docs/|CITATION|LICENSE|CONTRIBUTING)[^)]*)\)", README):
+        assert (ROOT / page).exists(), f"README links to a missing file: {page}"
+    assert "tolerance | why | test" not in README

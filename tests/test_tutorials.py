@@ -28,7 +28,12 @@ def test_tutorial_runs_in_quick_mode(path, monkeypatch, tmp_path):
     monkeypatch.setenv("REFIMPL_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.chdir(tmp_path)  # anything a tutorial saves lands here
-    runpy.run_path(str(path), run_name="__main__")
+    import matplotlib.pyplot as plt
+
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    finally:
+        plt.close("all")  # plt.show() leaves figures open under the Agg backend
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])

@@ -16,7 +16,6 @@
 # %%
 import os
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -25,14 +24,6 @@ from refimpl.cgd import BilinearGame, QuadraticGame
 
 QUICK = os.environ.get("REFIMPL_QUICK") == "1"
 STEPS = 20 if QUICK else 50
-
-
-def show():
-    """Display figures in notebooks and GUIs; close them in headless runs."""
-    if matplotlib.get_backend().lower() == "agg":
-        plt.close("all")
-    else:
-        plt.show()
 
 
 # %% [markdown]
@@ -111,7 +102,7 @@ for method, result in results.items():
 ax1.set(xlabel="iteration", ylabel="‖z‖", title=f"f = {alpha:g}xy, η = {eta}")
 ax2.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), xlabel="x", ylabel="y", title="trajectories")
 ax1.legend(fontsize=7, ncol=2)
-show()
+plt.show()
 
 # %% [markdown]
 # ## 3. The Neumann series: "I think that you think that I think…"

@@ -18,7 +18,6 @@
 # %%
 import os
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -27,14 +26,6 @@ from refimpl.cgd.gan import GANGame, compare_gan_methods, mixture_1d, wasserstei
 from refimpl.nn import MLP
 
 QUICK = os.environ.get("REFIMPL_QUICK") == "1"
-
-
-def show():
-    """Display figures in notebooks and GUIs; close them in headless runs."""
-    if matplotlib.get_backend().lower() == "agg":
-        plt.close("all")
-    else:
-        plt.show()
 
 
 # %% [markdown]
@@ -166,7 +157,7 @@ for method, color in (("adam", "tab:orange"), ("acgd", "tab:red")):
         ax.hist(samples[:, 0], bins=bins, density=True, histtype="step", color=color, label=label)
 ax.legend()
 ax.set_title("generated samples after the budget, seed 0")
-show()
+plt.show()
 
 # %% [markdown]
 # What to read off: in this setting ACGD keeps both modes and the smallest distance,

@@ -124,7 +124,7 @@ for i in range(3):
 ax.set_xlabel("step")
 ax.set_ylabel("mode strength $u_i$")
 ax.legend()
-plt.close(fig) if QUICK else plt.show()
+plt.show()
 
 # %% [markdown]
 # ## 3. The staircase from a random orthogonal init
@@ -144,7 +144,7 @@ for ax, run in zip(axes, out["runs"], strict=True):
     ax.plot(steps_pos, run["closed_form_sv"], "k--", lw=0.7)
     ax.set_xscale("log")
     ax.set_title(f"σ = {run['sigma']:g}")
-plt.close(fig) if QUICK else plt.show()
+plt.show()
 for run in out["runs"]:
     print(
         f"σ = {run['sigma']:<5g} learned at steps {run['learned_steps']}, "

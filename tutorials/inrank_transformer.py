@@ -114,7 +114,7 @@ for ax, (name, log) in zip(axes, spectra.items(), strict=True):
     ax.plot(log["steps"], log["spectra"]["h0.fc"][:, :12])
     ax.set_title(f"{name}: top singular values of ΔW (h0.fc)")
     ax.set_xlabel("step")
-plt.close(fig) if QUICK else plt.show()
+plt.show()
 
 # %% [markdown]
 # With SGD the effective rank grows during training; with Adam it jumps in the first

@@ -95,7 +95,7 @@ ax.semilogy(distance, relative + 1e-18, ".", ms=3)
 ax.set_xlabel("dist(x_i, x_j) / l_j")
 ax.set_ylabel("|L_ij| / |L_jj|")
 ax.set_title(f"exact factor, column {j}: exponential decay (screening)")
-plt.close(fig)  # use plt.show() in a notebook
+plt.show()
 
 # %% [markdown]
 # Does the ordering matter for a given number of nonzeros? Keep m nearest *later*

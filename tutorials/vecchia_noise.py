@@ -197,7 +197,7 @@ axes[1].set_xlabel("length scale")
 axes[1].set_title("Vecchia log-likelihood (other parameters at the estimate)")
 axes[1].legend()
 fig.tight_layout()
-plt.close(fig)
+plt.show()
 
 # %% [markdown]
 # ## Exercises

@@ -154,7 +154,7 @@ def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=Non
 
     Examples
     --------
-    The first step has size about η / |g|:
+    The first step has size about η / :math:`|g|`:
 
     >>> import numpy as np
     >>> v, step_sizes = adaptive_step_sizes(np.zeros(1), np.array([2.0]), t=1, eta=0.1)

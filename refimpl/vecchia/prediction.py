@@ -46,7 +46,7 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0, varian
         value says little beyond itself) and degrades the sparse factor; the
         paper's remedy, an incomplete Cholesky of :math:`LL^\top + R^{-1}`, is not
         implemented. Measured (400 uniform points in the unit square, Matérn-3/2,
-        l = 0.1, ρ = 3, y a prior draw with max |mean| ≈ 2, 50 new points): the
+        l = 0.1, ρ = 3, y a prior draw with max :math:`|\text{mean}|` ≈ 2, 50 new points): the
         largest error of the mean against ``rho=inf`` is 0.13 at p = 1 and 0.044
         at p = 3 without a nugget; with nugget = variance = 1 it is 0.55 at p = 1
         and 0.13 at p = 3 (nuggets ≤ 0.1 leave p = 3 unchanged). For noisy data
