@@ -41,7 +41,7 @@ class ApiEntry:
 
 
 def public_modules() -> list[tuple[str, types.ModuleType]]:
-    """The floor modules and every (sub)package below ``refimpl``, as the contract test finds them."""
+    """The floor modules and every package below ``refimpl``, found as the contract test does."""
     import refimpl
 
     found = []
@@ -108,8 +108,8 @@ def write_api(out: Path) -> list[str]:
     names = []
     for module, entries in pages.items():
         qualified = f"refimpl.{module}"
-        lines = [_heading(f"``{qualified}``"), f".. automodule:: {qualified}", "   :no-members:", ""]
-        lines += [".. currentmodule:: " + qualified, ""]
+        lines = [_heading(f"``{qualified}``"), f".. automodule:: {qualified}", "   :no-members:"]
+        lines += ["", f".. currentmodule:: {qualified}", ""]
         for entry in entries:
             target = f"refimpl.{entry.name}"
             if entry.kind == "class":
