@@ -28,7 +28,7 @@ Examples
 array([0, 1, 2])
 
 Why this module is long: one idea (which array namespace a call uses) told through
-eleven short public functions, each documented with its own doctest.
+twelve short public functions, each documented with its own doctest.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "to_numpy",
     "is_cupy_array",
     "is_foreign_array",
+    "refuse_foreign_array",
     "gpu_available",
 ]
 
@@ -113,6 +114,58 @@ def is_foreign_array(x) -> bool:
     return any(hasattr(type(x), attr) for attr in protocols)
 
 
+def refuse_foreign_array(name: str, x, advice: str = "convert it with numpy.asarray first"):
+    r"""Raise ValueError naming ``name`` if ``x`` is an array of another library.
+
+    The one place where refimpl refuses foreign arrays (see :func:`is_foreign_array`),
+    so that every such refusal names the argument, the received type and a remedy
+    in the same words.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message (``"arrays[2]"`` for a position).
+    x : object
+        Anything; lists, scalars, NumPy, CuPy and sparse arrays pass.
+    advice : str
+        The remedy appended to the message.
+
+    Returns
+    -------
+    object
+        ``x``, unchanged, when it is not a foreign array.
+
+    Notes
+    -----
+    The rule is :math:`\text{refuse}(x) \iff \text{foreign}(x)`, with
+    ``foreign`` decided by :func:`is_foreign_array`; converting instead would
+    break the promise that the output is an array of the input's kind.
+
+    References
+    ----------
+    .. [1] The Python array API standard, "Array interchange" (``__dlpack__``,
+       ``__array_namespace__``), https://data-apis.org/array-api/.
+
+    Examples
+    --------
+    >>> refuse_foreign_array("x", [1.0, 2.0])
+    [1.0, 2.0]
+    >>> class Foreign:
+    ...     def __array__(self, dtype=None, copy=None):
+    ...         return np.zeros(2)
+    >>> refuse_foreign_array("x", Foreign())
+    Traceback (most recent call last):
+    ...
+    ValueError: x: expected a NumPy or CuPy array (or a list of numbers), received ...
+    """
+    if is_foreign_array(x):
+        raise ValueError(
+            f"{name}: expected a NumPy or CuPy array (or a list of numbers), received "
+            f"{type(x).__module__}.{type(x).__name__}; {advice}"
+        )
+    return x
+
+
 def _is_numpy_array(x) -> bool:
     if isinstance(x, np.ndarray | np.generic):
         return True
@@ -123,12 +176,7 @@ def _backend_of_inputs(arrays) -> str | None:
     """Name of the backend the array inputs live on, or None if there are none."""
     kinds: dict[str, list[int]] = {"numpy": [], "cupy": []}
     for position, x in enumerate(arrays):
-        if is_foreign_array(x):
-            raise ValueError(
-                f"arrays: expected NumPy or CuPy arrays, received "
-                f"{type(x).__module__}.{type(x).__name__} at position {position}; "
-                "convert it with numpy.asarray first"
-            )
+        refuse_foreign_array(f"arrays[{position}]", x)
         if is_cupy_array(x):
             kinds["cupy"].append(position)
         elif _is_numpy_array(x):
@@ -343,10 +391,7 @@ def asarray(x, like=None, dtype=None):
         xp = array_namespace(like) if like is not None else default_namespace()
     except ValueError as exc:
         raise ValueError(f"like: {exc}") from exc
-    if is_foreign_array(x):
-        raise ValueError(
-            f"x: expected a NumPy or CuPy array or a list, received {type(x).__name__}"
-        )
+    refuse_foreign_array("x", x)
     try:
         return xp.asarray(x, dtype=dtype)
     except TypeError as exc:
@@ -373,11 +418,7 @@ def to_numpy(x):
     >>> to_numpy([1.0, 2.0])
     array([1., 2.])
     """
-    if is_foreign_array(x):
-        raise ValueError(
-            f"x: expected a NumPy or CuPy array, received {type(x).__module__}."
-            f"{type(x).__name__}; convert it with that library's own function"
-        )
+    refuse_foreign_array("x", x, advice="convert it with that library's own function")
     if is_cupy_array(x):
         return x.get()
     if type(x).__module__.startswith("scipy.sparse"):

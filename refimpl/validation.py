@@ -35,6 +35,7 @@ __all__ = [
     "DivergenceError",
     "as_generator",
     "as_float_array",
+    "all_finite",
     "check_finite",
     "check_positive",
     "check_nonnegative",
@@ -133,11 +134,84 @@ def check_array_type(name: str, x) -> None:
     --------
     >>> check_array_type("x", [1.0, 2.0])
     """
-    if backend.is_foreign_array(x):
-        raise ValueError(
-            f"{name}: expected a NumPy or CuPy array (or a list of numbers), received "
-            f"{type(x).__module__}.{type(x).__name__}; convert it with numpy.asarray first"
-        )
+    backend.refuse_foreign_array(name, x)
+
+
+def _numbers(name: str, value, xp=np, kinds="fciub", expected="an array of numbers"):
+    """``value`` as an array of dtype kind in ``kinds``, else ValueError naming ``name``.
+
+    NumPy and CuPy arrays stay on their backend; anything else becomes an array of ``xp``.
+    """
+    check_array_type(name, value)
+    if not (backend.is_cupy_array(value) or isinstance(value, np.ndarray)):
+        try:
+            value = xp.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: expected an array of numbers, received {value!r}") from exc
+    if value.dtype.kind not in kinds:
+        raise ValueError(f"{name}: expected {expected}, received dtype {value.dtype}")
+    return value
+
+
+def all_finite(*values) -> bool:
+    r"""Return True if every entry of every value is finite (neither NaN nor ±inf).
+
+    The one predicate behind refimpl's checks for overflow: :func:`check_finite`,
+    :func:`check_divergence` and :func:`finite_or_overflow` raise on its answer, and
+    the subpackages ask it before raising their own, more specific errors.
+
+    Parameters
+    ----------
+    *values : array_like
+        NumPy or CuPy arrays, SciPy or cupyx sparse matrices (their stored
+        entries), Python or NumPy scalars, or lists of numbers. Integer and bool
+        entries are always finite; a complex entry is finite when both its real
+        and imaginary parts are. Foreign arrays and non-numbers raise ValueError
+        naming ``value``.
+
+    Returns
+    -------
+    bool
+        True for no values or empty arrays. For CuPy arrays the per-array answers
+        stay on the device and are combined there, so the call synchronises with
+        the host once.
+
+    Notes
+    -----
+    .. math::
+
+        \operatorname{all\_finite}(v_1, \dots, v_k) =
+        \bigwedge_{j=1}^{k} \bigwedge_{i} \big(|v_{j,i}| < \infty\big),
+
+    with :math:`|a + ib| < \infty` meaning that both :math:`a` and :math:`b` are
+    finite, as in ``numpy.isfinite``.
+
+    References
+    ----------
+    .. [1] IEEE Standard for Floating-Point Arithmetic, IEEE 754-2019 (NaN and
+       infinities).
+
+    Examples
+    --------
+    >>> all_finite(np.ones(3), 2.0)
+    True
+    >>> all_finite(np.array([1.0, np.nan])), all_finite(complex(0.0, np.inf))
+    (False, False)
+    >>> all_finite(np.array([], dtype=float)), all_finite(np.arange(3))
+    (True, True)
+    """
+    flags = []
+    for value in values:
+        if hasattr(value, "nnz") and hasattr(value, "data"):  # SciPy or cupyx sparse
+            value = value.data
+        array = _numbers("value", value)
+        if array.dtype.kind in "fc":  # integers and bools are finite by type
+            xp = backend.array_namespace(array)
+            flags.append(xp.all(xp.isfinite(array)))
+    answer = True
+    for flag in flags:
+        answer = answer & flag  # stays on the device for CuPy
+    return bool(answer)
 
 
 def check_finite(name: str, x):
@@ -162,17 +236,10 @@ def check_finite(name: str, x):
     ...
     ValueError: x: expected finite values, received 1 non-finite entry (first at index (1,))
     """
-    check_array_type(name, x)
-    if not (backend.is_cupy_array(x) or isinstance(x, np.ndarray)):
-        try:
-            x = np.asarray(x)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}: expected an array of numbers, received {x!r}") from exc
-    if x.dtype.kind not in "fciub":
-        raise ValueError(f"{name}: expected an array of numbers, received dtype {x.dtype}")
-    xp = backend.array_namespace(x)
-    finite = xp.isfinite(x)
-    if not bool(xp.all(finite)):
+    x = _numbers(name, x)
+    if not all_finite(x):
+        xp = backend.array_namespace(x)
+        finite = xp.isfinite(x)
         bad = int(finite.size - xp.count_nonzero(finite))
         first = tuple(int(i) for i in np.argwhere(~backend.to_numpy(finite))[0])
         raise ValueError(
@@ -212,12 +279,7 @@ def as_float_array(name: str, x, ndim: int | tuple[int, ...] | None = None, like
         xp = backend.array_namespace(x)
     else:
         xp = backend.array_namespace(like) if like is not None else np
-    try:
-        arr = xp.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected an array of numbers, received {x!r}") from exc
-    if arr.dtype.kind not in "fiub":
-        raise ValueError(f"{name}: expected a real numeric array, received dtype {arr.dtype}")
+    arr = _numbers(name, x, xp=xp, kinds="fiub", expected="a real numeric array")
     # float32 and float64 are kept; integers, bools, float16 and long double become
     # float64 (LAPACK and SuperLU have no half or extended precision).
     if arr.dtype not in (xp.float32, xp.float64):
@@ -421,19 +483,19 @@ def check_divergence(value, step: int, what: str = "the loss", hint: str = "") -
     refimpl.validation.DivergenceError: the loss became non-finite (inf) at step 3; try a ...
     """
     step = check_integer("step", step, minimum=1)
-    try:
+    if not all_finite(value):
         array = value if backend.is_cupy_array(value) else np.asarray(value)
-        xp = backend.array_namespace(array)
-        finite = bool(xp.all(xp.isfinite(array)))
-    except TypeError as exc:
-        raise ValueError(f"value: expected numbers, received {value!r}") from exc
-    if not finite:
         shown = repr(array.item()) if array.ndim == 0 else "non-finite entries"
         message = f"{what} became non-finite ({shown}) at step {step}"
         raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
 
 
-def finite_or_overflow(value, names: str, hint: str = ""):
+def finite_or_overflow(
+    value,
+    names: str,
+    hint: str = "",
+    message: str = "the result overflows float64 for these inputs",
+):
     """Return ``value`` if every entry is finite; else a ValueError naming the inputs.
 
     For results that overflow although every input was finite (a huge scale, a huge
@@ -448,6 +510,9 @@ def finite_or_overflow(value, names: str, hint: str = ""):
         The inputs that decide it, as they appear in the signature (``"std"``).
     hint : str
         A remedy appended to the message.
+    message : str
+        What overflowed, said after ``names`` (``"the iteration matrix exceeds the
+        float range"``).
 
     Returns
     -------
@@ -464,15 +529,8 @@ def finite_or_overflow(value, names: str, hint: str = ""):
     ValueError: std: the result overflows float64 for these inputs
     """
     parts = value if isinstance(value, list | tuple) else [value]
-    for part in parts:
-        check_array_type("value", part)
-        array = part if backend.is_cupy_array(part) else np.asarray(part)
-        if array.dtype.kind not in "biufc":
-            raise ValueError(f"value: expected numbers, received dtype {array.dtype}")
-        xp = backend.array_namespace(array)
-        if not bool(xp.all(xp.isfinite(array))):
-            message = f"{names}: the result overflows float64 for these inputs"
-            raise ValueError(message + (f"; {hint}" if hint else ""))
+    if not all_finite(*parts):
+        raise ValueError(f"{names}: {message}" + (f"; {hint}" if hint else ""))
     return value
 
 

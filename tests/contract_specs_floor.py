@@ -92,6 +92,25 @@ SPECS = [
         names={"value": ("std",)},
     ),
     Spec(
+        "validation.all_finite",
+        lambda value: validation.all_finite(value),
+        lambda: {"value": np.ones(3)},
+        # a predicate: any numbers get True or False, NaN and inf entries included
+        accepts={
+            "value": {"bool", "complex", "extra axis", "empty", "one row short", "0-d"}
+            | {"NaN entry", "inf entry"}
+        },
+    ),
+    Spec(
+        "backend.refuse_foreign_array",
+        backend.refuse_foreign_array,
+        lambda: {"name": "eta", "x": np.ones(2), "advice": "convert it"},
+        names={"x": ("eta",)},
+        skip={**NAME, "advice": "free text for the message"},
+        passes_values_through="returns its argument unchanged: NaN in, NaN out",
+        accepts={"x": "*"},  # it refuses foreign arrays only; other checks do the rest
+    ),
+    Spec(
         "backend.array_namespace",
         lambda a, b: backend.array_namespace(a, b),
         lambda: {"a": np.ones(2), "b": 1.0},

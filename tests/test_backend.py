@@ -99,3 +99,31 @@ def test_cupy_inputs_give_cupy_and_cupyx():
     assert isinstance(backend.to_numpy(a), np.ndarray)
     with pytest.raises(ValueError, match="CuPy arrays at positions"):
         backend.array_namespace(a, np.ones(3))
+
+
+class _Foreign:
+    """An array of another library: speaks ``__array__``, so NumPy would convert it."""
+
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(2)
+
+
+def test_refuse_foreign_array_names_argument_type_and_advice():
+    assert backend.refuse_foreign_array("x", [1.0]) == [1.0]
+    a = np.ones(2)
+    assert backend.refuse_foreign_array("x", a) is a
+    assert backend.refuse_foreign_array("x", scipy.sparse.eye(2)) is not None
+    with pytest.raises(ValueError, match=r"^theta: .* received .*_Foreign; do this$"):
+        backend.refuse_foreign_array("theta", _Foreign(), advice="do this")
+
+
+def test_every_foreign_array_refusal_names_its_argument():
+    cases = [
+        (lambda: backend.array_namespace(np.ones(2), _Foreign()), r"^arrays\[1\]: "),
+        (lambda: backend.asarray(_Foreign()), r"^x: .*numpy\.asarray first$"),
+        (lambda: backend.to_numpy(_Foreign()), r"^x: .*that library's own function$"),
+        (lambda: backend.asarray([1.0], like=_Foreign()), r"^like: arrays\[0\]: "),
+    ]
+    for call, pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            call()

@@ -69,3 +69,72 @@ def test_as_generator_is_reproducible():
 def test_divergence_error_carries_step():
     err = v.DivergenceError("loss became inf", step=17)
     assert err.step == 17 and isinstance(err, FloatingPointError)
+
+
+class _Foreign:
+    """An array of another library: speaks ``__array__``, so NumPy would convert it."""
+
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(2)
+
+
+def test_all_finite_on_each_kind_of_non_finite_entry(xp):
+    assert v.all_finite(xp.ones(3), xp.zeros((2, 2)), 1.0, 7)
+    for bad in (np.nan, np.inf, -np.inf):
+        x = xp.ones((2, 3))
+        x[1, 2] = bad
+        assert not v.all_finite(x)
+        assert not v.all_finite(xp.ones(2), x)  # one bad value among several
+        assert not v.all_finite(float(bad))
+    assert not v.all_finite(xp.asarray([1.0 + 0j, complex(0.0, np.inf)]))  # imaginary part
+    assert not v.all_finite(xp.asarray([complex(np.nan, 0.0)]))  # real part
+    assert v.all_finite(xp.asarray([1.0 + 2j]))
+
+
+def test_all_finite_edge_shapes_and_dtypes(xp):
+    assert v.all_finite()  # no values: vacuously true
+    assert v.all_finite(xp.zeros((0, 3)))  # empty
+    assert v.all_finite(xp.asarray(2.5)) and not v.all_finite(xp.asarray(np.nan))  # 0-d
+    assert v.all_finite(xp.arange(4), xp.asarray([True, False]))  # integers, bools
+    assert v.all_finite(xp.asarray([1.0], dtype=xp.float32))
+    assert not v.all_finite(xp.asarray([np.inf], dtype=xp.float32))
+    assert v.all_finite([1.0, 2.0]) and not v.all_finite([1.0, np.nan])  # lists
+    assert isinstance(v.all_finite(xp.ones(2)), bool)
+
+
+def test_all_finite_reads_the_stored_entries_of_sparse_matrices():
+    import scipy.sparse
+
+    m = scipy.sparse.csr_matrix(np.eye(3))
+    assert v.all_finite(m)
+    m.data[1] = np.inf
+    assert not v.all_finite(m)
+
+
+def test_all_finite_refuses_non_numbers_naming_value():
+    for bad in (None, "abc", np.array(["a"]), _Foreign()):
+        with pytest.raises(ValueError, match=r"^value: expected"):
+            v.all_finite(bad)
+    with pytest.raises(ValueError, match=r"^value: expected"):
+        v.all_finite(np.ones(2), None)  # also when it is not the first value
+
+
+def test_finite_or_overflow_message_names_inputs_and_says_what():
+    value = (np.ones(2), 3.0)
+    assert v.finite_or_overflow(value, "std") is value
+    with pytest.raises(ValueError, match=r"^std: the result overflows float64 for these inputs$"):
+        v.finite_or_overflow(np.array([np.inf]), "std")
+    with pytest.raises(ValueError, match=r"^eta, x: the matrix exceeds the float range; shrink$"):
+        v.finite_or_overflow(
+            [np.ones(1), np.array([-np.inf])],
+            "eta, x",
+            hint="shrink",
+            message="the matrix exceeds the float range",
+        )
+
+
+def test_check_array_type_and_check_divergence_refuse_foreign_arrays_by_name():
+    with pytest.raises(ValueError, match=r"^eta: expected a NumPy or CuPy array.*_Foreign"):
+        v.check_array_type("eta", _Foreign())
+    with pytest.raises(ValueError, match=r"^value: expected a NumPy or CuPy array"):
+        v.check_divergence(_Foreign(), step=1)

@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import DivergenceError, as_float_array, check_array_type
+from refimpl.validation import DivergenceError, all_finite, as_float_array, check_array_type
 
 __all__ = [
     "as_game_matrix",
@@ -170,11 +170,9 @@ def check_finite_result(what: str, *arrays, step: int = 1, hint: str = "") -> No
 
     ``step`` is the iteration at which it happened; single-step functions use 1.
     """
-    for array in arrays:
-        xp = backend.array_namespace(array)
-        if not bool(xp.all(xp.isfinite(xp.asarray(array)))):
-            message = f"{what} overflowed: it produced non-finite values from finite input"
-            raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
+    if not all_finite(*arrays):
+        message = f"{what} overflowed: it produced non-finite values from finite input"
+        raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
 
 
 def check_point(game, x, y):
@@ -191,8 +189,7 @@ def finite_value(what: str, value):
     A game's derivative of huge but finite points can exceed the float range; then
     there is no finite answer, and the error says so instead of returning inf.
     """
-    xp = backend.array_namespace(value)
-    if not bool(xp.all(xp.isfinite(value))):
+    if not all_finite(value):
         raise DivergenceError(
             f"{what} overflowed: the value at this (x, y) exceeds the float range", step=0
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer, check_positive
+from refimpl.validation import as_float_array, check_integer, check_positive, finite_or_overflow
 
 __all__ = ["cgd_bilinear_contraction", "cgd_bilinear_closed_form"]
 
@@ -138,6 +138,5 @@ def cgd_bilinear_closed_form(A, x0, y0, eta, k):
     zeta_k[:r] = scale * (xp.sin(angle) * xi[:r] + xp.cos(angle) * zeta[:r])
     with np.errstate(over="ignore"):
         x_k, y_k = (U @ xi_k) * z_scale, (Vt.T @ zeta_k) * z_scale
-    if not (bool(xp.all(xp.isfinite(x_k))) and bool(xp.all(xp.isfinite(y_k)))):
-        raise ValueError("x0, y0: z_k exceeds the float range for starts this large")
-    return x_k, y_k
+    message = "z_k exceeds the float range for starts this large"
+    return finite_or_overflow((x_k, y_k), "x0, y0", message=message)

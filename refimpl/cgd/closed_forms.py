@@ -29,6 +29,7 @@ import math
 
 import numpy as np
 
+from refimpl import validation
 from refimpl.validation import as_float_array, check_choice, check_nonnegative, check_positive
 
 __all__ = ["LINEAR_METHODS", "iteration_matrix", "spectral_radius"]
@@ -48,12 +49,12 @@ def check_linear_method_arguments(method, alpha, eta, gamma):
 
 
 def _representable(value, what):
-    if not np.all(np.isfinite(value)):
-        raise ValueError(
-            f"alpha, eta, gamma: {what} exceeds the float range for these values; "
-            "use a smaller eta * alpha"
-        )
-    return value
+    return validation.finite_or_overflow(
+        value,
+        "alpha, eta, gamma",
+        hint="use a smaller eta * alpha",
+        message=f"{what} exceeds the float range for these values",
+    )
 
 
 def iteration_matrix(method, alpha, eta, gamma=None):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl import validation
 from refimpl.cgd.arguments import check_game
 from refimpl.cgd.closed_forms import LINEAR_METHODS
 from refimpl.validation import check_array_size, check_choice, check_nonnegative, check_positive
@@ -129,12 +130,12 @@ def game_iteration_matrix(method, game, eta_x, eta_y=None, gamma=None):
             y_rows = np.hstack([np.zeros((m, n)), np.eye(m)])
             y_part = y_rows - eta_y * np.hstack([C, Q]) @ np.vstack([x_part, y_rows])
             M = np.vstack([x_part, y_part])
-    if not np.all(np.isfinite(M)):
-        raise ValueError(
-            "eta_x, eta_y, gamma, game: the iteration matrix exceeds the float range; "
-            "use smaller step sizes"
-        )
-    return M
+    return validation.finite_or_overflow(
+        M,
+        "eta_x, eta_y, gamma, game",
+        hint="use smaller step sizes",
+        message="the iteration matrix exceeds the float range",
+    )
 
 
 def game_spectral_radius(method, game, eta_x, eta_y=None, gamma=None):

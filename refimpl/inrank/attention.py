@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer, check_positive
+from refimpl.validation import as_float_array, check_integer, check_positive, finite_or_overflow
 
 __all__ = [
     "layer_norm_forward",
@@ -46,10 +46,7 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 
 def _finite(name, y):
     """``y``, or ValueError naming the input ``name`` whose size made it overflow."""
-    xp = backend.array_namespace(y)
-    if not bool(xp.all(xp.isfinite(y))):
-        raise ValueError(f"{name}: entries too large, the result overflows")
-    return y
+    return finite_or_overflow(y, name, message="entries too large, the result overflows")
 
 
 def _shaped(name, x, shape, like):
@@ -148,9 +145,8 @@ def layer_norm_backward(dy, cache):
     dx = rstd * (
         g - xp.mean(g, axis=-1, keepdims=True) - xhat * xp.mean(g * xhat, axis=-1, keepdims=True)
     )
-    if not all(bool(xp.all(xp.isfinite(a))) for a in (dx, dgain, dbias)):
-        raise ValueError("dy: the gradients overflow; expected an error signal of moderate size")
-    return dx, dgain, dbias
+    hint = "expected an error signal of moderate size"
+    return finite_or_overflow((dx, dgain, dbias), "dy", hint=hint, message="the gradients overflow")
 
 
 def gelu_forward(x):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl.nn.mlp import MLP
-from refimpl.validation import as_float_array
+from refimpl.validation import as_float_array, finite_or_overflow
 
 __all__ = ["squared_error", "squared_error_hvp"]
 
@@ -73,8 +73,9 @@ def squared_error(net, theta, X, Y):
     with np.errstate(over="ignore", invalid="ignore"):
         value = 0.5 * float((residual * residual).sum()) / B
     gradient = trace.backward(residual / B).theta
-    if not np.isfinite(value):
-        raise ValueError("theta, X, Y: the loss overflows float64; rescale the data")
+    finite_or_overflow(
+        value, "theta, X, Y", hint="rescale the data", message="the loss overflows float64"
+    )
     return value, gradient
 
 

@@ -49,6 +49,7 @@ from refimpl.validation import (
     check_choice,
     check_in_interval,
     check_positive,
+    finite_or_overflow,
 )
 
 __all__ = ["MLP"]
@@ -159,8 +160,9 @@ class MLP:
             if self.bias:
                 pieces.append(np.zeros(out))
         theta = np.concatenate(pieces)
-        if not np.isfinite(theta).all():
-            raise ValueError(f"scale: the weights overflow float64, received scale={scale!r}")
+        finite_or_overflow(
+            theta, "scale", message=f"the weights overflow float64, received {scale=}"
+        )
         return backend.asarray(theta, like=None)
 
     def unflatten(self, theta):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from refimpl import backend
-from refimpl.validation import as_float_array
+from refimpl.validation import as_float_array, finite_or_overflow
 
 __all__ = ["Gradients", "Trace"]  # check_finite_output is shared with mlp.py only
 
@@ -59,12 +59,12 @@ class Gradients(NamedTuple):
 
 def check_finite_output(names, *arrays):
     """ValueError naming ``names`` unless every array is finite (an overflow in a pass)."""
-    xp = backend.array_namespace(*arrays)
-    if not all(bool(xp.all(xp.isfinite(a))) for a in arrays):
-        raise ValueError(
-            f"{names}: the network produced non-finite values (overflow); "
-            "received parameters or inputs too large for float64"
-        )
+    finite_or_overflow(
+        arrays,
+        names,
+        hint="received parameters or inputs too large for float64",
+        message="the network produced non-finite values (overflow)",
+    )
 
 
 class Trace:

@@ -7,37 +7,37 @@ Conventions: points are put in *reverse maximin order* (index 0 the finest
 point); every factor ``L`` is lower triangular in that order and approximates the
 inverse of the ordered kernel matrix, ``Θ[order][:, order]⁻¹ ≈ L Lᵀ``.
 
-Modules, one idea each (derivations in ``docs/derivations/vecchia.md``):
+Modules, one idea each (derivations in ``docs/derivations/vecchia.md``)::
 
-``distances``     Euclidean distances between point sets
-``kernels``       stationary covariances evaluated block by block; the Gaussian
-``matern``        the Matérn family
-``points``        checks of point sets
-``ordering``      reverse (p-)maximin ordering: the greedy definition, the fast version
-``maximin_fast``  the fast greedy phase (lazy buffer, batches, KD-tree)
-``sparsity``      the ``Pattern`` container
-``supernode_set`` the ``Supernodes`` container
-``patterns``      ρ-ball, m-nearest-neighbour and full sparsity patterns
-``supernodes``    aggregation of columns into supernodes (λ)
-``batched``       stacks of kernel blocks, Cholesky factors and triangular solves
-``factor``        the KL-optimal column formula, and the dense exact factor
-``supernodal``    the supernodal factor
-``pipeline``      ``kl_cholesky``: ordering, pattern, supernodes, factor
-``dense``         checks and the LAPACK Cholesky of dense kernel matrices
-``diagnostics``   KL divergence of a factor
-``gp``            using a factor: log-determinant, solves, likelihood, sampling
-``prediction``    GP prediction from a factor of the joint kernel matrix
+    distances         Euclidean distances between point sets
+    kernels           stationary covariances evaluated block by block; the Gaussian
+    matern            the Matérn family
+    points            checks of point sets
+    ordering          reverse (p-)maximin ordering: the greedy definition, the fast version
+    maximin_fast      the fast greedy phase (lazy buffer, batches, KD-tree)
+    sparsity          the Pattern container
+    supernode_set     the Supernodes container
+    patterns          ρ-ball, m-nearest-neighbour and full sparsity patterns
+    supernodes        aggregation of columns into supernodes (λ)
+    batched           stacks of kernel blocks, Cholesky factors and triangular solves
+    factor            the KL-optimal column formula, and the dense exact factor
+    supernodal        the supernodal factor
+    pipeline          kl_cholesky: ordering, pattern, supernodes, factor
+    dense             checks and the LAPACK Cholesky of dense kernel matrices
+    diagnostics       KL divergence of a factor
+    gp                using a factor: log-determinant, solves, likelihood, sampling
+    prediction        GP prediction from a factor of the joint kernel matrix
 
 Noisy data, prediction variants and fitting (derivations in
-``docs/derivations/vecchia_noise.md``):
+``docs/derivations/vecchia_noise.md``)::
 
-``incomplete_factorization``  zero fill-in incomplete Cholesky on a pattern
-``noise``             A = LLᵀ + R⁻¹, its incomplete factor, and the naive baseline
-``noise_covariance``  the product and Woodbury forms of the noisy covariance
-``noise_kl``          the true KL and the authors' expected log-likelihood score
-``noisy_posterior``   the posterior mean given noisy data (direct, CG, PCG)
-``prediction_variants``  prediction points ordered first, last or not at all
-``fitting``           maximum Vecchia likelihood estimates of kernel parameters
+    incomplete_factorization      zero fill-in incomplete Cholesky on a pattern
+    noise                 A = LLᵀ + R⁻¹, its incomplete factor, and the naive baseline
+    noise_covariance      the product and Woodbury forms of the noisy covariance
+    noise_kl              the true KL and the authors' expected log-likelihood score
+    noisy_posterior       the posterior mean given noisy data (direct, CG, PCG)
+    prediction_variants      prediction points ordered first, last or not at all
+    fitting               maximum Vecchia likelihood estimates of kernel parameters
 """
 
 from .diagnostics import kl_divergence, kl_divergence_from_variances

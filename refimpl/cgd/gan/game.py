@@ -45,6 +45,7 @@ from refimpl.cgd.gan.losses import LOSSES, loss_terms
 from refimpl.nn import MLP
 from refimpl.validation import (
     DivergenceError,
+    all_finite,
     as_float_array,
     as_generator,
     check_array_size,
@@ -244,8 +245,7 @@ class GANGame(Game):
         return x, y
 
     def _finite(self, what, value):
-        xp = backend.array_namespace(value)
-        if not bool(xp.all(xp.isfinite(value))):
+        if not all_finite(value):
             raise DivergenceError(
                 f"{what} of the GAN became non-finite at step {self.batch} (batch "
                 f"{self.batch}); the parameters are too large: lower the step size",

@@ -21,7 +21,7 @@ import scipy.stats
 
 from refimpl import backend
 from refimpl.cgd.gan.data import GaussianMixture
-from refimpl.validation import as_float_array, check_array_size, check_positive
+from refimpl.validation import as_float_array, check_array_size, check_positive, finite_or_overflow
 
 __all__ = ["mode_fractions", "modes_covered", "energy_distance", "wasserstein_1d"]
 
@@ -162,8 +162,9 @@ def energy_distance(a, b):
 
     with np.errstate(over="ignore", invalid="ignore"):
         value = 2 * mean_distance(a, b) - mean_distance(a, a) - mean_distance(b, b)
-    if not np.isfinite(value):
-        raise ValueError("a, b: the distances overflow float64; rescale the samples")
+    finite_or_overflow(
+        value, "a, b", hint="rescale the samples", message="the distances overflow float64"
+    )
     return float(np.sqrt(max(value, 0.0)))
 
 
@@ -199,6 +200,7 @@ def wasserstein_1d(a, b):
     b = _samples("b", b, 1)
     with np.errstate(over="ignore", invalid="ignore"):
         value = float(scipy.stats.wasserstein_distance(a[:, 0], b[:, 0]))
-    if not np.isfinite(value):
-        raise ValueError("a, b: the distance overflows float64; rescale the samples")
+    finite_or_overflow(
+        value, "a, b", hint="rescale the samples", message="the distance overflows float64"
+    )
     return value

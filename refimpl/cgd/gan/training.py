@@ -35,6 +35,7 @@ from refimpl.cgd.gan.counting import CountingGame, norm_without_overflow
 from refimpl.cgd.gradient_methods import gda_step, ogda_step
 from refimpl.validation import (
     DivergenceError,
+    all_finite,
     as_float_array,
     check_choice,
     check_integer,
@@ -247,7 +248,7 @@ def train_gan(
             error = str(exc)
         else:
             error = None
-        finite = x_new is not None and bool(np.isfinite(x_new).all() and np.isfinite(y_new).all())
+        finite = x_new is not None and all_finite(x_new, y_new)
         if finite:  # on this step's batch; the game's cache makes these free
             norms.append(
                 [
