@@ -86,7 +86,12 @@ def flipped_cholesky(theta, name="theta"):
             ).T
             a[e:, k:e] = below
             a[k:e, e:] = 0.0
-            a[e:, e:] -= below @ below.T
+            # A22 -= L21 L21ᵀ on the lower triangle, LAPACK_BLOCK rows at a time: half the
+            # work, and each product is a general matrix product or a small symmetric rank-k
+            # update (OpenBLAS's threaded dsyrk has crashed for outputs of ~16000 rows).
+            for i in range(e, n, LAPACK_BLOCK):
+                j = min(i + LAPACK_BLOCK, n)
+                a[i:j, e:j] -= below[i - e : j - e] @ below[: j - e].T
     if not np.all(np.isfinite(np.diagonal(a))):
         raise _not_pd(name)
     return a
