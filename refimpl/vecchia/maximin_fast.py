@@ -50,14 +50,18 @@ def _distances(points, a, b):
     return np.sqrt(((points[a] - points[b]) ** 2).sum(axis=1))
 
 
-def _update(points, near, value, selected, tree, batch, radii):
+def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
     """Lower the p-nearest distances of unchosen points after a batch was chosen.
 
     Only points within a chosen point's own distance can be lowered by it (every
     remaining distance ends at most that large), so one ball query per chosen point
-    finds them all.
+    finds them all. The result does not depend on the order of the queries; they run
+    in the tree's leaf order, so that neighbouring queries share leaves (chosen points
+    are spread out by construction, and at N = 1e6 cache misses dominate otherwise).
     """
     p = near.shape[1]
+    local = np.argsort(leaf_rank[batch], kind="stable")
+    batch, radii = batch[local], radii[local]
     found, counts = concatenate_lists(
         tree.query_ball_point(points[batch], radii, return_sorted=False)
     )
@@ -181,6 +185,8 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
         The remaining points in the order chosen, and their lengths.
     """
     n, p = near.shape
+    leaf_rank = np.empty(n, dtype=np.intp)
+    leaf_rank[tree.indices] = np.arange(n)  # position of each point in the tree's leaves
     value = near[:, p - 1].copy()  # current p-th nearest distance, only ever decreases
     in_buffer = np.zeros(n, dtype=bool)
     ids = np.zeros(0, dtype=np.intp)  # the buffer, by decreasing value (ties: lowest index)
@@ -204,7 +210,7 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
         chosen.append(batch)
         lengths.append(value[batch])
         if batch.size:
-            _update(points, near, value, selected, tree, batch, value[batch])
+            _update(points, near, value, selected, tree, batch, value[batch], leaf_rank)
         # Rebuild the buffer: the unscanned rest and the held-back points, re-keyed;
         # points that fell below the threshold leave it.
         rest = np.concatenate([ids[stop:], scan[held]])

@@ -80,13 +80,21 @@ def _ordered_points(points, name="points"):
 
 
 def _scale_levels(lengths, base=2.0):
-    """Split the ordered indices into runs whose lengths lie within a factor ``base``."""
+    """Split the ordered indices into runs whose lengths lie within a factor ``base``.
+
+    A run also takes at least half of the columns still to come: each run builds a
+    KD-tree of every point from its start on, and the finest few points of a random
+    set have lengths far below the rest, so runs by scale alone would build many
+    trees of nearly all points. A run of half the remaining points finds at most twice
+    the rows it keeps, so the trees cost O(N log N) in all.
+    """
     n = lengths.size
     starts = [0]
     while starts[-1] < n:
-        upper = lengths[starts[-1]] * base
+        start = starts[-1]
+        upper = lengths[start] * base
         stop = int(np.searchsorted(lengths, upper, side="right")) if np.isfinite(upper) else n
-        starts.append(max(stop, starts[-1] + 1))
+        starts.append(max(stop, start + 1, start + (n - start) // 2))
     return starts
 
 
@@ -150,7 +158,10 @@ def ball_pattern(points, lengths, rho):
     starts = _scale_levels(np.maximum.accumulate(lengths))
     for start, stop in itertools.pairwise(starts):
         tree = cKDTree(points[start:])
-        cols = np.arange(start, stop)
+        # The level's columns in the tree's leaf order: consecutive queries then visit the
+        # same leaves (maximin order scatters them, and at N = 1e6 cache misses dominate).
+        leaf = tree.indices
+        cols = start + leaf[leaf < stop - start]
         finite = np.isfinite(radius[cols])
         if finite.any():
             queries = points[cols[finite]]
