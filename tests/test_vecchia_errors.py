@@ -224,3 +224,24 @@ def test_huge_coordinates_give_the_distances_and_orderings_of_the_scaled_points(
     r = pairwise_distances(np.array([[1e300, 0.0]]), np.array([[-1e300, 0.0]]))
     assert r[0, 0] == pytest.approx(2e300, rel=1e-15)
     assert K(np.array([[1e300]]), np.array([[-1e300]]))[0, 0] == 0.0  # k(∞) = 0, not NaN
+
+
+def test_a_user_kernel_gives_the_builtin_factor_and_its_blocks_are_not_modified():
+    """User kernels take the checked path (copied, symmetry-checked); refimpl's own kernels
+    take the in-place one. Both give the same factor, and a returned array stays as it was."""
+    from refimpl.vecchia import Matern, kl_cholesky
+
+    matern = Matern(1.5, 0.2)
+    returned = []
+
+    def user_kernel(X, Y):
+        block = matern(X, Y)
+        returned.append((block, block.copy()))
+        return block
+
+    x = np.random.default_rng(3).uniform(size=(60, 2))
+    L_user, order_user = kl_cholesky(x, user_kernel, rho=2.0, nugget=0.5)
+    L_own, order_own = kl_cholesky(x, matern, rho=2.0, nugget=0.5)
+    np.testing.assert_array_equal(order_user, order_own)
+    np.testing.assert_array_equal(L_user.toarray(), L_own.toarray())
+    assert returned and all(np.array_equal(block, copy) for block, copy in returned)

@@ -78,14 +78,14 @@ def kernel_blocks(points, kernel, index, valid, nugget):
         )
     if K.shape != X.shape[:2] + (X.shape[1],):
         raise ValueError(f"{_HINT}; with X of shape {X.shape} it returned shape {K.shape}")
-    # refimpl's own kernels return fresh, exactly symmetric blocks (a function of the distance)
+    # refimpl's own kernels return fresh, exactly symmetric float blocks (a function of the
+    # distance): mask their padding in place. A user kernel's array may be shared or of
+    # integer dtype, so it is copied to floats before the nugget is added below.
     trusted = type(kernel) in (Matern, Gaussian)
-    if not valid.all():
-        both = valid[:, :, None] & valid[:, None, :]
-        if trusted:
-            K *= both  # in place: the padding is a suffix of each block
-        else:
-            K = np.where(both, K, 0.0)
+    if not trusted:
+        K = np.where(valid[:, :, None] & valid[:, None, :], K, 0.0)
+    elif not valid.all():
+        K *= valid[:, :, None] & valid[:, None, :]
     if not np.all(np.isfinite(K)):
         raise ValueError(f"{_HINT}; it returned non-finite values (NaN or inf)")
     if not trusted and (asymmetry := np.abs(K - np.swapaxes(K, -1, -2)).max(initial=0.0)) > (
