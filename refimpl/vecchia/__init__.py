@@ -31,13 +31,13 @@ Modules, one idea each (derivations in ``docs/derivations/vecchia.md``)::
 Noisy data, prediction variants and fitting (derivations in
 ``docs/derivations/vecchia_noise.md``)::
 
-    incomplete_factorization      zero fill-in incomplete Cholesky on a pattern
-    noise                 A = LLᵀ + R⁻¹, its incomplete factor, and the naive baseline
-    noise_covariance      the product and Woodbury forms of the noisy covariance
-    noise_kl              the true KL and the authors' expected log-likelihood score
-    noisy_posterior       the posterior mean given noisy data (direct, CG, PCG)
-    prediction_variants      prediction points ordered first, last or not at all
-    fitting               maximum Vecchia likelihood estimates of kernel parameters
+    incomplete_factorization  zero fill-in incomplete Cholesky on a pattern
+    noise                     A = LLᵀ + R⁻¹, its incomplete factor, and the naive baseline
+    noise_covariance          the product and Woodbury forms of the noisy covariance
+    noise_kl                  the true KL and the authors' expected log-likelihood score
+    noisy_posterior           the posterior mean given noisy data (direct, CG, PCG)
+    prediction_variants       prediction points ordered first, last or not at all
+    fitting                   maximum Vecchia likelihood estimates of kernel parameters
 """
 
 from .diagnostics import kl_divergence, kl_divergence_from_variances

@@ -85,8 +85,9 @@ def _scale_levels(lengths, base=2.0):
     A run also takes at least half of the columns still to come: each run builds a
     KD-tree of every point from its start on, and the finest few points of a random
     set have lengths far below the rest, so runs by scale alone would build many
-    trees of nearly all points. A run of half the remaining points finds at most twice
-    the rows it keeps, so the trees cost O(N log N) in all.
+    trees of nearly all points. With this rule the trees hold at most 2N points in all;
+    the price is that a column late in a long run also meets the finer points of its
+    run (at most about as many as the coarser ones it keeps), which it discards.
     """
     n = lengths.size
     starts = [0]
