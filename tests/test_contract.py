@@ -16,10 +16,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import pkgutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -34,7 +32,7 @@ from contract import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import refimpl
+from refimpl._public_api import public_modules, public_objects
 
 TESTS = Path(__file__).parent
 SPEC_MODULES = sorted(p.stem for p in TESTS.glob("contract_specs_*.py"))
@@ -54,47 +52,18 @@ def _load_specs():
 SPECS, EXEMPT = _load_specs()
 
 
-def _public_modules() -> list[tuple[str, types.ModuleType]]:
-    """The floor modules and every (sub)package below ``refimpl``, by dotted name.
-
-    ``refimpl.__main__`` (the CLI) and ``refimpl.figures`` (the figure registry) are
-    tooling, tested by ``test_cli.py`` and ``test_figures.py``.
-    """
-    found = []
-    for info in pkgutil.walk_packages(refimpl.__path__, prefix="refimpl."):
-        short = info.name.removeprefix("refimpl.")
-        if any(part.startswith("_") for part in short.split(".")):
-            continue
-        if short == "figures" or not (info.ispkg or "." not in short):
-            continue
-        found.append((short, importlib.import_module(info.name)))
-    return found
-
-
 _OBJECTS: dict[int, object] = {}
 
 
 def public_aliases() -> dict[int, list[str]]:
     """Every public object, by id, with all the dotted names it is public under.
 
-    A module's public names are its ``__all__``; modules listed there are walked too.
+    The walk is ``refimpl._public_api``, shared with the documentation's API reference.
     """
-    aliases: dict[int, list[str]] = {}
-
-    def walk(module: types.ModuleType, prefix: str, seen: set):
-        if id(module) in seen:
-            return
-        seen.add(id(module))
-        for name in getattr(module, "__all__", ()):
-            obj = getattr(module, name)
-            if isinstance(obj, types.ModuleType):
-                walk(obj, f"{prefix}.{name}", seen)
-            else:
-                aliases.setdefault(id(obj), []).append(f"{prefix}.{name}")
-                _OBJECTS[id(obj)] = obj
-
-    for short, module in _public_modules():
-        walk(module, short, set())
+    aliases = {}
+    for obj, names in public_objects():
+        aliases[id(obj)] = names
+        _OBJECTS[id(obj)] = obj
     return aliases
 
 
@@ -124,7 +93,7 @@ def test_exemptions_have_reasons_and_exist():
 
 def test_spec_modules_cover_every_topic():
     topics = {n.split(".")[0] for n in SPECS}
-    present = {short.split(".")[0] for short, _ in _public_modules()}
+    present = {short.split(".")[0] for short, _ in public_modules()}
     assert present <= topics, f"topics without specs: {present - topics}"
 
 

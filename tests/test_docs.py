@@ -1,8 +1,8 @@
 """The documentation covers what it claims to, and its contract tables name real tests.
 
-* The API reference is generated from ``__all__`` (``docs/_ext/refimpl_docs.py``); it must
-  list every public name that the contract test knows, so a new public function cannot be
-  left out of the reference.
+* The API reference is generated from ``__all__`` (``docs/_ext/refimpl_docs.py``, with the
+  contract test's walk ``refimpl._public_api``); its pages must list every public name that
+  the contract test knows, under some alias, so a new public function cannot be left out.
 * Every tutorial and every registered figure gets a page or a gallery entry.
 * The oracle contract (``docs/contract/*.md``) states tolerances in tables whose last
   column names the test that enforces each one, as ``tests/FILE.py::NAME``. The tolerance

@@ -1,9 +1,10 @@
 """Pages the documentation generates at build time, so that they cannot drift from the code.
 
 * ``api/``: one page per public module of refimpl, listing every name of its ``__all__``
-  (found the way ``tests/test_contract.py`` finds them: the floor modules, every package
-  below ``refimpl``, and the modules those list in ``__all__``). Each object is documented
-  once, under its shortest public name; its other names are listed beside it.
+  (found by ``refimpl._public_api``, the walk the contract test uses too: the floor
+  modules, every package below ``refimpl``, and the modules those list in ``__all__``).
+  Each object is documented once, under its shortest public name; its other names are
+  listed beside it.
 * ``tutorials/``: every ``tutorials/*.py`` (jupytext percent format) as a notebook that
   myst-nb executes, with links to download it as a notebook and as a script.
 * ``gallery/``: every registered figure with its caption, the command that regenerates it
@@ -14,10 +15,7 @@ All three folders are written anew on every build and ignored by git.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import shutil
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,45 +38,13 @@ class ApiEntry:
     kind: str = "function"  # "function", "class" or "data"
 
 
-def public_modules() -> list[tuple[str, types.ModuleType]]:
-    """The floor modules and every package below ``refimpl``, found as the contract test does."""
-    import refimpl
-
-    found = []
-    for info in pkgutil.walk_packages(refimpl.__path__, prefix="refimpl."):
-        short = info.name.removeprefix("refimpl.")
-        if any(part.startswith("_") for part in short.split(".")):
-            continue
-        if short == "figures" or not (info.ispkg or "." not in short):
-            continue
-        found.append((short, importlib.import_module(info.name)))
-    return found
-
-
 def api_entries() -> dict[str, list[ApiEntry]]:
     """Every public object, grouped by the module of its shortest public name."""
-    aliases: dict[int, list[str]] = {}
-    objects: dict[int, object] = {}
-
-    def walk(module: types.ModuleType, prefix: str, seen: set) -> None:
-        if id(module) in seen:
-            return
-        seen.add(id(module))
-        for name in getattr(module, "__all__", ()):
-            obj = getattr(module, name)
-            if isinstance(obj, types.ModuleType):
-                walk(obj, f"{prefix}.{name}", seen)
-            else:
-                aliases.setdefault(id(obj), []).append(f"{prefix}.{name}")
-                objects[id(obj)] = obj
-
-    for short, module in public_modules():
-        walk(module, short, set())
+    from refimpl._public_api import public_objects  # the contract test's walk
 
     pages: dict[str, list[ApiEntry]] = {}
-    for key, names in aliases.items():
+    for obj, names in public_objects():
         names = sorted(set(names), key=lambda n: (n.count("."), n))
-        obj = objects[key]
         kind = "class" if isinstance(obj, type) else "function" if callable(obj) else "data"
         entry = ApiEntry(names[0], names[1:], kind)
         pages.setdefault(names[0].rpartition(".")[0], []).append(entry)
