@@ -182,7 +182,7 @@ def write_gallery(out: Path) -> list[str]:
         "`python -m refimpl figures NAME` regenerates one, and `--quick` shrinks the sizes.",
         "",
     ]
-    for topic in sorted({f.topic for f in found}, key=lambda t: _topic_key(t)):
+    for topic in sorted({f.topic for f in found}, key=_topic_key):
         lines += [f"## `refimpl.{topic}`", ""]
         for figure in (f for f in found if f.topic == topic):
             doc = ast.get_docstring(ast.parse(figure.path.read_text(encoding="utf-8"))) or ""
