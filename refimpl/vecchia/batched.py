@@ -27,7 +27,7 @@ __all__ = [
     "assemble_csc",
 ]
 
-BLOCK_BUDGET = 4_000_000  # matrix entries per stack of kernel blocks (~32 MB)
+BLOCK_BUDGET = 250_000  # matrix entries per stack of kernel blocks (2 MB: the stack stays in cache)
 _SYMMETRY_TOLERANCE = 1e-8  # relative; formulas for k(x, y) and k(y, x) may round apart
 _SIZE_CLASSES = np.unique(np.ceil(1.125 ** np.arange(0, 120)).astype(np.int64))
 
@@ -85,7 +85,9 @@ def kernel_blocks(points, kernel, index, valid, nugget):
     if not trusted:
         K = np.where(valid[:, :, None] & valid[:, None, :], K, 0.0)
     elif not valid.all():
-        K *= valid[:, :, None] & valid[:, None, :]
+        padded = ~valid
+        K[padded] = 0.0  # padded rows
+        np.swapaxes(K, -1, -2)[padded] = 0.0  # padded columns
     if not np.all(np.isfinite(K)):
         raise ValueError(f"{_HINT}; it returned non-finite values (NaN or inf)")
     if not trusted and (asymmetry := np.abs(K - np.swapaxes(K, -1, -2)).max(initial=0.0)) > (
@@ -100,15 +102,32 @@ def kernel_blocks(points, kernel, index, valid, nugget):
     return K
 
 
+def _substitution(T, B, lower):
+    """Forward (lower) or back (upper) substitution, vectorized over the stack.
+
+    One step per row, each a batched axpy on the rows still to solve: the trip count
+    is n, and no factorization of the (already triangular) T is made.
+    """
+    n = T.shape[-1]
+    B = B.copy()
+    X = np.empty(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]) + B.shape[-2:])
+    steps = range(n) if lower else range(n - 1, -1, -1)
+    for i in steps:
+        X[..., i, :] = B[..., i, :] / T[..., i, i, None]
+        rest = slice(i + 1, n) if lower else slice(0, i)
+        B[..., rest, :] -= T[..., rest, i, None] * X[..., i, None, :]
+    return X
+
+
 def solve_triangular_batched(T, B, lower):
     """Solve T X = B for a stack of triangular T (..., n, n), B (..., n, k).
 
     Recursive 2×2 blocking keeps the flop count at n² k per system, with the work
-    in batched matrix products; small diagonal blocks go to numpy.linalg.solve.
+    in batched matrix products; small diagonal blocks are solved by substitution.
     """
     n = T.shape[-1]
     if n <= 24:
-        return np.linalg.solve(T, B)
+        return _substitution(T, B, lower)
     h = n // 2
     if lower:
         X1 = solve_triangular_batched(T[..., :h, :h], B[..., :h, :], lower)

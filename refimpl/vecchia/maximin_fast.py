@@ -46,8 +46,19 @@ def insert_distances(near_rows, d):
 
 
 def _distances(points, a, b):
-    """|x_a − x_b| row by row, by the same formula as the definition (bitwise equal)."""
-    return np.sqrt(((points[a] - points[b]) ** 2).sum(axis=1))
+    """|x_a − x_b| row by row, by the same formula as the definition (bitwise equal).
+
+    NumPy sums fewer than eight terms left to right, so for d < 8 a sum over the
+    columns in order is the definition's ``((x_a - x_b) ** 2).sum(axis=1)``, without
+    its slow reduction along a short axis.
+    """
+    if points.shape[1] >= 8:
+        return np.sqrt(((points[a] - points[b]) ** 2).sum(axis=1))
+    columns = points.T  # (d, N)
+    squared = (columns[0, a] - columns[0, b]) ** 2
+    for column in columns[1:]:
+        squared += (column[a] - column[b]) ** 2
+    return np.sqrt(squared, out=squared)
 
 
 def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
@@ -126,8 +137,8 @@ def _scan(points, near, value, ids, threshold, cap):
     v = value[ids]  # (W,) non-increasing
     w = ids.size
     pairs = cKDTree(points[ids]).query_pairs(float(v[0]), output_type="ndarray")
-    a = pairs.min(axis=1) if pairs.size else np.zeros(0, dtype=np.intp)
-    b = pairs.max(axis=1) if pairs.size else np.zeros(0, dtype=np.intp)
+    pairs = pairs.reshape(-1, 2)
+    a, b = pairs[:, 0], pairs[:, 1]  # a < b: query_pairs returns i < j
     d = _distances(points, ids[a], ids[b])
     close = d < v[b]  # a comes first in the scan
     a, b, d = a[close], b[close], d[close]
@@ -147,22 +158,39 @@ def _scan(points, near, value, ids, threshold, cap):
     return positions[~held[:stop]], stop, positions[held[:stop]]
 
 
-def _refill(value, selected, in_buffer, buffer_size):
-    """The next ``buffer_size`` largest distances outside the buffer, and the threshold."""
-    outside = np.flatnonzero(~selected & ~in_buffer)
-    if outside.size > buffer_size:
-        part = np.argpartition(-value[outside], buffer_size)[:buffer_size]
-        threshold = value[outside[part]].min()
-        take = outside[value[outside] >= threshold]  # ties stay together
-    else:
-        take, threshold = outside, -np.inf
+def _top(value, candidates, size):
+    """The entries of ``candidates`` with the ``size`` largest values (ties included),
+    and the smallest value taken; all of them and -inf if there are no more."""
+    if candidates.size <= size:
+        return candidates, -np.inf
+    part = np.argpartition(-value[candidates], size)[:size]
+    floor = value[candidates[part]].min()
+    return candidates[value[candidates] >= floor], floor
+
+
+def _refill(value, selected, in_buffer, buffer_size, reserve):
+    """The next ``buffer_size`` largest distances outside the buffer, and the threshold.
+
+    ``reserve = (ids, floor)`` holds every unchosen point of value >= floor (values only
+    decrease, so no other point can climb above it); refills draw from it and rebuild
+    it from all points, 32 buffers at a time, only when it runs short. Returns the
+    points taken, the threshold (every unchosen point outside the buffer has a smaller
+    value) and the reserve.
+    """
+    ids, floor = reserve
+    ids = ids[~selected[ids]]
+    take, threshold = _top(value, ids[~in_buffer[ids]], buffer_size)
+    if threshold < floor or (threshold == -np.inf and floor > -np.inf):
+        ids, floor = _top(value, np.flatnonzero(~selected), 32 * buffer_size)
+        take, threshold = _top(value, ids[~in_buffer[ids]], buffer_size)
+        threshold = max(threshold, floor)
     in_buffer[take] = True
-    return take, threshold
+    return take, threshold, (ids, floor)
 
 
-def _keyed(value, ids):
-    """Buffer entries sorted by decreasing distance, ties by lowest index."""
-    return ids[np.lexsort((ids, -value[ids]))]
+def _keyed(value, ids, original):
+    """Buffer entries sorted by decreasing distance, ties by lowest original index."""
+    return ids[np.lexsort((original[ids], -value[ids]))]
 
 
 def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=4096):
@@ -185,24 +213,34 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
         The remaining points in the order chosen, and their lengths.
     """
     n, p = near.shape
+    # Work on the points in the tree's leaf order: neighbours in space are then
+    # neighbours in memory, and the gathers of every update hit the cache (at N = 1e6
+    # they dominated otherwise). Ties are broken by the original index, so the
+    # sequence is the same.
+    original = tree.indices  # (n,) original index of each working position
+    points = np.asfortranarray(points[original])  # columns contiguous for _distances
+    near_all, selected_all = near, selected
+    near, selected = near[original], selected[original]
+    tree = cKDTree(points, balanced_tree=False)
     leaf_rank = np.empty(n, dtype=np.intp)
     leaf_rank[tree.indices] = np.arange(n)  # position of each point in the tree's leaves
     value = near[:, p - 1].copy()  # current p-th nearest distance, only ever decreases
     in_buffer = np.zeros(n, dtype=bool)
     ids = np.zeros(0, dtype=np.intp)  # the buffer, by decreasing value (ties: lowest index)
     threshold = np.inf  # every unchosen point outside the buffer has value < threshold
+    reserve = (np.zeros(0, dtype=np.intp), np.inf)  # see _refill
     chosen, lengths = [], []
     remaining = int(n - selected.sum())
     window = 64  # candidates scanned per round
     while remaining:  # each round chooses at least the buffer's first point
         if not ids.size:
-            take, threshold = _refill(value, selected, in_buffer, buffer_size)
-            ids = _keyed(value, take)
+            take, threshold, reserve = _refill(value, selected, in_buffer, buffer_size, reserve)
+            ids = _keyed(value, take, original)
         scan = ids[:window]
         batch, stop, held = _scan(points, near, value, scan, threshold, batch_cap)
         # scan next about twice what this round could use: small while conflicts are
         # frequent (few points chosen, long distances), growing as the choices spread out
-        window = min(buffer_size, max(64, 2 * stop))
+        window = min(buffer_size, max(64, 2 * batch.size))
         batch = scan[batch]
         selected[batch] = True
         in_buffer[batch] = False
@@ -216,5 +254,8 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
         rest = np.concatenate([ids[stop:], scan[held]])
         drop = value[rest] < threshold
         in_buffer[rest[drop]] = False
-        ids = _keyed(value, rest[~drop])
-    return np.concatenate(chosen).tolist(), np.concatenate(lengths).tolist()
+        ids = _keyed(value, rest[~drop], original)
+    near_all[original], selected_all[original] = near, selected
+    if not chosen:
+        return [], []
+    return original[np.concatenate(chosen)].tolist(), np.concatenate(lengths).tolist()
