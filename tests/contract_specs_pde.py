@@ -207,9 +207,10 @@ SPECS = [
             "cg_rtol": 1e-8,
             "cg_maxiter": 50,
             "precondition": True,
+            "rho_system": 2.5,
         },
         extra=[("kernel", KERNEL), ("system", BOUNDARY)],
-        accepts={"rho": {"inf"}},  # ρ = ∞: dense factors
+        accepts={"rho": {"inf"}, "rho_system": {"inf", "None"}},  # ρ = ∞: dense; None: rho
         timeout=10,
     ),
     Spec(

@@ -30,7 +30,16 @@ def make_solver(method, kernel, system, nugget, options):
         if options:
             raise ValueError(f"options: the dense solver takes none, received {sorted(options)}")
         return DenseSolver(kernel, system, nugget)
-    allowed = ("rho", "lam", "p", "placement", "cg_rtol", "cg_maxiter", "precondition")
+    allowed = (
+        "rho",
+        "lam",
+        "p",
+        "placement",
+        "cg_rtol",
+        "cg_maxiter",
+        "precondition",
+        "rho_system",
+    )
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"options: unknown option {unknown[0]!r}; allowed: {allowed}")
@@ -54,9 +63,9 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
         Gauss–Newton steps (per time step for Burgers; default: the problem's).
     **options
         For ``"sparse"``: ``rho`` (3), ``lam`` (1.5), ``p`` (3), ``placement``
-        (``"follow"``), ``cg_rtol`` (1e-10), ``cg_maxiter`` (500), ``precondition``
-        (True). Unknown keys raise
-        ValueError.
+        (``"follow"``), ``cg_rtol`` (√ε ≈ 1.49e-8, the authors' CG tolerance),
+        ``cg_maxiter`` (500), ``precondition`` (True), ``rho_system`` (ρ of the
+        preconditioner; default ``rho``). Unknown keys raise ValueError.
 
     Returns
     -------

@@ -45,33 +45,60 @@ from .kernels import MeasurementKernel
 from .ordering import measurement_ordering, multiset_maximin_ordering
 from .system import CollocationSystem
 
-__all__ = ["SparseSolver"]
+__all__ = ["SparseSolver", "CG_RTOL"]
+
+#: CG's default relative residual, √ε ≈ 1.49·10⁻⁸: the default of IterativeSolvers.jl's
+#: ``cg!``, which the authors' solver uses. Its error stays far below the discretization
+#: error (RMS 1.37·10⁻⁵ at h = 0.01 with 10⁻⁸ as with 10⁻¹⁰) at three quarters of the
+#: iterations that 10⁻¹⁰ needs.
+CG_RTOL = float(np.sqrt(np.finfo(float).eps))
 
 
 class _Triangular:
     """Repeated solves with a sparse lower-triangular L and with Lᵀ.
 
-    SuperLU with the natural order and no pivoting factors a triangular matrix
-    without fill (L = L D⁻¹ · D); its C solves are several times faster than
-    ``scipy.sparse.linalg.spsolve_triangular`` for the many solves of CG.
+    SuperLU with the natural order and no pivoting factors the upper-triangular Lᵀ
+    without fill (its L factor is the identity, its U factor is Lᵀ), and its C
+    triangular solves then give L⁻ᵀ b (``solve``) and L⁻¹ b (``solve`` transposed).
+    Measured at N = 2·10⁴ with 1.1·10⁶ entries: 1.7 ms and 2.6 ms, against 3.8 ms and
+    3.5 ms for SuperLU of L itself and 20 ms for
+    ``scipy.sparse.linalg.spsolve_triangular``.
     """
 
     def __init__(self, L):
-        L = L.tocsc()
+        upper = L.T.tocsc()
         self.lu = spla.splu(
-            L, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+            upper, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
         )
         n = L.shape[0]
-        if not (np.array_equal(self.lu.perm_r, np.arange(n))) or self.lu.L.nnz > L.nnz + n:
+        identity = np.arange(n)
+        if (
+            not np.array_equal(self.lu.perm_r, identity)
+            or not np.array_equal(self.lu.perm_c, identity)
+            or self.lu.L.nnz != n
+            or self.lu.U.nnz > upper.nnz
+        ):
             raise np.linalg.LinAlgError("the triangular factor could not be used without pivoting")
 
     def inverse(self, b):
         """L⁻¹ b."""
-        return self.lu.solve(b)
+        return self.lu.solve(b, trans="T")
 
     def inverse_transpose(self, b):
         """L⁻ᵀ b."""
-        return self.lu.solve(b, trans="T")
+        return self.lu.solve(b)
+
+
+def _check_rho_system(rho_system):
+    if isinstance(rho_system, bool) or not isinstance(rho_system, int | float | np.number):
+        raise ValueError(
+            f"rho_system: expected a number > 0 (inf allowed), received {rho_system!r}"
+        )
+    if not float(rho_system) > 0:  # also NaN
+        raise ValueError(
+            f"rho_system: expected a number > 0 (inf allowed), received {rho_system!r}"
+        )
+    return float(rho_system)
 
 
 class SparseSolver:
@@ -84,7 +111,8 @@ class SparseSolver:
     nugget : float, optional
         η >= 0, relative to each measurement's variance, in both factors.
     rho : float, optional
-        ρ > 0 of both ρ-ball patterns (``inf``: dense factors).
+        ρ > 0 of the big factor's ρ-ball pattern (``inf``: a dense factor), and of the
+        preconditioner's unless ``rho_system`` is given.
     lam : float, optional
         λ >= 1 of the supernodes.
     p : int, optional
@@ -92,11 +120,15 @@ class SparseSolver:
     placement : {"follow", "last"}, optional
         Where derivative measurements go in the big factor's order.
     cg_rtol : float, optional
-        Relative residual at which CG stops.
+        Relative residual at which CG stops (default :data:`CG_RTOL`, √ε).
     cg_maxiter : int, optional
         CG's iteration budget; not converging within it raises DivergenceError.
     precondition : bool, optional
         False runs plain CG from zero (for comparison; no factor of Θ is built).
+    rho_system : float, optional
+        ρ > 0 of the preconditioner, the KL factor of Θ (the authors' ``ρ_small``);
+        None: ``rho``. A larger value costs a larger factor per step and saves CG
+        iterations, up to about ``rho``: beyond it the approximate Θ itself limits PCG.
 
     Attributes
     ----------
@@ -140,9 +172,10 @@ class SparseSolver:
         lam=1.5,
         p=3,
         placement="follow",
-        cg_rtol=1e-10,
+        cg_rtol=CG_RTOL,
         cg_maxiter=500,
         precondition=True,
+        rho_system=None,
     ):
         if not isinstance(kernel, MeasurementKernel):
             raise ValueError(f"kernel: expected a MeasurementKernel, received {kernel!r}")
@@ -169,7 +202,10 @@ class SparseSolver:
         start = time.perf_counter()
         big_groups = supernodes(ball_pattern(big.points[self.order], lengths, rho), lengths, lam)
         points = system.points[point_order]
-        self.groups = supernodes(ball_pattern(points, point_lengths, rho), point_lengths, lam)
+        rho_system = rho if rho_system is None else _check_rho_system(rho_system)
+        self.groups = supernodes(
+            ball_pattern(points, point_lengths, rho_system), point_lengths, lam
+        )
         self.timings["pattern"] = time.perf_counter() - start
 
         start = time.perf_counter()
