@@ -41,10 +41,13 @@ def _squared_distances(X, Y, out=None):
     """Σ_c (X[..., :, None, c] − Y[..., None, :, c])², coordinate by coordinate."""
     xp = backend.array_namespace(X)
     shape = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]) + (X.shape[-2], Y.shape[-2])
-    squared = xp.zeros(shape, dtype=X.dtype) if out is None else out
-    if out is not None:
+    squared = xp.empty(shape, dtype=X.dtype) if out is None else out
+    if X.shape[-1] == 0:
         squared[...] = 0.0
-    for axis in range(X.shape[-1]):  # loop over the d coordinates, not the entries
+        return squared
+    xp.subtract(X[..., :, None, 0], Y[..., None, :, 0], out=squared)
+    squared *= squared
+    for axis in range(1, X.shape[-1]):  # loop over the d coordinates, not the entries
         diff = X[..., :, None, axis] - Y[..., None, :, axis]  # (..., n, m)
         diff *= diff
         squared += diff
@@ -96,8 +99,10 @@ def distances_of_checked(X, Y):
     """pairwise_distances of checked arrays: fast, with an exact rescaled fallback."""
     xp = backend.array_namespace(X)
     with np.errstate(over="ignore", invalid="ignore"):
-        r = xp.sqrt(_squared_distances(X, Y))
-    if bool(xp.all(xp.isfinite(r))):
+        r = _squared_distances(X, Y)
+        r = xp.sqrt(r, out=r)
+    # finite inputs give no NaN, so the largest entry tells whether one overflowed
+    if r.size == 0 or bool(xp.max(r) < np.inf):
         return r
     # a squared distance overflowed: rescale by a power of two (exact) and scale back
     largest = max(float(xp.max(xp.abs(X))), float(xp.max(xp.abs(Y))))

@@ -169,16 +169,24 @@ class Kernel:
         n, m = X.shape[-2], Y.shape[-2]
         shape = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]) + (n, m)
         check_array_size("X", shape)
-        out = xp.empty(shape, dtype=X.dtype)
         # one matrix: blocks of rows; a stack of small blocks (the factors' case): at once
         rows = max(1, _BLOCK_ENTRIES // max(1, m)) if len(shape) == 2 else n
+        out = None if rows >= n else xp.empty(shape, dtype=X.dtype)
         for start in range(0, n, rows):
             r = distances_of_checked(X[..., start : start + rows, :], Y)  # (..., rows, m)
-            r /= length_scale
+            if length_scale != 1.0:
+                r /= length_scale
             xp.minimum(r, _LARGE_PROFILE, out=r)  # φ(∞) = 0 without inf · 0
-            out[..., start : start + rows, :] = self._profile_overwriting(r)
-        out *= self.variance
-        if not bool(xp.all(xp.isfinite(out))):
+            if out is None:  # one block: the profile's own array is the result
+                out = self._profile_overwriting(r)
+            else:
+                out[..., start : start + rows, :] = self._profile_overwriting(r)
+        if self.variance != 1.0:
+            out *= self.variance
+        # The built-in profiles lie in [0, 1] (the Bessel form checks its own values), so
+        # their blocks are finite; any other profile, a subclass's included, is checked.
+        bounded = type(self).__dict__.get("_bounded_profile", False)
+        if not bounded and not bool(xp.all(xp.isfinite(out))):
             raise ValueError(
                 f"variance: the kernel values overflow (variance {self.variance!r}); "
                 "rescale the data"
@@ -223,6 +231,8 @@ class Gaussian(Kernel):
     >>> float(Gaussian(1.0)(np.zeros((1, 1)), np.ones((1, 1)))[0, 0])  # exp(-1/2)
     0.6065306597126334
     """
+
+    _bounded_profile = True  # values in [0, 1]: blocks need no finiteness check
 
     def profile(self, r):
         """Gaussian correlation exp(−r²/2) at scaled distances ``r``."""

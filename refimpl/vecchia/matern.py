@@ -65,6 +65,8 @@ class Matern(Kernel):
     0.6065306597126334
     """
 
+    _bounded_profile = True  # values in [0, 1]: blocks need no finiteness check
+
     _CLOSED_FORMS = (0.5, 1.5, 2.5, 3.5)
 
     def __init__(self, nu, length_scale, variance=1.0):
