@@ -10,9 +10,9 @@ jobs on a shared machine):
   build plus a 10-nearest-neighbour query of the same points;
 * goal 2: near-linear, time(N_large) / time(N_small) against the ratio 18 stated for
   N = 1.6·10⁵ over 10⁴ (16× the points);
-* goal 3: where the time goes, the profile's top entries of the whole pipeline at the
-  largest N (time attributed to Python functions of refimpl includes the C-level
-  KD-tree calls they make, so it is an upper bound of the Python-level share);
+* goal 3: per stage, the share of its time in Python-level code at the largest N, sampled
+  with py-spy in native mode (optional: ``pip install py-spy``), and the top innermost
+  frames;
 * goal 4: forming the dense Θ within a third of its LAPACK Cholesky;
 * goal 5: ``kl_divergence`` within 2× of one LAPACK Cholesky of Θ.
 
@@ -21,12 +21,15 @@ dense Θ at N = 2·10⁴, 3.2 GB; several minutes on 2 cores), or ``--quick`` fo
 """
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
+import re
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from collections import Counter
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -86,17 +89,65 @@ def verdict(ratio, goal):
     return f"{ratio:6.2f}× (goal <= {goal:g}×: {'met' if ratio <= goal else 'NOT met'})"
 
 
-def profile_top(x, lam, entries=8):
-    """The profile's top entries (by own time) of one kl_cholesky call."""
-    profiler = cProfile.Profile()
-    profiler.runcall(kl_cholesky, x, KERNEL, RHO, lam)
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-    total = stats.total_tt
-    own = sum(v[2] for k, v in stats.stats.items() if "refimpl" in k[0])
-    stats.print_stats(entries)
-    lines = [line for line in out.getvalue().splitlines() if line.strip()][-entries - 1 :]
-    return own / total, lines
+_STAGE_SCRIPT = """
+import numpy as np
+from refimpl.vecchia import Matern, ball_pattern, maximin_ordering, supernodal_kl_factor, supernodes
+x = np.random.default_rng(1).uniform(size=({n}, 2))
+order, lengths = maximin_ordering(x)
+groups = supernodes(ball_pattern(x[order], lengths, {rho}), lengths, {lam})
+supernodal_kl_factor(x[order], Matern(1.5, 0.1), groups)
+"""
+_STAGES = {
+    "maximin_ordering": "order",
+    "ball_pattern": "pattern",
+    "supernodes": "supernodes",
+    "supernodal_kl_factor": "factor",
+}
+
+
+def python_share_by_stage(n, lam, entries=4):
+    """Per stage of kl_cholesky, the share of its samples in Python-level code.
+
+    Sampled with py-spy (``--native``) in a child process: a sample is Python-level when
+    the innermost frame is Python code or the interpreter itself (``libpython``, the
+    ``python`` binary), and compiled when it is inside NumPy, SciPy, BLAS or libc.
+    cProfile cannot make this split: it books the time of array operations, and of
+    SciPy's KD-tree, to the Python function that calls them. Returns None when py-spy is
+    not installed (it is used by this benchmark only: ``pip install py-spy``).
+    """
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return None
+    script = _STAGE_SCRIPT.format(n=n, rho=RHO, lam=lam)
+    with tempfile.TemporaryDirectory() as folder:
+        raw = os.path.join(folder, "samples.txt")
+        command = [spy, "record", "--native", "-r", "250", "-f", "raw", "-o", raw]
+        subprocess.run(
+            command + ["--", sys.executable, "-c", script], check=True, capture_output=True
+        )
+        with open(raw) as file:
+            lines = file.read().splitlines()
+    total, python, leaves = Counter(), Counter(), Counter()
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        names = [frame.split(" (")[0] for frame in frames]
+        stage = next((_STAGES[name] for name in names if name in _STAGES), None)
+        if stage is None:
+            continue
+        leaf = frames[-1]
+        where = leaf[leaf.rfind("(") + 1 : -1]
+        is_python = bool(re.search(r"\.py(:\d+)?$", where)) or "python3" in where
+        total[stage] += int(count)
+        python[stage] += int(count) * is_python
+        leaves[stage, f"{leaf.split(' (')[0]} ({os.path.basename(where)})"] += int(count)
+    report = {}
+    for stage in _STAGES.values():
+        top = sorted(((c, name) for (s, name), c in leaves.items() if s == stage), reverse=True)[
+            :entries
+        ]
+        report[stage] = (python[stage] / max(total[stage], 1), total[stage], top)
+    return report
 
 
 def kernel_matrix(x, chunk=2000):
@@ -165,10 +216,19 @@ def main():
         print(f"     peak resident memory of the process: {peak:.2f} GiB (goal < 4 GB)")
         profiled = huge
         del x
-    share, lines = profile_top(rng.uniform(size=(profiled, 2)), 1.0)
-    print(f"  3. own time in refimpl's Python functions (upper bound), N = {profiled}: {share:.0%}")
-    for line in lines:
-        print(f"       {line}")
+    report = python_share_by_stage(profiled, 1.0)
+    if report is None:
+        print("  3. (install py-spy to measure the Python-level share of each stage)")
+    else:
+        worst = max(share for share, _, _ in report.values())
+        print(
+            f"  3. largest share of a stage's samples in Python-level code, N = {profiled}, "
+            f"λ = 1: {worst:.0%} (goal <= 50%: {'met' if worst <= 0.5 else 'NOT met'})"
+        )
+        for name, (share, samples, top) in report.items():
+            print(f"     {name}: {share:.0%} of {samples} samples; top innermost frames:")
+            for count, leaf in top:
+                print(f"       {count / max(samples, 1):5.1%}  {leaf}")
 
     x = rng.uniform(size=(n_dense, 2))
     theta, t_form = best_of(lambda: kernel_matrix(x), repeats=1)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .points import concatenate_lists
+from .points import WORKERS, concatenate_lists
 
 __all__ = ["greedy_maximin", "insert_distances"]
 
@@ -74,7 +74,7 @@ def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
     local = np.argsort(leaf_rank[batch], kind="stable")
     batch, radii = batch[local], radii[local]
     found, counts = concatenate_lists(
-        tree.query_ball_point(points[batch], radii, return_sorted=False)
+        tree.query_ball_point(points[batch], radii, return_sorted=False, workers=WORKERS)
     )
     source = np.repeat(batch, counts)
     keep = ~selected[found]
@@ -181,7 +181,7 @@ def _refill(value, selected, in_buffer, buffer_size, reserve):
     ids = ids[~selected[ids]]
     take, threshold = _top(value, ids[~in_buffer[ids]], buffer_size)
     if threshold < floor or (threshold == -np.inf and floor > -np.inf):
-        ids, floor = _top(value, np.flatnonzero(~selected), 32 * buffer_size)
+        ids, floor = _top(value, np.flatnonzero(~selected), 16 * buffer_size)
         take, threshold = _top(value, ids[~in_buffer[ids]], buffer_size)
         threshold = max(threshold, floor)
     in_buffer[take] = True

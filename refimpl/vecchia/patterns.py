@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_array_type, check_integer
 
-from .points import binary_scale, concatenate_lists
+from .points import WORKERS, binary_scale, concatenate_lists
 from .sparsity import Pattern, check_pattern, pattern_from_pairs
 
 __all__ = [
@@ -158,7 +158,7 @@ def ball_pattern(points, lengths, rho):
     # are not sorted (prediction points placed before the training points).
     starts = _scale_levels(np.maximum.accumulate(lengths))
     for start, stop in itertools.pairwise(starts):
-        tree = cKDTree(points[start:])
+        tree = cKDTree(points[start:], balanced_tree=False)
         # The level's columns in the tree's leaf order: consecutive queries then visit the
         # same leaves (maximin order scatters them, and at N = 1e6 cache misses dominate).
         leaf = tree.indices
@@ -167,7 +167,9 @@ def ball_pattern(points, lengths, rho):
         if finite.any():
             queries = points[cols[finite]]
             found, counts = concatenate_lists(
-                tree.query_ball_point(queries, radius[cols[finite]], return_sorted=False)
+                tree.query_ball_point(
+                    queries, radius[cols[finite]], return_sorted=False, workers=WORKERS
+                )
             )
             r = found + start
             c = np.repeat(cols[finite], counts)
@@ -271,7 +273,7 @@ def knn_pattern(points, m):
         stop = n
         while stop > 0:
             start = max(0, stop - max(64, (n - stop)))  # runs grow geometrically
-            tree = cKDTree(points[start:])
+            tree = cKDTree(points[start:], balanced_tree=False)
             cols = np.arange(start, stop)
             want = np.minimum(m, n - 1 - cols)
             pending = cols[want > 0]

@@ -25,6 +25,10 @@ __all__ = [
 ]
 
 
+#: ``workers`` of the KD-tree queries: every core. Each query's answer is computed on its
+#: own, so the results are the same for any number of workers.
+WORKERS = -1
+
 def check_points(points, name="points", distinct=True):
     r"""Validate a point set: finite, shape (N, d), and (by default) no duplicates.
 
@@ -94,7 +98,7 @@ def checked_points_and_tree(points, name="points", distinct=True):
         # this halves the time), then put the answers back in the points' order.
         leaf = tree.indices
         dist, idx = np.empty((len(leaf), 2)), np.empty((len(leaf), 2), dtype=np.intp)
-        dist[leaf], idx[leaf] = tree.query(tree.data[leaf], k=2)
+        dist[leaf], idx[leaf] = tree.query(tree.data[leaf], k=2, workers=WORKERS)
         clash = np.flatnonzero(dist[:, 1] == 0.0)
         if clash.size:
             i = int(clash[0])
