@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .points import WORKERS, concatenate_lists
+from .points import concatenate_lists, query_workers
 
 __all__ = ["greedy_maximin", "insert_distances"]
 
@@ -74,7 +74,9 @@ def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
     local = np.argsort(leaf_rank[batch], kind="stable")
     batch, radii = batch[local], radii[local]
     found, counts = concatenate_lists(
-        tree.query_ball_point(points[batch], radii, return_sorted=False, workers=WORKERS)
+        tree.query_ball_point(
+            points[batch], radii, return_sorted=False, workers=query_workers(batch.size)
+        )
     )
     source = np.repeat(batch, counts)
     keep = ~selected[found]
@@ -86,13 +88,23 @@ def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
         np.minimum.at(value, found, d)
         near[found, 0] = value[found]
         return
-    while found.size:  # one insertion per point and round; points hit twice wait a round
-        first_found, first = np.unique(found, return_index=True)
-        near[first_found] = insert_distances(near[first_found], d[first])
-        value[first_found] = near[first_found, p - 1]
-        rest = np.ones(found.size, dtype=bool)
-        rest[first] = False
-        found, d = found[rest], d[rest]
+    if not found.size:
+        return
+    # Per point hit, its p smallest new distances join its p current ones in one sorted
+    # table row, and the p smallest of the row stay: all insertions at once.
+    rank = np.lexsort((d, found))
+    found, d = found[rank], d[rank]
+    starts = np.flatnonzero(np.r_[True, found[1:] != found[:-1]])  # (m,) one per point
+    counts = np.diff(np.r_[starts, found.size])
+    within = np.arange(found.size) - np.repeat(starts, counts)  # rank among its distances
+    take = within < p
+    hit_points = found[starts]
+    table = np.full((hit_points.size, 2 * p), np.inf)  # (m, 2p)
+    table[:, :p] = near[hit_points]
+    table[np.repeat(np.arange(hit_points.size), counts)[take], p + within[take]] = d[take]
+    table.sort(axis=1)
+    near[hit_points] = table[:, :p]
+    value[hit_points] = table[:, p - 1]
 
 
 def _held_bounds(near, ids, held, a, b, d):

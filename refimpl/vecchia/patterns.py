@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_array_type, check_integer
 
-from .points import WORKERS, binary_scale, concatenate_lists
+from .points import binary_scale, concatenate_lists, query_workers
 from .sparsity import Pattern, check_pattern, pattern_from_pairs
 
 __all__ = [
@@ -168,7 +168,10 @@ def ball_pattern(points, lengths, rho):
             queries = points[cols[finite]]
             found, counts = concatenate_lists(
                 tree.query_ball_point(
-                    queries, radius[cols[finite]], return_sorted=False, workers=WORKERS
+                    queries,
+                    radius[cols[finite]],
+                    return_sorted=False,
+                    workers=query_workers(len(queries)),
                 )
             )
             r = found + start

@@ -29,6 +29,13 @@ __all__ = [
 #: own, so the results are the same for any number of workers.
 WORKERS = -1
 
+
+def query_workers(n_queries):
+    """``workers`` for a KD-tree query of ``n_queries`` points: one below a few thousand,
+    where starting the threads (SciPy starts them per call) costs more than it saves."""
+    return WORKERS if n_queries >= 4096 else 1
+
+
 def check_points(points, name="points", distinct=True):
     r"""Validate a point set: finite, shape (N, d), and (by default) no duplicates.
 
@@ -98,7 +105,7 @@ def checked_points_and_tree(points, name="points", distinct=True):
         # this halves the time), then put the answers back in the points' order.
         leaf = tree.indices
         dist, idx = np.empty((len(leaf), 2)), np.empty((len(leaf), 2), dtype=np.intp)
-        dist[leaf], idx[leaf] = tree.query(tree.data[leaf], k=2, workers=WORKERS)
+        dist[leaf], idx[leaf] = tree.query(tree.data[leaf], k=2, workers=query_workers(len(leaf)))
         clash = np.flatnonzero(dist[:, 1] == 0.0)
         if clash.size:
             i = int(clash[0])

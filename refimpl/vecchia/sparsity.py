@@ -158,8 +158,12 @@ def pattern_from_pairs(rows, cols, n):
 
     The result is sorted by construction, so the checks of :class:`Pattern` are skipped.
     """
-    key = np.sort(cols.astype(np.int64) * n + rows)  # column-major order, rows ascending
-    cols, rows = np.divmod(key, n)
+    if n < 2**31:  # column in the high 32 bits: shifts instead of a slow integer divmod
+        key = np.sort((cols.astype(np.int64) << 32) | rows)  # column-major, rows ascending
+        cols, rows = key >> 32, key & 0xFFFFFFFF
+    else:
+        key = np.sort(cols.astype(np.int64) * n + rows)
+        cols, rows = np.divmod(key, n)
     indptr = np.zeros(n + 1, dtype=np.intp)
     np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
     return pattern_from_csc(indptr, rows.astype(np.intp))
