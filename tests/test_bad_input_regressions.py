@@ -4,6 +4,8 @@ Each case used to hang, return NaN/inf silently, or raise an undocumented except
 type; each must now raise a ``ValueError`` naming the argument (or work).
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,13 @@ def test_inrank_defaults_work_for_small_layers():
     weights = inrank.small_gaussian_init((4, 6, 6, 3), 0.1, 0)
     result = inrank.algorithm.inrank(weights, np.ones((4, 5)), np.ones((3, 5)), 0.01, 5)
     assert result.ranks[0].tolist() == [2, 2, 1]  # min(2, cap) with caps (2, 3, 1)
+
+
+def test_tolerance_rounding_up_near_the_largest_double_stays_finite():
+    """Rounding 1.7000000495e308 up to two digits gives 1.8e308 = inf; the largest double
+    is kept instead, still an upper bound of the value (found by the contract sweep)."""
+    from refimpl.oracle.case import Tolerance
+
+    tol = Tolerance(0.0, 1.7000000495e308, "a huge tolerance")
+    assert tol.rtol == sys.float_info.max
+    assert Tolerance(0.0, 1.23e-8, "small").rtol == 1.3e-8

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -36,7 +37,8 @@ def _two_digits_up(value: float) -> float:
     # Through the decimal string, so subnormal values do not underflow on the way.
     mantissa, exponent = f"{value:.9e}".split("e")
     rounded_up = math.ceil(round(float(mantissa) * 10, 6)) / 10
-    return float(f"{rounded_up}e{exponent}")
+    # near the largest double, rounding up would overflow: the largest double is still >= value
+    return min(float(f"{rounded_up}e{exponent}"), sys.float_info.max)
 
 
 @dataclasses.dataclass(frozen=True)

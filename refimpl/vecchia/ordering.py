@@ -210,7 +210,27 @@ def maximin_ordering(points, p=1, initial=0):
     >>> order.tolist(), lengths.tolist()
     ([3, 2, 1, 0], [0.25, 0.5, 1.0, inf])
     """
-    return ordering_of_checked_points(*checked_points_and_tree(points), p, initial)
+    return checked_ordering(points, p, initial)[1:]
+
+
+def checked_ordering(points, p=1, initial=0, name="points"):
+    """Check ``points`` and order them: ``(points, order, lengths)``, as float arrays.
+
+    Repeated points raise ValueError naming two of their rows. For p = 1 a repeated point
+    has length 0, so the KD-tree query that finds the rows runs only when a zero length
+    appears (at N = 1e6 it costs about a tenth of the ordering); for any other p it runs
+    first.
+    """
+    p_is_one = isinstance(p, int | np.integer) and not isinstance(p, bool | np.bool_) and p == 1
+    points, tree = checked_points_and_tree(points, name, distinct=not p_is_one)
+    order, lengths = ordering_of_checked_points(points, tree, p, initial)
+    if p_is_one and lengths.size > 1 and lengths[0] == 0.0:
+        checked_points_and_tree(points, name)  # raises, naming the repeated rows
+        raise ValueError(
+            f"{name}: expected distinct points, received points too close to be told apart "
+            "in double precision; rescale them or remove near-duplicates"
+        )
+    return points, order, lengths
 
 
 def ordering_of_checked_points(points, tree, p=1, initial=0):
@@ -223,7 +243,8 @@ def ordering_of_checked_points(points, tree, p=1, initial=0):
     points = points * scale  # the tree, if given, holds these scaled points
     near, selected, chosen, lengths = _first_points(points, initial, p)
     if len(chosen) < n:
-        tree = cKDTree(points) if tree is None else tree
+        # the greedy phase uses the tree for its leaf order only: the faster unbalanced build
+        tree = cKDTree(points, balanced_tree=False) if tree is None else tree
         rest, rest_lengths = greedy_maximin(points, near, selected, tree)
         chosen += rest
         lengths += rest_lengths

@@ -12,9 +12,9 @@ import numpy as np
 from refimpl.validation import check_nonnegative
 
 from .batched import check_kernel
-from .ordering import ordering_of_checked_points
+from .ordering import checked_ordering
 from .patterns import ball_pattern, check_rho
-from .points import checked_points_and_tree
+from .points import check_points
 from .supernodal import factor_supernodes
 from .supernodes import check_lam, supernodes
 
@@ -79,12 +79,12 @@ def kl_cholesky(points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     >>> round(kl_divergence(theta, L), 2), round(L.nnz / len(x), 1)  # KL, nonzeros per column
     (0.54, 45.1)
     """
-    points, tree = checked_points_and_tree(points)  # the ordering needs distinct points
+    points = check_points(points, distinct=False)  # distinctness: checked by the ordering
     check_kernel(kernel, points)
     rho = check_rho(rho)
     lam = check_lam(lam)
     nugget = check_nonnegative("nugget", nugget)
-    order, lengths = ordering_of_checked_points(points, tree, p, 0)  # one KD-tree
+    points, order, lengths = checked_ordering(points, p, 0)
     return factor_ordered_points(points[order], lengths, kernel, rho, lam, nugget), order
 
 
