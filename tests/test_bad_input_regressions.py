@@ -81,3 +81,11 @@ def test_tolerance_rounding_up_near_the_largest_double_stays_finite():
     tol = Tolerance(0.0, 1.7000000495e308, "a huge tolerance")
     assert tol.rtol == sys.float_info.max
     assert Tolerance(0.0, 1.23e-8, "small").rtol == 1.3e-8
+
+
+def test_kernel_of_an_empty_stack_is_an_empty_stack():
+    """A stack of zero-row blocks used to stop at range(0, 0, 0)."""
+    from refimpl.vecchia import Gaussian, Matern
+
+    assert Gaussian(1.0)(np.zeros((2, 0, 2)), np.zeros((2, 3, 2))).shape == (2, 0, 3)
+    assert Matern(1.5, 0.1)(np.zeros((0, 2)), np.zeros((3, 2))).shape == (0, 3)

@@ -170,8 +170,8 @@ class Kernel:
         shape = np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]) + (n, m)
         check_array_size("X", shape)
         # one matrix: blocks of rows; a stack of small blocks (the factors' case): at once
-        rows = max(1, _BLOCK_ENTRIES // max(1, m)) if len(shape) == 2 else n
-        out = None if rows >= n else xp.empty(shape, dtype=X.dtype)
+        rows = max(1, _BLOCK_ENTRIES // max(1, m)) if len(shape) == 2 else max(1, n)
+        out = None if 0 < n <= rows else xp.empty(shape, dtype=X.dtype)
         for start in range(0, n, rows):
             r = distances_of_checked(X[..., start : start + rows, :], Y)  # (..., rows, m)
             if length_scale != 1.0:

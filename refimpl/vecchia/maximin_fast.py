@@ -9,13 +9,16 @@ the largest ones, sorted by a key that is an upper bound of the distance (the la
 update of the authors' Julia code: a key is refreshed only when the scan meets
 it). It scans the buffer in order and chooses, in one batch, every point that is
 provably the next farthest: its key is fresh, and it lies at least its distance
-away from the points already in the batch (found with a hash grid), so choosing
+away from the points already in the batch (found with one KD-tree pair query of
+the scanned candidates), so choosing
 those did not change it. A point that fails either test is held back with an upper
 bound of its new distance, and the batch stops at the first point below such a
 bound. The batch then lowers the distances of all points within :math:`l_j` of each
 chosen :math:`x_j` with one KD-tree ball query and vectorized minima, and the
 buffer is re-keyed. Balls at step k hold about N/k points of a quasi-uniform set,
-so there are :math:`O(N \log N)` updates. The derivation is in
+so there are :math:`O(N \log N)` updates. The work runs on the points in a KD-tree's
+leaf order (near in space is near in memory), and refills draw from a reserve of the
+largest distances; neither changes the sequence. The derivation is in
 ``docs/derivations/vecchia.md``.
 
 References
@@ -185,7 +188,7 @@ def _refill(value, selected, in_buffer, buffer_size, reserve):
 
     ``reserve = (ids, floor)`` holds every unchosen point of value >= floor (values only
     decrease, so no other point can climb above it); refills draw from it and rebuild
-    it from all points, 32 buffers at a time, only when it runs short. Returns the
+    it from all points, 16 buffers at a time, only when it runs short. Returns the
     points taken, the threshold (every unchosen point outside the buffer has a smaller
     value) and the reserve.
     """
@@ -217,7 +220,8 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
     selected : ndarray of bool, shape (N,)
         Points chosen already (updated in place).
     tree : scipy.spatial.cKDTree
-        Of ``points``.
+        Of ``points``; its leaf order becomes the working order (any tree of the
+        points gives the same result).
 
     Returns
     -------
@@ -250,8 +254,9 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
             ids = _keyed(value, take, original)
         scan = ids[:window]
         batch, stop, held = _scan(points, near, value, scan, threshold, batch_cap)
-        # scan next about twice what this round could use: small while conflicts are
-        # frequent (few points chosen, long distances), growing as the choices spread out
+        # scan next about twice what this round chose: small while conflicts are frequent
+        # (at coarse scales nearly every pair of candidates conflicts, and a wide scan only
+        # finds pairs), growing as the choices spread out
         window = min(buffer_size, max(64, 2 * batch.size))
         batch = scan[batch]
         selected[batch] = True
