@@ -131,9 +131,10 @@ def _from_owners(pattern, owner, count):
     # the row set of a supernode is the union of its members' columns: sort the
     # (supernode, row) pairs of every entry and drop repeats
     entry_owner = np.repeat(owner, pattern.counts()).astype(np.int64)  # (nnz,)
-    key = np.sort(entry_owner * n + pattern.indices)
+    shift = max(1, int(n).bit_length())  # (owner, row) packed: shifts, not a slow divmod
+    key = np.sort((entry_owner << shift) | pattern.indices)
     key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # unique (sorted already)
-    row_owner, rows = np.divmod(key, n)
+    row_owner, rows = key >> shift, key & ((1 << shift) - 1)
     row_ptr = np.zeros(count + 1, dtype=np.intp)
     np.cumsum(np.bincount(row_owner, minlength=count), out=row_ptr[1:])
     return supernodes_from_arrays(
