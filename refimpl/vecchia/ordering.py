@@ -214,22 +214,15 @@ def maximin_ordering(points, p=1, initial=0):
 
 
 def checked_ordering(points, p=1, initial=0, name="points"):
-    """Check ``points`` and order them: ``(points, order, lengths)``, as float arrays.
-
-    Repeated points raise ValueError naming two of their rows. For p = 1 a repeated point
-    has length 0, so the KD-tree query that finds the rows runs only when a zero length
-    appears (at N = 1e6 it costs about a tenth of the ordering); for any other p it runs
-    first.
-    """
+    """Check ``points`` and order them: ``(points, order, lengths)``. A repeated point has
+    length 0 for p = 1, so the KD-tree query naming its rows (a tenth of the ordering at
+    N = 1e6) runs only then; for other p it runs first."""
     p_is_one = isinstance(p, int | np.integer) and not isinstance(p, bool | np.bool_) and p == 1
     points, tree = checked_points_and_tree(points, name, distinct=not p_is_one)
     order, lengths = ordering_of_checked_points(points, tree, p, initial)
     if p_is_one and lengths.size > 1 and lengths[0] == 0.0:
         checked_points_and_tree(points, name)  # raises, naming the repeated rows
-        raise ValueError(
-            f"{name}: expected distinct points, received points too close to be told apart "
-            "in double precision; rescale them or remove near-duplicates"
-        )
+        raise ValueError(f"{name}: expected distinct points, received some too close to tell apart")
     return points, order, lengths
 
 
