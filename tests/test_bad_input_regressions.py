@@ -89,3 +89,55 @@ def test_kernel_of_an_empty_stack_is_an_empty_stack():
 
     assert Gaussian(1.0)(np.zeros((2, 0, 2)), np.zeros((2, 3, 2))).shape == (2, 0, 3)
     assert Matern(1.5, 0.1)(np.zeros((0, 2)), np.zeros((3, 2))).shape == (0, 3)
+
+
+def test_repeated_points_among_initial_are_refused_for_p_1():
+    """With ``initial`` the lengths are not sorted: a repeated point's zero length may sit
+    anywhere, and must still be refused (review finding)."""
+    from refimpl.vecchia import maximin_ordering
+
+    with pytest.raises(ValueError, match="points: expected distinct points"):
+        maximin_ordering(np.array([[0.0], [0.0], [5.0]]), 1, [0, 1, 2])
+
+
+def test_built_in_kernel_at_the_largest_variance_raises_instead_of_inf():
+    """Matérn profiles exceed 1 by an ulp after rounding; times the largest double that is
+    inf, which must raise (review finding)."""
+    from refimpl.vecchia import Matern
+
+    big = np.finfo(float).max
+    with pytest.raises(ValueError, match="variance"):
+        Matern(2.5, 1.0, variance=big)(np.array([[0.0], [4.465055282537339e-09]]))
+
+
+def test_a_subclass_profile_returning_a_scalar_or_a_view_still_gives_a_block():
+    from refimpl.vecchia.kernels import Kernel
+
+    class Constant(Kernel):
+        def profile(self, r):
+            return 1.0
+
+    class View(Kernel):
+        def profile(self, r):
+            return np.broadcast_to(np.exp(-r[..., :1]), r.shape)
+
+    x = np.random.default_rng(0).uniform(size=(3, 2))
+    block = Constant(1.0)(x)
+    assert block.shape == (3, 3) and np.all(block == 1.0)
+    assert View(1.0)(x).shape == (3, 3)
+
+
+def test_ball_pattern_on_a_grid_keeps_pairs_at_exactly_rho_l():
+    """The KD-tree compares squared distances with a rounded r²; on a grid some pairs sit at
+    exactly ρ l_j and were dropped (20 of them on 25 × 25 with ρ = 2)."""
+    from refimpl.vecchia import ball_pattern, maximin_ordering
+
+    grid = np.stack(np.meshgrid(np.arange(25.0), np.arange(25.0)), -1).reshape(-1, 2)
+    order, lengths = maximin_ordering(grid)
+    x = grid[order]
+    pattern = ball_pattern(x, lengths, 2.0)
+    distance = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    n = len(x)
+    lower = np.arange(n)[:, None] >= np.arange(n)[None, :]
+    expected = (distance <= 2.0 * lengths[None, :]) & lower
+    np.testing.assert_array_equal(pattern.to_sparse().toarray() > 0, expected)

@@ -78,10 +78,11 @@ def kernel_blocks(points, kernel, index, valid, nugget):
         )
     if K.shape != X.shape[:2] + (X.shape[1],):
         raise ValueError(f"{_HINT}; with X of shape {X.shape} it returned shape {K.shape}")
-    # refimpl's own kernels return fresh, exactly symmetric float blocks (a function of the
-    # distance): mask their padding in place. A user kernel's array may be shared or of
-    # integer dtype, so it is copied to floats before the nugget is added below.
-    trusted = type(kernel) in (Matern, Gaussian)
+    # refimpl's own kernels return fresh, finite (see Kernel.__call__), exactly symmetric
+    # float blocks (a function of the distance): mask their padding in place. A user
+    # kernel's array may be shared or of integer dtype, so it is copied to floats before
+    # the nugget is added below, and checked.
+    trusted = type(kernel) in (Matern, Gaussian) and kernel.variance <= 0.5 * np.finfo(float).max
     if not trusted:
         K = np.where(valid[:, :, None] & valid[:, None, :], K, 0.0)
     elif not valid.all():

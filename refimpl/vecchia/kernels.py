@@ -171,7 +171,13 @@ class Kernel:
         check_array_size("X", shape)
         # one matrix: blocks of rows; a stack of small blocks (the factors' case): at once
         rows = max(1, _BLOCK_ENTRIES // max(1, m)) if len(shape) == 2 else max(1, n)
-        out = None if 0 < n <= rows else xp.empty(shape, dtype=X.dtype)
+        # The built-in profiles lie in [0, 1] up to rounding (1 + 2⁻⁵² has been seen), so
+        # their blocks are finite unless the variance is within a hair of the largest
+        # double; their profile's own fresh array can be the result. Anything else (a
+        # subclass's profile may return a scalar or a view) is copied and checked.
+        bounded = type(self).__dict__.get("_bounded_profile", False)
+        bounded = bounded and self.variance <= 0.5 * np.finfo(float).max
+        out = None if bounded and 0 < n <= rows else xp.empty(shape, dtype=X.dtype)
         for start in range(0, n, rows):
             r = distances_of_checked(X[..., start : start + rows, :], Y)  # (..., rows, m)
             if length_scale != 1.0:
@@ -183,9 +189,6 @@ class Kernel:
                 out[..., start : start + rows, :] = self._profile_overwriting(r)
         if self.variance != 1.0:
             out *= self.variance
-        # The built-in profiles lie in [0, 1] (the Bessel form checks its own values), so
-        # their blocks are finite; any other profile, a subclass's included, is checked.
-        bounded = type(self).__dict__.get("_bounded_profile", False)
         if not bounded and not bool(xp.all(xp.isfinite(out))):
             raise ValueError(
                 f"variance: the kernel values overflow (variance {self.variance!r}); "

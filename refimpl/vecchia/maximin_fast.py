@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .points import concatenate_lists, query_workers
+from .points import concatenate_lists, pair_distances, query_workers
 
 __all__ = ["greedy_maximin", "insert_distances"]
 
@@ -46,22 +46,6 @@ def insert_distances(near_rows, d):
     rows = np.concatenate([near_rows, d[:, None]], axis=1)  # (m, p + 1)
     rows.sort(axis=1)
     return rows[:, :p]
-
-
-def _distances(points, a, b):
-    """|x_a − x_b| row by row, by the same formula as the definition (bitwise equal).
-
-    NumPy sums fewer than eight terms left to right, so for d < 8 a sum over the
-    columns in order is the definition's ``((x_a - x_b) ** 2).sum(axis=1)``, without
-    its slow reduction along a short axis.
-    """
-    if points.shape[1] >= 8:
-        return np.sqrt(((points[a] - points[b]) ** 2).sum(axis=1))
-    columns = points.T  # (d, N)
-    squared = (columns[0, a] - columns[0, b]) ** 2
-    for column in columns[1:]:
-        squared += (column[a] - column[b]) ** 2
-    return np.sqrt(squared, out=squared)
 
 
 def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
@@ -84,7 +68,7 @@ def _update(points, near, value, selected, tree, batch, radii, leaf_rank):
     source = np.repeat(batch, counts)
     keep = ~selected[found]
     found, source = found[keep], source[keep]
-    d = _distances(points, found, source)
+    d = pair_distances(points, found, source)
     hit = d < value[found]
     found, d = found[hit], d[hit]
     if p == 1:
@@ -154,7 +138,7 @@ def _scan(points, near, value, ids, threshold, cap):
     pairs = cKDTree(points[ids]).query_pairs(float(v[0]), output_type="ndarray")
     pairs = pairs.reshape(-1, 2)
     a, b = pairs[:, 0], pairs[:, 1]  # a < b: query_pairs returns i < j
-    d = _distances(points, ids[a], ids[b])
+    d = pair_distances(points, ids[a], ids[b])
     close = d < v[b]  # a comes first in the scan
     a, b, d = a[close], b[close], d[close]
     held = np.zeros(w, dtype=bool)
@@ -234,7 +218,7 @@ def greedy_maximin(points, near, selected, tree, buffer_size=4096, batch_cap=409
     # they dominated otherwise). Ties are broken by the original index, so the
     # sequence is the same.
     original = tree.indices  # (n,) original index of each working position
-    points = np.asfortranarray(points[original])  # columns contiguous for _distances
+    points = np.asfortranarray(points[original])  # columns contiguous for pair_distances
     near_all, selected_all = near, selected
     near, selected = near[original], selected[original]
     tree = cKDTree(points, balanced_tree=False)

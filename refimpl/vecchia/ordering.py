@@ -220,7 +220,7 @@ def checked_ordering(points, p=1, initial=0, name="points"):
     p_is_one = isinstance(p, int | np.integer) and not isinstance(p, bool | np.bool_) and p == 1
     points, tree = checked_points_and_tree(points, name, distinct=not p_is_one)
     order, lengths = ordering_of_checked_points(points, tree, p, initial)
-    if p_is_one and lengths.size > 1 and lengths[0] == 0.0:
+    if p_is_one and lengths.size > 1 and lengths.min() == 0.0:  # unsorted with `initial`
         checked_points_and_tree(points, name)  # raises, naming the repeated rows
         raise ValueError(f"{name}: expected distinct points, received some too close to tell apart")
     return points, order, lengths

@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_array_type, check_integer
 
-from .points import binary_scale, concatenate_lists, query_workers
+from .points import binary_scale, concatenate_lists, pair_distances, query_workers
 from .sparsity import Pattern, check_pattern, pattern_from_pairs
 
 __all__ = [
@@ -166,10 +166,13 @@ def ball_pattern(points, lengths, rho):
         finite = np.isfinite(radius[cols])
         if finite.any():
             queries = points[cols[finite]]
+            # The tree compares squared distances with a rounded r², which can drop a
+            # point with sqrt(d²) == r exactly: query a hair wider, then keep exactly the
+            # points of the definition, dist(x_i, x_j) <= ρ l_j.
             found, counts = concatenate_lists(
                 tree.query_ball_point(
                     queries,
-                    radius[cols[finite]],
+                    radius[cols[finite]] * (1.0 + 1e-12),
                     return_sorted=False,
                     workers=query_workers(len(queries)),
                 )
@@ -177,6 +180,8 @@ def ball_pattern(points, lengths, rho):
             r = found + start
             c = np.repeat(cols[finite], counts)
             keep = r >= c
+            r, c = r[keep], c[keep]
+            keep = pair_distances(points, r, c) <= radius[c]
             rows_all.append(r[keep])
             cols_all.append(c[keep])
         for j in cols[~finite]:  # infinite length: the whole rest of the column
@@ -276,7 +281,7 @@ def knn_pattern(points, m):
         stop = n
         while stop > 0:
             start = max(0, stop - max(64, (n - stop)))  # runs grow geometrically
-            tree = cKDTree(points[start:], balanced_tree=False)
+            tree = cKDTree(points[start:])
             cols = np.arange(start, stop)
             want = np.minimum(m, n - 1 - cols)
             pending = cols[want > 0]
