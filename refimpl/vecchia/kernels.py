@@ -188,7 +188,8 @@ class Kernel:
             else:
                 out[..., start : start + rows, :] = self._profile_overwriting(r)
         if self.variance != 1.0:
-            out *= self.variance
+            with np.errstate(over="ignore"):  # an overflow is reported just below
+                out *= self.variance
         if not bounded and not bool(xp.all(xp.isfinite(out))):
             raise ValueError(
                 f"variance: the kernel values overflow (variance {self.variance!r}); "
