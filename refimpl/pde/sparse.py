@@ -38,6 +38,7 @@ from refimpl.validation import (
     check_positive,
 )
 from refimpl.vecchia import ball_pattern, supernodal_kl_factor, supernodes
+from refimpl.vecchia.patterns import check_rho
 
 from .dense import check_rhs, kernel_matvec
 from .functionals import point_values
@@ -87,18 +88,6 @@ class _Triangular:
     def inverse_transpose(self, b):
         """L⁻ᵀ b."""
         return self.lu.solve(b)
-
-
-def _check_rho_system(rho_system):
-    if isinstance(rho_system, bool) or not isinstance(rho_system, int | float | np.number):
-        raise ValueError(
-            f"rho_system: expected a number > 0 (inf allowed), received {rho_system!r}"
-        )
-    if not float(rho_system) > 0:  # also NaN
-        raise ValueError(
-            f"rho_system: expected a number > 0 (inf allowed), received {rho_system!r}"
-        )
-    return float(rho_system)
 
 
 class SparseSolver:
@@ -202,7 +191,7 @@ class SparseSolver:
         start = time.perf_counter()
         big_groups = supernodes(ball_pattern(big.points[self.order], lengths, rho), lengths, lam)
         points = system.points[point_order]
-        rho_system = rho if rho_system is None else _check_rho_system(rho_system)
+        rho_system = rho if rho_system is None else check_rho(rho_system, "rho_system")
         self.groups = supernodes(
             ball_pattern(points, point_lengths, rho_system), point_lengths, lam
         )

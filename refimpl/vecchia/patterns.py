@@ -32,13 +32,13 @@ __all__ = [
 ]
 
 
-def check_rho(rho):
-    """Return ρ as a float if ρ > 0 (``inf`` allowed: the full pattern)."""
+def check_rho(rho, name="rho"):
+    """Return ρ as a float if ρ > 0 (``inf`` allowed: the full pattern); errors say ``name``."""
     if isinstance(rho, bool) or not isinstance(rho, int | float | np.floating | np.integer):
-        raise ValueError(f"rho: expected a number > 0 (inf allowed), received {rho!r}")
+        raise ValueError(f"{name}: expected a number > 0 (inf allowed), received {rho!r}")
     rho = float(rho)
     if not rho > 0:  # also catches nan
-        raise ValueError(f"rho: expected a number > 0 (inf allowed), received {rho!r}")
+        raise ValueError(f"{name}: expected a number > 0 (inf allowed), received {rho!r}")
     return rho
 
 
