@@ -14,8 +14,7 @@ import scipy.sparse as sp
 
 from refimpl import backend
 
-from .kernels import Gaussian, Kernel
-from .matern import Matern
+from .kernels import Kernel
 
 __all__ = [
     "BLOCK_BUDGET",
@@ -78,18 +77,17 @@ def kernel_blocks(points, kernel, index, valid, nugget):
         )
     if K.shape != X.shape[:2] + (X.shape[1],):
         raise ValueError(f"{_HINT}; with X of shape {X.shape} it returned shape {K.shape}")
-    # refimpl's own kernels return fresh, finite (see Kernel.__call__), exactly symmetric
-    # float blocks (a function of the distance): mask their padding in place. A user
-    # kernel's array may be shared or of integer dtype, so it is copied to floats before
-    # the nugget is added below, and checked.
-    trusted = type(kernel) in (Matern, Gaussian) and kernel.variance <= 0.5 * np.finfo(float).max
+    # refimpl's own kernels return fresh, finite, exactly symmetric float blocks: mask their
+    # padding in place. A user kernel's array may be shared or of integer dtype, so it is
+    # copied to floats before the nugget is added below, and checked.
+    trusted = isinstance(kernel, Kernel) and kernel._fresh_finite_blocks
     if not trusted:
         K = np.where(valid[:, :, None] & valid[:, None, :], K, 0.0)
     elif not valid.all():
         padded = ~valid
         K[padded] = 0.0  # padded rows
         np.swapaxes(K, -1, -2)[padded] = 0.0  # padded columns
-    if not trusted and not np.all(np.isfinite(K)):  # refimpl's own: finite by construction
+    if not trusted and not np.all(np.isfinite(K)):
         raise ValueError(f"{_HINT}; it returned non-finite values (NaN or inf)")
     if not trusted and (asymmetry := np.abs(K - np.swapaxes(K, -1, -2)).max(initial=0.0)) > (
         _SYMMETRY_TOLERANCE * np.abs(K).max(initial=0.0)

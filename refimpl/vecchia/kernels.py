@@ -113,6 +113,14 @@ class Kernel:
                 f"{self.dim} length scales, received dimension {d}"
             )
 
+    @property
+    def _fresh_finite_blocks(self):
+        """True for refimpl's own kernels (exactly Matern or Gaussian, not a subclass) at a
+        variance that cannot overflow: their blocks are fresh, finite, exactly symmetric
+        arrays. Their profiles lie in [0, 1] up to rounding (1 + 2⁻⁵² has been seen)."""
+        own = type(self).__dict__.get("_bounded_profile", False)
+        return own and self.variance <= 0.5 * np.finfo(float).max
+
     def profile(self, r):
         """Correlation as a function of the scaled distance ``r = |x − y| / length_scale``."""
         raise NotImplementedError
@@ -171,12 +179,10 @@ class Kernel:
         check_array_size("X", shape)
         # one matrix: blocks of rows; a stack of small blocks (the factors' case): at once
         rows = max(1, _BLOCK_ENTRIES // max(1, m)) if len(shape) == 2 else max(1, n)
-        # The built-in profiles lie in [0, 1] up to rounding (1 + 2⁻⁵² has been seen), so
-        # their blocks are finite unless the variance is within a hair of the largest
-        # double; their profile's own fresh array can be the result. Anything else (a
-        # subclass's profile may return a scalar or a view) is copied and checked.
-        bounded = type(self).__dict__.get("_bounded_profile", False)
-        bounded = bounded and self.variance <= 0.5 * np.finfo(float).max
+        # refimpl's own kernels: the profile's fresh array can be the result, and it needs
+        # no finiteness check; anything else (a subclass's profile may return a scalar or
+        # a view) is copied and checked.
+        bounded = self._fresh_finite_blocks
         out = None if bounded and 0 < n <= rows else xp.empty(shape, dtype=X.dtype)
         for start in range(0, n, rows):
             r = distances_of_checked(X[..., start : start + rows, :], Y)  # (..., rows, m)
@@ -236,7 +242,7 @@ class Gaussian(Kernel):
     0.6065306597126334
     """
 
-    _bounded_profile = True  # values in [0, 1]: blocks need no finiteness check
+    _bounded_profile = True  # see Kernel._fresh_finite_blocks
 
     def profile(self, r):
         """Gaussian correlation exp(−r²/2) at scaled distances ``r``."""

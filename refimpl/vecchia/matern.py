@@ -65,7 +65,7 @@ class Matern(Kernel):
     0.6065306597126334
     """
 
-    _bounded_profile = True  # values in [0, 1]: blocks need no finiteness check
+    _bounded_profile = True  # see Kernel._fresh_finite_blocks
 
     _CLOSED_FORMS = (0.5, 1.5, 2.5, 3.5)
 
