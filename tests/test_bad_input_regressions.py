@@ -141,3 +141,12 @@ def test_ball_pattern_on_a_grid_keeps_pairs_at_exactly_rho_l():
     lower = np.arange(n)[:, None] >= np.arange(n)[None, :]
     expected = (distance <= 2.0 * lengths[None, :]) & lower
     np.testing.assert_array_equal(pattern.to_sparse().toarray() > 0, expected)
+
+
+def test_staircase_names_lr_when_its_time_scale_overflows():
+    """A subnormal lr passed check_positive, and τ = 1/lr = inf was then refused under the
+    name ``tau`` of a function the caller never called (found by the contract sweep)."""
+    from refimpl.inrank.experiments import staircase
+
+    with pytest.raises(ValueError, match="^lr: "):
+        staircase(sigmas=(0.1,), singular_values=(1.0,), n=2, steps=2, lr=2.2e-311, rng=0)

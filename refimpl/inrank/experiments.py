@@ -152,6 +152,8 @@ def staircase(
     n = check_integer("n", n, minimum=1)
     check_array_size("n", (n, n))
     lr = check_positive("lr", lr)
+    if not np.isfinite(1.0 / lr):  # the closed forms run on the time scale τ = 1/lr
+        raise ValueError(f"lr: expected a rate whose time scale 1/lr is finite, received {lr!r}")
     if not isinstance(sigmas, list | tuple | np.ndarray) or len(sigmas) == 0:
         raise ValueError(f"sigmas: expected a non-empty sequence of scales, received {sigmas!r}")
     sigmas = [check_positive("sigmas", sigma) for sigma in sigmas]
