@@ -15,7 +15,14 @@ import scipy.sparse as sp
 from refimpl import backend
 from refimpl.validation import check_array_type, check_integer
 
-__all__ = ["Pattern", "check_pattern", "pattern_from_pairs", "pattern_from_csc", "index_array"]
+__all__ = [
+    "Pattern",
+    "check_pattern",
+    "pattern_from_pairs",
+    "sorted_index_pairs",
+    "pattern_from_csc",
+    "index_array",
+]
 
 
 @dataclass(frozen=True)
@@ -158,15 +165,24 @@ def pattern_from_pairs(rows, cols, n):
 
     The result is sorted by construction, so the checks of :class:`Pattern` are skipped.
     """
-    if n < 2**31:  # column in the high 32 bits: shifts instead of a slow integer divmod
-        key = np.sort((cols.astype(np.int64) << 32) | rows)  # column-major, rows ascending
-        cols, rows = key >> 32, key & 0xFFFFFFFF
-    else:
-        key = np.sort(cols.astype(np.int64) * n + rows)
-        cols, rows = np.divmod(key, n)
+    cols, rows = sorted_index_pairs(cols, rows, n)  # column-major, rows ascending
     indptr = np.zeros(n + 1, dtype=np.intp)
     np.cumsum(np.bincount(cols, minlength=n), out=indptr[1:])
     return pattern_from_csc(indptr, rows.astype(np.intp))
+
+
+def sorted_index_pairs(first, second, n, unique=False):
+    """Pairs of indices below ``n``, sorted by ``first`` then ``second`` (repeats dropped
+    with ``unique``): ``(first, second)`` as int64 arrays.
+
+    Each pair is packed into one int64 key by shifts (NumPy's integer ``divmod``, the other
+    way to unpack, is several times slower); keys fit for n below about 3·10⁹.
+    """
+    shift = max(1, int(n).bit_length())
+    key = np.sort((first.astype(np.int64) << shift) | second)
+    if unique:
+        key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # sorted: repeats adjacent
+    return key >> shift, key & ((1 << shift) - 1)
 
 
 def pattern_from_csc(indptr, indices):

@@ -16,7 +16,7 @@ import numpy as np
 from refimpl.validation import check_in_interval
 
 from .patterns import check_lengths
-from .sparsity import Pattern, check_pattern
+from .sparsity import Pattern, check_pattern, sorted_index_pairs
 from .supernode_set import Supernodes, check_supernodes, supernodes_from_arrays
 
 __all__ = ["Supernodes", "supernodes", "check_lam", "check_supernodes"]
@@ -130,11 +130,8 @@ def _from_owners(pattern, owner, count):
     np.cumsum(np.bincount(owner, minlength=count), out=member_ptr[1:])
     # the row set of a supernode is the union of its members' columns: sort the
     # (supernode, row) pairs of every entry and drop repeats
-    entry_owner = np.repeat(owner, pattern.counts()).astype(np.int64)  # (nnz,)
-    shift = max(1, int(n).bit_length())  # (owner, row) packed: shifts, not a slow divmod
-    key = np.sort((entry_owner << shift) | pattern.indices)
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])]  # unique (sorted already)
-    row_owner, rows = key >> shift, key & ((1 << shift) - 1)
+    entry_owner = np.repeat(owner, pattern.counts())  # (nnz,)
+    row_owner, rows = sorted_index_pairs(entry_owner, pattern.indices, n, unique=True)
     row_ptr = np.zeros(count + 1, dtype=np.intp)
     np.cumsum(np.bincount(row_owner, minlength=count), out=row_ptr[1:])
     return supernodes_from_arrays(
