@@ -143,10 +143,12 @@ def test_ball_pattern_on_a_grid_keeps_pairs_at_exactly_rho_l():
     np.testing.assert_array_equal(pattern.to_sparse().toarray() > 0, expected)
 
 
-def test_staircase_names_lr_when_its_time_scale_overflows():
-    """A subnormal lr passed check_positive, and τ = 1/lr = inf was then refused under the
-    name ``tau`` of a function the caller never called (found by the contract sweep)."""
+@pytest.mark.parametrize("lr", [2.2e-311, 6.6e-309])
+def test_staircase_names_lr_when_its_time_scale_overflows(lr):
+    """A tiny lr passes check_positive; the closed forms on τ = 1/lr then failed under the
+    names ``tau``, ``u0`` of functions the caller never called (found by the contract sweep:
+    1/lr = inf, and 1/lr finite but the learning times overflowing)."""
     from refimpl.inrank.experiments import staircase
 
-    with pytest.raises(ValueError, match="^lr: "):
-        staircase(sigmas=(0.1,), singular_values=(1.0,), n=2, steps=2, lr=2.2e-311, rng=0)
+    with pytest.raises(ValueError, match=r"^lr, sigmas, singular_values: "):
+        staircase(sigmas=(0.1,), singular_values=(1.0,), n=2, steps=2, lr=lr, rng=0)

@@ -83,6 +83,30 @@ def log_spaced_indices(steps, count=150):
     return np.unique(np.concatenate([[0], idx, [steps.size - 1]]))
 
 
+def _closed_forms(s, sigma, step, lr, n):
+    """The aligned-init singular values at ``step`` and each mode's half-way time (-1 where
+    the mode starts above half its target), on the time scale τ = 1/lr.
+
+    The closed forms name their own arguments (``tau``, ``u0``, ...) when they overflow;
+    the caller chose ``lr``, ``sigmas`` and ``singular_values``, so those are named.
+    """
+    tau = 1.0 / lr
+    try:
+        closed = backend.to_numpy(
+            dynamics.aligned_update_singular_values(s, sigma, step.astype(float), 3, tau, n)
+        )
+        predicted = np.full(s.size, -1.0)
+        startable = sigma**3 < 0.5 * s
+        if np.any(startable):
+            predicted[startable] = dynamics.learning_time(s[startable], sigma**3, 3, 0.5, tau=tau)
+    except ValueError as error:
+        raise ValueError(
+            f"lr, sigmas, singular_values: the closed forms fail at τ = 1/lr = {tau:.3g}, "
+            f"σ = {sigma:.3g} ({error})"
+        ) from error
+    return closed, predicted
+
+
 def staircase(
     sigmas=(0.01, 0.1, 1.0),
     singular_values=(4.0, 2.0, 1.0, 0.5),
@@ -152,8 +176,6 @@ def staircase(
     n = check_integer("n", n, minimum=1)
     check_array_size("n", (n, n))
     lr = check_positive("lr", lr)
-    if not np.isfinite(1.0 / lr):  # the closed forms run on the time scale τ = 1/lr
-        raise ValueError(f"lr: expected a rate whose time scale 1/lr is finite, received {lr!r}")
     if not isinstance(sigmas, list | tuple | np.ndarray) or len(sigmas) == 0:
         raise ValueError(f"sigmas: expected a non-empty sequence of scales, received {sigmas!r}")
     sigmas = [check_positive("sigmas", sigma) for sigma in sigmas]
@@ -177,16 +199,7 @@ def staircase(
         )
         keep = log_spaced_indices(res.steps)
         step = res.steps[keep]
-        closed = backend.to_numpy(
-            dynamics.aligned_update_singular_values(s, sigma, step.astype(float), 3, 1 / lr, n)
-        )
-        half = 0.5 * s
-        startable = sigma**3 < half
-        predicted = np.full(s.size, -1.0)
-        if np.any(startable):
-            predicted[startable] = dynamics.learning_time(
-                s[startable], sigma**3, 3, 0.5, tau=1 / lr
-            )
+        closed, predicted = _closed_forms(s, sigma, step, lr, n)
         runs.append(
             {
                 "sigma": sigma,
