@@ -29,6 +29,7 @@ __all__ = [
     "conditional_maximin_ordering",
     "ordering_of_checked_points",
     "conditional_ordering_of_checked_points",
+    "checked_ordering",
 ]
 
 __getattr__ = moved_names(__name__, {"check_points": "points", "check_disjoint": "points"})

@@ -22,6 +22,9 @@ __all__ = [
     "check_disjoint",
     "binary_scale",
     "concatenate_lists",
+    "pair_distances",
+    "query_workers",
+    "WORKERS",
 ]
 
 
