@@ -129,8 +129,8 @@ SPECS = [
         accepts={"names": {"empty", "None"}, "buffer": {"None"}, "cap": {"None"}},
     ),  # defaults
     Spec(
-        "inrank.transformer_train.validation_windows",
-        tt.validation_windows,
+        "inrank.corpus.validation_windows",
+        corpus.validation_windows,
         lambda: {"ids": np.arange(30), "length": 4, "max_windows": 3},
         accepts={"ids": {"one row short", "out-of-range entry"}},
     ),  # any ids >= 0

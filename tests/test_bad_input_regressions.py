@@ -152,3 +152,22 @@ def test_staircase_names_lr_when_its_time_scale_overflows(lr):
 
     with pytest.raises(ValueError, match=r"^lr, sigmas, singular_values: "):
         staircase(sigmas=(0.1,), singular_values=(1.0,), n=2, steps=2, lr=lr, rng=0)
+
+
+@pytest.mark.parametrize("inrank_options", [None, {"warmup": 0, "gap": 1}])
+def test_transformer_training_that_overflows_the_activations_is_a_divergence(inrank_options):
+    # lr = 1e100 leaves the weights finite (about 1e100) after one Adam step, but the next
+    # forward pass overflows and a layer refuses its input: that is divergence, not bad input.
+    from refimpl.inrank.corpus import grammar_corpus
+    from refimpl.inrank.transformer import Transformer
+    from refimpl.inrank.transformer_train import train_transformer
+    from refimpl.validation import DivergenceError
+
+    corpus = grammar_corpus(600, rng=0)
+    model = Transformer(corpus.vocab_size, 8, 2, 1, 4, rng=0)
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match="lower lr") as caught:
+        train_transformer(
+            model, corpus.train, corpus.validation, steps=2, lr=1e100, batch_size=2,
+            length=4, record_every=1, inrank=inrank_options, rng=0,
+        )  # fmt: skip
+    assert caught.value.step == 1

@@ -38,7 +38,7 @@ import numpy as np
 
 from refimpl.validation import as_generator, check_array_type, check_in_interval, check_integer
 
-__all__ = ["Corpus", "check_token_ids", "grammar_corpus", "sample_windows"]
+__all__ = ["Corpus", "check_token_ids", "grammar_corpus", "sample_windows", "validation_windows"]
 
 _NOUNS = ("dog", "cat", "bird", "fox", "child", "teacher")
 _PLURAL = {"child": "children", "fox": "foxes"}
@@ -250,3 +250,42 @@ def sample_windows(ids, batch, length, rng=None):
         raise ValueError(f"ids: expected more than length={length} tokens, received {ids.size}")
     starts = as_generator(rng).integers(0, ids.size - length, size=batch)
     return ids[starts[:, None] + np.arange(length + 1)]
+
+
+def validation_windows(ids, length, max_windows=64):
+    r"""Fixed validation windows: consecutive, non-overlapping rows of ``length + 1`` tokens.
+
+    Parameters
+    ----------
+    ids : ndarray of int, shape (n,)
+    length : int
+        Input length ``T``.
+    max_windows : int
+
+    Returns
+    -------
+    ndarray of int, shape (w, length + 1)
+        Row ``i`` starts at ``i T``; ``w = min(max_windows, ⌊(n − 1)/T⌋)``.
+
+    Notes
+    -----
+    Every validation token after the first is predicted exactly once per row:
+
+    .. math:: \text{row}_i = (x_{iT}, \dots, x_{iT + T})
+
+    References
+    ----------
+    Radford et al. (2019), evaluation on contiguous windows.
+
+    Examples
+    --------
+    >>> validation_windows(np.arange(10), 3).tolist()
+    [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    """
+    ids = check_token_ids("ids", ids)
+    length = check_integer("length", length, minimum=1)
+    max_windows = check_integer("max_windows", max_windows, minimum=1)
+    w = min(max_windows, (ids.size - 1) // length)
+    if w < 1:
+        raise ValueError(f"ids: expected more than length={length} tokens, received {ids.size}")
+    return ids[np.arange(w)[:, None] * length + np.arange(length + 1)]

@@ -37,13 +37,14 @@ import time
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.corpus import check_token_ids, sample_windows
+from refimpl.inrank.corpus import check_token_ids, sample_windows, validation_windows
 from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import LowRankUpdateLayer
 from refimpl.inrank.optim import make_optimizer
 from refimpl.inrank.rank import RATIO_KINDS, select_rank
 from refimpl.inrank.transformer import Transformer
 from refimpl.validation import (
+    DivergenceError,
     as_generator,
     check_choice,
     check_divergence,
@@ -69,45 +70,6 @@ INRANK_DEFAULTS = {
     "skip_first_block": False,
     "adapt_steps": None,
 }
-
-
-def validation_windows(ids, length, max_windows=64):
-    r"""Fixed validation windows: consecutive, non-overlapping rows of ``length + 1`` tokens.
-
-    Parameters
-    ----------
-    ids : ndarray of int, shape (n,)
-    length : int
-        Input length ``T``.
-    max_windows : int
-
-    Returns
-    -------
-    ndarray of int, shape (w, length + 1)
-        Row ``i`` starts at ``i T``; ``w = min(max_windows, ⌊(n − 1)/T⌋)``.
-
-    Notes
-    -----
-    Every validation token after the first is predicted exactly once per row:
-
-    .. math:: \text{row}_i = (x_{iT}, \dots, x_{iT + T})
-
-    References
-    ----------
-    Radford et al. (2019), evaluation on contiguous windows.
-
-    Examples
-    --------
-    >>> validation_windows(np.arange(10), 3).tolist()
-    [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
-    """
-    ids = check_token_ids("ids", ids)
-    length = check_integer("length", length, minimum=1)
-    max_windows = check_integer("max_windows", max_windows, minimum=1)
-    w = min(max_windows, (ids.size - 1) // length)
-    if w < 1:
-        raise ValueError(f"ids: expected more than length={length} tokens, received {ids.size}")
-    return ids[np.arange(w)[:, None] * length + np.arange(length + 1)]
 
 
 def _rank_check(model, options, step):
@@ -141,6 +103,18 @@ def _step(model, opt, tokens, stage):
         ]
         layer.apply(updates)
     return value
+
+
+def _unless_diverged(step, updates, function, *args):
+    """``function(*args)``; after ``updates > 0`` updates, a layer refusing overflowing
+    entries (ValueError) means the weights diverged: DivergenceError at ``step``."""
+    try:
+        return function(*args)
+    except ValueError as error:
+        if updates == 0:
+            raise
+        message = f"the activations overflowed at step {step} ({error}); lower lr"
+        raise DivergenceError(message, step) from error
 
 
 def _weight_norm(model):
@@ -206,7 +180,8 @@ def train_transformer(
     Raises
     ------
     refimpl.validation.DivergenceError
-        If a loss becomes non-finite.
+        If a loss or the weights become non-finite, or the activations overflow after
+        an update (the step is where it happened).
 
     Notes
     -----
@@ -283,7 +258,7 @@ def train_transformer(
     def record(step):
         log["steps"].append(step)
         log["train_loss"].append(float(np.mean(running)) if running else float("nan"))
-        value = model.loss(xp.asarray(val))
+        value = _unless_diverged(max(step, 1), step, model.loss, xp.asarray(val))
         check_divergence(value, max(step, 1), "the validation loss", "lower lr")
         log["val_loss"].append(value)
         log["seconds"].append(clock)
@@ -312,7 +287,7 @@ def train_transformer(
                     model.layers[k] = truncate_layer(model.layers[k], "weight", rng)
                 stage = 1  # new factor shapes: fresh optimizer state
         tokens = xp.asarray(sample_windows(train_ids, batch_size, length, rng=rng))
-        value = _step(model, opt, tokens, stage)
+        value = _unless_diverged(step + 1, step, _step, model, opt, tokens, stage)
         clock += time.perf_counter() - start
         check_divergence(value, step + 1, "the training loss", "lower lr")
         check_divergence(_weight_norm(model), step + 1, "the weights", "lower lr")
