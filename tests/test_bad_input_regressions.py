@@ -171,3 +171,26 @@ def test_transformer_training_that_overflows_the_activations_is_a_divergence(inr
             length=4, record_every=1, inrank=inrank_options, rng=0,
         )  # fmt: skip
     assert caught.value.step == 1
+
+
+def test_train_gan_names_eta_when_the_first_acgd_step_size_overflows():
+    # eta = 1.8e304 passes check_positive, but eta / eps = 1.8e309 overflows inside the ACGD
+    # step, whose message named its own eta_x, eta_y (found by the contract sweep's floats).
+    from refimpl.cgd.gan.data import mixture_1d
+    from refimpl.cgd.gan.game import GANGame
+    from refimpl.cgd.gan.training import train_gan
+    from refimpl.nn import MLP
+
+    game = GANGame(MLP((1, 4, 1)), MLP((1, 4, 1)), mixture_1d(), batch_size=8, rng=0)
+    x0, y0 = game.generator.init(rng=1), game.discriminator.init(rng=2)
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"^eta, options: acgd"):
+        train_gan(game, "acgd", x0, y0, budget=40, eta=1.7976931348623153e304)
+
+
+def test_inrank_names_init_scale_when_the_initial_factor_overflows():
+    from refimpl.inrank import algorithm as inrank_algorithm
+
+    weights = [np.eye(3), np.eye(3), np.eye(3)]
+    X, Y = np.eye(3), np.eye(3)
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"^init_scale: "):
+        inrank_algorithm.inrank(weights, X, Y, 0.1, 2, init_scale=1.03784826147276e308, rng=0)

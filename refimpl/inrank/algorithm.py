@@ -72,6 +72,7 @@ from refimpl.validation import (
     check_in_interval,
     check_integer,
     check_positive,
+    finite_or_overflow,
 )
 
 __all__ = ["InRankResult", "inrank", "inrank_efficient", "full_rank_train"]  # noqa: F822
@@ -166,7 +167,8 @@ def make_inrank_layers(weights, initial_rank, buffer, rank_cap, init_scale, rng)
         b = min(100, max(1, cap // 4)) if buffer is None else buffer
         allocated = min(cap + b, min(m, n))
         check_array_size("weights", (m + n, allocated))
-        U = backend.asarray(init_scale * rng.standard_normal((m, allocated)), like=w)  # host
+        U = init_scale * rng.standard_normal((m, allocated))  # (m, allocated) on the host
+        U = backend.asarray(finite_or_overflow(U, "init_scale", "lower init_scale"), like=w)
         V = backend.array_namespace(w).zeros((n, allocated), dtype=w.dtype)
         layers.append(LowRankUpdateLayer(w.copy(), U, V, rank=rank, buffer=b, cap=cap))
     return layers

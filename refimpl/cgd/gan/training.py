@@ -190,6 +190,13 @@ def train_gan(
     -------
     GANRun
 
+    Raises
+    ------
+    ValueError
+        For bad input, including an ``eta`` or ``options`` that the first step refuses
+        (an ACGD step size :math:`\eta / \text{eps}` beyond the float range). A later
+        step's refusal comes from the iterates, not the input: it is a divergence.
+
     Notes
     -----
     The cost of a step: GDA, Adam and OGDA 2; CGD and ACGD 2 + 1 (right-hand side)
@@ -245,6 +252,11 @@ def train_gan(
                 x_new, y_new, iterations, converged = step(x, y)
         except DivergenceError as exc:
             x_new, y_new, iterations, converged = None, None, 0, True
+            error = str(exc)
+        except ValueError as exc:
+            if k == 1:  # the inputs' fault (the step receives eta as eta_x and eta_y)
+                raise ValueError(f"eta, options: {method} refused eta={eta!r}: {exc}") from exc
+            x_new, y_new, iterations, converged = None, None, 0, True  # inputs passed step 1
             error = str(exc)
         else:
             error = None
