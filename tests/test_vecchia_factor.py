@@ -6,6 +6,8 @@ bounds the block's condition number by the whole matrix's). The KL divergence
 is a sum of N terms each computed to about κ(Θ)·ε.
 """
 
+import unittest.mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -23,6 +25,7 @@ from refimpl.vecchia import (
     kl_factor,
     knn_pattern,
     maximin_ordering,
+    patterns,
     supernodal_kl_factor,
     supernodes,
 )
@@ -59,6 +62,31 @@ def test_ball_pattern_is_the_definition(points, rho):
     for j in range(len(x)):
         column = pattern.column(j)
         assert column[0] == j and np.all(np.diff(column) > 0)
+
+
+@pytest.mark.parametrize("excess", [-np.inf, np.inf], ids=["ball queries", "self-joins"])
+@given(
+    point_clouds(n=st.integers(2, 70), d=st.integers(1, 3)),
+    st.floats(0.5, 6.0),
+    st.booleans(),
+    st.booleans(),
+)
+def test_either_search_of_ball_pattern_gives_the_definition(excess, points, rho, unsorted, inf):
+    # The sampled choice between the two searches steers only the cost: forced either way,
+    # the pattern is the definition, also for lengths that are not sorted (prediction
+    # points with other lengths placed first) and with an infinite length among them.
+    x, lengths = ordered(points)
+    if unsorted:
+        lengths = lengths.copy()
+        lengths[: len(x) // 3] = lengths[: len(x) // 3][::-1] * 1.7
+    if inf:
+        lengths = lengths.copy()
+        lengths[len(x) // 2] = np.inf
+    with unittest.mock.patch.object(patterns, "SELF_JOIN_EXCESS", excess):
+        pattern = ball_pattern(x, lengths, rho)
+    np.testing.assert_array_equal(as_mask(pattern), dense_ball_pattern(x, lengths, rho))
+    for j in range(len(x)):  # each row once
+        assert np.all(np.diff(pattern.column(j)) > 0)
 
 
 @given(point_clouds(n=st.integers(2, 60), d=st.integers(1, 3)), st.integers(0, 8))

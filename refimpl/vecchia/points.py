@@ -14,12 +14,14 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from refimpl import backend
-from refimpl.validation import as_float_array
+from refimpl.validation import as_float_array, check_array_type
 
 __all__ = [
     "check_points",
     "checked_points_and_tree",
     "check_disjoint",
+    "check_lengths",
+    "check_rho",
     "binary_scale",
     "concatenate_lists",
     "pair_distances",
@@ -136,6 +138,43 @@ def check_disjoint(points, reference, name="points", reference_name="reference")
             f"{name}: expected points distinct from {reference_name}, received {clash.size} "
             f"that coincide (first: {name}[{i}] == {reference_name}[{int(idx[i])}])"
         )
+
+
+def check_rho(rho, name="rho"):
+    """Return ρ as a float if ρ > 0 (``inf`` allowed: the full pattern); errors say ``name``."""
+    if isinstance(rho, bool) or not isinstance(rho, int | float | np.floating | np.integer):
+        raise ValueError(f"{name}: expected a number > 0 (inf allowed), received {rho!r}")
+    rho = float(rho)
+    if not rho > 0:  # also catches nan
+        raise ValueError(f"{name}: expected a number > 0 (inf allowed), received {rho!r}")
+    return rho
+
+
+def check_lengths(lengths, n, match="points"):
+    """Return ``lengths`` as a float NumPy array of shape (n,), entries > 0 (inf allowed).
+
+    ``match`` names what fixes n, for the message.
+    """
+    check_array_type("lengths", lengths)
+    try:
+        array = np.asarray(backend.to_numpy(lengths))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"lengths: expected an array of numbers, received {lengths!r:.80}"
+        ) from error
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"lengths: expected real length scales, received dtype {array.dtype}")
+    array = array.astype(float)
+    if array.shape != (n,):
+        raise ValueError(
+            f"lengths: expected shape ({n},) matching the {match}, received {array.shape}"
+        )
+    if np.any(np.isnan(array)) or np.any(array <= 0):
+        raise ValueError(
+            "lengths: expected positive length scales (inf allowed), received "
+            f"minimum {np.min(array)!r} (NaN counts as invalid)"
+        )
+    return array
 
 
 def binary_scale(points):
