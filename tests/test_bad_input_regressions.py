@@ -194,3 +194,37 @@ def test_inrank_names_init_scale_when_the_initial_factor_overflows():
     X, Y = np.eye(3), np.eye(3)
     with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"^init_scale: "):
         inrank_algorithm.inrank(weights, X, Y, 0.1, 2, init_scale=1.03784826147276e308, rng=0)
+
+
+def test_transformer_to_inrank_names_init_scale_and_leaves_the_model_unchanged():
+    from refimpl.inrank.transformer import Transformer
+
+    model = Transformer(24, 8, 2, 1, 4, rng=0)
+    before = dict(model.layers)
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"^init_scale: "):
+        model.to_inrank(["fc"], 1, 1, 2, 7.731911140580778e307, rng=0, skip_first_block=False)
+    assert model.layers == before
+
+
+def test_relu_teacher_names_noise_when_the_labels_overflow():
+    from refimpl.inrank.mlp_task import relu_teacher
+
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"^noise: "):
+        relu_teacher(4, 2, 10, rng=0, noise=1.7805673116557374e308)
+
+
+@pytest.mark.parametrize("efficient", [False, True])
+def test_inrank_rank_check_on_diverged_weights_is_a_divergence(efficient):
+    # lr = 274104: the weights blow up, and the next rank check met infinite singular values,
+    # which select_rank refused as bad input naming its own argument `s`.
+    from refimpl.inrank import algorithm as inrank_algorithm
+    from refimpl.validation import DivergenceError
+
+    X, Y = inrank.teacher_data(inrank.teacher([2.0, 1.0], 4, 4, rng=0).target, 8, rng=1)
+    weights = inrank.orthogonal_init((4, 4, 4, 4), 0.5, rng=2)
+    options = {"warmup": 2, "gap": 2, "initial_rank": 1, "rng": 5, "buffer": 1, "record_every": 2}
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match="singular values"):
+        if efficient:
+            inrank_algorithm.inrank_efficient(weights, X, Y, 274104.0, 6, 4, **options)
+        else:
+            inrank_algorithm.inrank(weights, X, Y, 274104.0, 6, **options)

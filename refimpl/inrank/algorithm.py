@@ -69,6 +69,7 @@ from refimpl.validation import (
     as_generator,
     check_array_size,
     check_choice,
+    check_divergence,
     check_in_interval,
     check_integer,
     check_positive,
@@ -183,6 +184,7 @@ def rank_rule(warmup, gap, threshold, ratio):
         for layer in layers:
             if layer.rank < layer.cap:
                 s = layer.update_singular_values()  # the leading `active`; the rest are 0
+                check_divergence(s, step, "the update's singular values", "lower lr")
                 layer.rank = select_rank(
                     s, layer.rank, layer.buffer, layer.cap, threshold, ratio, min(layer.shape)
                 )

@@ -23,6 +23,7 @@ from refimpl.validation import (
     check_array_size,
     check_integer,
     check_nonnegative,
+    finite_or_overflow,
 )
 
 __all__ = ["MLPTask", "relu_teacher"]
@@ -111,5 +112,5 @@ def relu_teacher(n_in, n_out, n_samples, rng, teacher_hidden=4, noise=0.0):
     X = xp.asarray(rng.standard_normal((n_in, n_samples)))
     Y = A2 @ xp.maximum(A1 @ X, 0.0)
     if noise > 0:
-        Y = Y + noise * xp.asarray(rng.standard_normal(Y.shape))
+        Y = finite_or_overflow(Y + noise * xp.asarray(rng.standard_normal(Y.shape)), "noise")
     return MLPTask(X=X, Y=Y, teacher_weights=[A1, A2], noise=noise)

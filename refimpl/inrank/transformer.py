@@ -58,7 +58,13 @@ from refimpl.inrank.attention import (
     layer_norm_forward,
 )
 from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
-from refimpl.validation import as_generator, check_array_size, check_integer, check_positive
+from refimpl.validation import (
+    as_generator,
+    check_array_size,
+    check_integer,
+    check_positive,
+    finite_or_overflow,
+)
 
 __all__ = ["Transformer", "MLP_LAYERS"]
 
@@ -357,6 +363,7 @@ class Transformer:
         ]
         if unknown:
             raise ValueError(f"names: unknown layers {unknown}; known: {sorted(self.layers)}")
+        replaced = {}  # all layers first: a failure leaves the model as it was
         for key in chosen:
             layer = self.layers[key]
             W = layer.dense()
@@ -365,9 +372,11 @@ class Transformer:
             r = check_integer("initial_rank", initial_rank, minimum=1, maximum=c)
             b = min(100, max(1, c // 4)) if buffer is None else check_integer("buffer", buffer, 0)
             k = min(c + b, min(m, n))
-            U = backend.asarray(init_scale * rng.standard_normal((m, k)), like=W, dtype=W.dtype)
+            U = (init_scale * rng.standard_normal((m, k))).astype(W.dtype)  # (m, k) host
+            U = backend.asarray(finite_or_overflow(U, "init_scale", "lower init_scale"), like=W)
             V = backend.array_namespace(W).zeros((n, k), dtype=W.dtype)
-            self.layers[key] = LowRankUpdateLayer(W.copy(), U, V, rank=r, buffer=b, cap=c)
+            replaced[key] = LowRankUpdateLayer(W.copy(), U, V, rank=r, buffer=b, cap=c)
+        self.layers.update(replaced)
         return chosen
 
     def count_parameters(self):

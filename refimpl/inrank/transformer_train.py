@@ -37,11 +37,12 @@ import time
 import numpy as np
 
 from refimpl import backend
+from refimpl.inrank.algorithm import rank_rule
 from refimpl.inrank.corpus import check_token_ids, sample_windows, validation_windows
 from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import LowRankUpdateLayer
 from refimpl.inrank.optim import make_optimizer
-from refimpl.inrank.rank import RATIO_KINDS, select_rank
+from refimpl.inrank.rank import RATIO_KINDS
 from refimpl.inrank.transformer import Transformer
 from refimpl.validation import (
     DivergenceError,
@@ -73,20 +74,9 @@ INRANK_DEFAULTS = {
 
 
 def _rank_check(model, options, step):
-    if step <= options["warmup"] or step % options["gap"] != 0:
-        return
-    for layer in model.layers.values():
-        if isinstance(layer, LowRankUpdateLayer) and layer.rank < layer.cap:
-            s = layer.update_singular_values()
-            layer.rank = select_rank(
-                s,
-                layer.rank,
-                layer.buffer,
-                layer.cap,
-                options["threshold"],
-                options["ratio"],
-                min(layer.shape),
-            )
+    """InRank's rank rule (:func:`refimpl.inrank.algorithm.rank_rule`) on the model's layers."""
+    rule = rank_rule(options["warmup"], options["gap"], options["threshold"], options["ratio"])
+    rule(step, [layer for layer in model.layers.values() if isinstance(layer, LowRankUpdateLayer)])
 
 
 def _step(model, opt, tokens, stage):
