@@ -5,6 +5,7 @@ type; each must now raise a ``ValueError`` naming the argument (or work).
 """
 
 import sys
+import unittest.mock
 
 import numpy as np
 import pytest
@@ -183,7 +184,10 @@ def test_train_gan_names_eta_when_the_first_acgd_step_size_overflows():
 
     game = GANGame(MLP((1, 4, 1)), MLP((1, 4, 1)), mixture_1d(), batch_size=8, rng=0)
     x0, y0 = game.generator.init(rng=1), game.discriminator.init(rng=2)
-    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"^eta, options: acgd"):
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(ValueError, match=r"^eta, options, x0, y0: the first acgd"),
+    ):
         train_gan(game, "acgd", x0, y0, budget=40, eta=1.7976931348623153e304)
 
 
@@ -228,3 +232,66 @@ def test_inrank_rank_check_on_diverged_weights_is_a_divergence(efficient):
             inrank_algorithm.inrank_efficient(weights, X, Y, 274104.0, 6, 4, **options)
         else:
             inrank_algorithm.inrank(weights, X, Y, 274104.0, 6, **options)
+
+
+def test_train_gan_passes_a_numerical_failure_of_a_step_through():
+    # numpy.linalg.LinAlgError is a ValueError: it must not be re-labelled as bad input
+    # (step 1) or divergence (later steps).
+    from refimpl.cgd.gan import training
+    from refimpl.cgd.gan.data import mixture_1d
+    from refimpl.cgd.gan.game import GANGame
+    from refimpl.nn import MLP
+
+    game = GANGame(MLP((1, 4, 1)), MLP((1, 4, 1)), mixture_1d(), batch_size=8, rng=0)
+    x0, y0 = game.generator.init(rng=1), game.discriminator.init(rng=2)
+    info = unittest.mock.Mock(iterations=1, converged=True)
+    for step in (1, 3):  # the first step, and a later one
+        effects = [(x0, y0, info)] * (step - 1) + [np.linalg.LinAlgError("not SPD")]
+        with unittest.mock.patch.object(training, "cgd_step", side_effect=effects):
+            with pytest.raises(np.linalg.LinAlgError, match="not SPD"):
+                training.train_gan(game, "cgd", x0, y0, budget=40, eta=0.01, on_failure="stop")
+
+
+def test_ball_pattern_refuses_distances_whose_squares_underflow():
+    # Scaled to the largest coordinate (1e300), the points 0, 1e-10 and 2e-10 lie closer
+    # than 2**-511 and so do the radii: their squared distances underflowed to 0 and the
+    # pattern silently listed pairs the definition does not have (found by review).
+    with pytest.raises(ValueError, match=r"^points, lengths, rho: rows \d and \d are closer"):
+        vecchia.ball_pattern(np.array([[1e300], [0.0], [1e-10], [2e-10]]), np.full(4, 1e-11), 1.0)
+
+
+def test_ball_pattern_of_subnormal_coordinates_and_of_tiny_radii():
+    # A subnormal largest coordinate made the power-of-two scale 2**1028 = inf.
+    pattern = vecchia.ball_pattern(np.array([[0.0], [1e-310]]), np.ones(2), 1.0)
+    assert [pattern.column(j).tolist() for j in range(2)] == [[0, 1], [1]]
+    # Tiny radii are fine where no two distinct points are that close: the diagonal, and
+    # repeated points (distance exactly 0).
+    tiny = np.full(3, 1e-300)
+    pattern = vecchia.ball_pattern(np.array([[0.0], [1.0], [2.0]]), tiny, 1.0)
+    assert [pattern.column(j).tolist() for j in range(3)] == [[0], [1], [2]]
+    pattern = vecchia.ball_pattern(np.array([[0.0], [0.0], [1.0]]), tiny, 1.0)
+    assert [pattern.column(j).tolist() for j in range(3)] == [[0, 1], [1], [2]]
+
+
+def test_ball_pattern_choice_of_search_is_not_fooled_by_evenly_spaced_points():
+    # The search was chosen on evenly spaced indices; moving exactly those points away made
+    # a dense level look empty, and the self-join listed 2e8 pairs (6 GB). The sample is now
+    # random (seeded): the pattern is found from ball queries, with few candidates.
+    from refimpl.vecchia import patterns
+
+    n = 20000
+    x = np.random.default_rng(0).uniform(0, 1, n)
+    x[np.linspace(0, n - 1, 256).astype(np.intp)] = 1000 + 10 * np.arange(256)
+    lengths = np.full(n, 1e-6)
+    lengths[0] = 2.0
+    sizes = []
+    level_pairs = patterns._level_pairs
+
+    def spy(*args):
+        rows, cols = level_pairs(*args)
+        sizes.append(rows.size)
+        return rows, cols
+
+    with unittest.mock.patch.object(patterns, "_level_pairs", spy):
+        pattern = vecchia.ball_pattern(x[:, None], lengths, 1.0)
+    assert max(sizes) < 10 * pattern.indices.size

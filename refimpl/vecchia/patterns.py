@@ -19,6 +19,7 @@ from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_integer
 
 from .points import (
+    SMALLEST_EXACT_DISTANCE,
     binary_scale,
     check_lengths,
     check_rho,
@@ -63,7 +64,8 @@ def _scale_levels(lengths, base=2.0):
     starts = [0]
     while starts[-1] < n:
         start = starts[-1]
-        upper = lengths[start] * base
+        with np.errstate(over="ignore"):  # inf: the run takes the rest
+            upper = lengths[start] * base
         stop = int(np.searchsorted(lengths, upper, side="right")) if np.isfinite(upper) else n
         starts.append(max(stop, start + 1, start + (n - start) // 2))
     return starts
@@ -80,12 +82,16 @@ def _level_pairs(tree, points, radius, start, stop, cols):
 
     ``tree`` holds ``points[start:]``. Either one self-join at the level's largest radius
     (``query_pairs`` returns arrays of pairs a < b, so a is the column), or one ball query
-    per column; a sample decides which, and the choice steers the cost only.
+    per column; a sample decides which. The pairs are the same either way.
     """
     widest = float(radius[cols].max()) * (1.0 + 1e-12)
-    sample = np.linspace(0, tree.n - 1, min(tree.n, 256)).astype(np.intp)
+    # A seeded random sample of 1/256 of the points: a cluster it misses has about a thousand
+    # points at most (whatever N), so a misjudged self-join stays small; evenly spaced
+    # indices could line up with the order of the points.
+    rng = np.random.default_rng(0)
+    sample = rng.choice(tree.n, min(tree.n, max(256, tree.n // 256)), replace=False)
     per_point = tree.query_ball_point(tree.data[sample], widest, return_length=True).mean()
-    sample = cols[np.linspace(0, cols.size - 1, min(cols.size, 256)).astype(np.intp)]
+    sample = rng.choice(cols, min(cols.size, max(256, cols.size // 256)), replace=False)
     per_column = tree.query_ball_point(points[sample], radius[sample], return_length=True)
     self_join = tree.n * (per_point - 1) / 2  # pairs, without a point with itself
     if self_join <= SELF_JOIN_EXCESS * cols.size * max(per_column.mean(), 1.0):
@@ -107,6 +113,20 @@ def _level_pairs(tree, points, radius, start, stop, cols):
     rows, columns = found + start, np.repeat(cols, counts)
     keep = rows > columns
     return rows[keep], columns[keep]
+
+
+def _check_no_near_pairs(points, scale):
+    """Raise if two distinct points lie closer than :data:`SMALLEST_EXACT_DISTANCE`: with
+    radii below it as well, their distance (its square underflows) cannot be compared."""
+    pairs = cKDTree(points).query_pairs(SMALLEST_EXACT_DISTANCE, output_type="ndarray")
+    distinct = np.any(points[pairs[:, 0]] != points[pairs[:, 1]], axis=1)  # repeats compare
+    if distinct.any():
+        i, j = (int(k) for k in pairs[np.argmax(distinct)])
+        raise ValueError(
+            f"points, lengths, rho: rows {i} and {j} are closer than 2**-511 times the "
+            f"largest coordinate ({0.5 / scale:.3g}) and some ρ·l is as small: their distance "
+            "cannot be compared exactly (its square underflows); rescale the lengths or the points"
+        )
 
 
 def ball_pattern(points, lengths, rho):
@@ -160,11 +180,13 @@ def ball_pattern(points, lengths, rho):
     n = points.shape[0]
     lengths = check_lengths(lengths, n)
     rho = check_rho(rho)
-    scale = binary_scale(points)  # exact: squared distances can neither overflow nor underflow
+    scale = binary_scale(points)  # exact: squared distances of the points cannot overflow
     # columns contiguous: pair_distances gathers from each
     points, lengths = np.asfortranarray(points * scale), lengths * scale
     radius = rho * lengths
     radius = np.where(np.isfinite(radius), radius, np.inf)
+    if radius.min() < SMALLEST_EXACT_DISTANCE:
+        _check_no_near_pairs(points, scale)
     rows_all, cols_all = [], []
     # Levels only steer efficiency; the running maximum keeps them valid for lengths that
     # are not sorted (prediction points placed before the training points).

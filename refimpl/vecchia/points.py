@@ -23,6 +23,7 @@ __all__ = [
     "check_lengths",
     "check_rho",
     "binary_scale",
+    "SMALLEST_EXACT_DISTANCE",
     "concatenate_lists",
     "pair_distances",
     "query_workers",
@@ -183,13 +184,19 @@ def binary_scale(points):
     Orderings and patterns depend on ratios of distances only, and multiplying by a
     power of two is exact, so computing them on ``s * points`` gives bitwise the same
     answer for ordinary inputs while squared distances of huge (1e300) or tiny
-    (1e-300) coordinates neither overflow nor underflow.
+    (1e-300, subnormal) coordinates do not overflow or underflow. Distances below
+    :data:`SMALLEST_EXACT_DISTANCE` of the scaled points still underflow when squared.
     """
     largest = float(np.max(np.abs(points))) if points.size else 0.0
     if largest == 0.0:
         return 1.0
     _, exponent = np.frexp(largest)  # largest = mantissa · 2**exponent, mantissa in [1/2, 1)
-    return float(np.ldexp(1.0, -int(exponent) - 1))
+    return float(np.ldexp(1.0, min(-int(exponent) - 1, 1023)))  # 2**1023: finite
+
+
+#: Distances of points scaled by :func:`binary_scale` whose squares are normal doubles
+#: (2**-511 squared is 2**-1022, the smallest): below it comparisons are not exact.
+SMALLEST_EXACT_DISTANCE = 2.0**-511
 
 
 def pair_distances(points, a, b):

@@ -158,13 +158,16 @@ def joint_factor(points, tree, new_points, kernel, rho, lam, p, nugget, predicti
     m = new_points.shape[0]
     joint = np.concatenate([new_points[new_order], points[order]])  # prediction first
     joint_lengths = np.concatenate([new_lengths, lengths])
-    L = factor_ordered_points(
-        joint,
-        joint_lengths,
-        kernel,
-        rho,
-        lam,
-        nugget,
-        leading_columns=m if prediction_only else None,
-    )
+    try:
+        L = factor_ordered_points(
+            joint,
+            joint_lengths,
+            kernel,
+            rho,
+            lam,
+            nugget,
+            leading_columns=m if prediction_only else None,
+        )
+    except ValueError as error:  # about the joint set: name the caller's arguments
+        raise ValueError(f"points, new_points: in the joint point set, {error}") from error
     return L, order, new_order

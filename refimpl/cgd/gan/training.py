@@ -193,9 +193,10 @@ def train_gan(
     Raises
     ------
     ValueError
-        For bad input, including an ``eta`` or ``options`` that the first step refuses
-        (an ACGD step size :math:`\eta / \text{eps}` beyond the float range). A later
-        step's refusal comes from the iterates, not the input: it is a divergence.
+        For bad input, including inputs that the first step refuses (an ACGD step size
+        :math:`\eta / \text{eps}` beyond the float range, or gradients at ``x0, y0``
+        that overflow it); the message names ``eta, options, x0, y0``. A later step's
+        refusal comes from the iterates, not the input: it is a divergence.
 
     Notes
     -----
@@ -253,9 +254,13 @@ def train_gan(
         except DivergenceError as exc:
             x_new, y_new, iterations, converged = None, None, 0, True
             error = str(exc)
+        except np.linalg.LinAlgError:  # a ValueError too, but a numerical failure
+            raise
         except ValueError as exc:
-            if k == 1:  # the inputs' fault (the step receives eta as eta_x and eta_y)
-                raise ValueError(f"eta, options: {method} refused eta={eta!r}: {exc}") from exc
+            if k == 1:  # nothing but the inputs yet; the step calls eta eta_x and eta_y
+                raise ValueError(
+                    f"eta, options, x0, y0: the first {method} step refused them: {exc}"
+                ) from exc
             x_new, y_new, iterations, converged = None, None, 0, True  # inputs passed step 1
             error = str(exc)
         else:
