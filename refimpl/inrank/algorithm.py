@@ -56,6 +56,8 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.inrank.backprop import ACTIVATIONS
 from refimpl.inrank.cost import cost_model
@@ -168,7 +170,8 @@ def make_inrank_layers(weights, initial_rank, buffer, rank_cap, init_scale, rng)
         b = min(100, max(1, cap // 4)) if buffer is None else buffer
         allocated = min(cap + b, min(m, n))
         check_array_size("weights", (m + n, allocated))
-        U = init_scale * rng.standard_normal((m, allocated))  # (m, allocated) on the host
+        with np.errstate(over="ignore"):  # reported below, naming init_scale
+            U = init_scale * rng.standard_normal((m, allocated))  # (m, allocated) on the host
         U = backend.asarray(finite_or_overflow(U, "init_scale", "lower init_scale"), like=w)
         V = backend.array_namespace(w).zeros((n, allocated), dtype=w.dtype)
         layers.append(LowRankUpdateLayer(w.copy(), U, V, rank=rank, buffer=b, cap=cap))

@@ -372,7 +372,8 @@ class Transformer:
             r = check_integer("initial_rank", initial_rank, minimum=1, maximum=c)
             b = min(100, max(1, c // 4)) if buffer is None else check_integer("buffer", buffer, 0)
             k = min(c + b, min(m, n))
-            U = (init_scale * rng.standard_normal((m, k))).astype(W.dtype)  # (m, k) host
+            with np.errstate(over="ignore"):  # reported below, naming init_scale
+                U = (init_scale * rng.standard_normal((m, k))).astype(W.dtype)  # (m, k) host
             U = backend.asarray(finite_or_overflow(U, "init_scale", "lower init_scale"), like=W)
             V = backend.array_namespace(W).zeros((n, k), dtype=W.dtype)
             replaced[key] = LowRankUpdateLayer(W.copy(), U, V, rank=r, buffer=b, cap=c)

@@ -105,7 +105,7 @@ def _level_pairs(tree, points, radius, start, stop, cols):
     found, counts = concatenate_lists(
         tree.query_ball_point(
             points[cols],
-            radius[cols] * (1.0 + 1e-12),
+            np.minimum(radius[cols], np.finfo(float).max / 2) * (1.0 + 1e-12),
             return_sorted=False,
             workers=query_workers(len(cols)),
         )
