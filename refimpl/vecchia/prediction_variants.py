@@ -73,10 +73,7 @@ def _check_disjoint(points, new_points):
 
 def _factor(joint, lengths, kernel, rho, lam, nugget):
     _check_lengths(lengths, "points, new_points")
-    try:
-        pattern = vecchia.ball_pattern(joint, lengths, rho)
-    except ValueError as error:  # about the joint set: name the caller's arguments
-        raise ValueError(f"points, new_points: in the joint point set, {error}") from error
+    pattern = vecchia.ball_pattern(joint, lengths, rho)
     groups = vecchia.supernodes(pattern, lengths, lam)
     return vecchia.supernodal_kl_factor(joint, kernel, groups, nugget=nugget).tocsc()
 
