@@ -251,17 +251,16 @@ def train_gan(
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 x_new, y_new, iterations, converged = step(x, y)
-        except DivergenceError as exc:
-            x_new, y_new, iterations, converged = None, None, 0, True
-            error = str(exc)
         except np.linalg.LinAlgError:  # a ValueError too, but a numerical failure
             raise
-        except ValueError as exc:
-            if k == 1:  # nothing but the inputs yet; the step calls eta eta_x and eta_y
+        except (DivergenceError, ValueError) as exc:
+            # A refusal at the first step can only be the inputs' (the step calls eta
+            # eta_x and eta_y); later ones are the iterates', a divergence.
+            if k == 1 and isinstance(exc, ValueError):
                 raise ValueError(
                     f"eta, options, x0, y0: the first {method} step refused them: {exc}"
                 ) from exc
-            x_new, y_new, iterations, converged = None, None, 0, True  # inputs passed step 1
+            x_new, y_new, iterations, converged = None, None, 0, True
             error = str(exc)
         else:
             error = None
