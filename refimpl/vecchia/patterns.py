@@ -22,6 +22,7 @@ from .points import (
     SMALLEST_EXACT_DISTANCE,
     binary_scale,
     check_lengths,
+    check_no_near_pairs,
     check_rho,
     concatenate_lists,
     pair_distances,
@@ -115,20 +116,6 @@ def _level_pairs(tree, points, radius, start, stop, cols):
     return rows[keep], columns[keep]
 
 
-def _check_no_near_pairs(points, scale):
-    """Raise if two distinct points lie closer than :data:`SMALLEST_EXACT_DISTANCE`: with
-    radii below it as well, their distance (its square underflows) cannot be compared."""
-    pairs = cKDTree(points).query_pairs(SMALLEST_EXACT_DISTANCE, output_type="ndarray")
-    distinct = np.any(points[pairs[:, 0]] != points[pairs[:, 1]], axis=1)  # repeats compare
-    if distinct.any():
-        i, j = (int(k) for k in pairs[np.argmax(distinct)])
-        raise ValueError(
-            f"points, lengths, rho: rows {i} and {j} are closer than 2**-511 times the "
-            f"largest coordinate ({0.5 / scale:.3g}) and some ρ·l is as small: their distance "
-            "cannot be compared exactly (its square underflows); rescale the lengths or the points"
-        )
-
-
 def ball_pattern(points, lengths, rho):
     r"""The ρ-ball pattern S_ρ of ordered points.
 
@@ -186,7 +173,7 @@ def ball_pattern(points, lengths, rho):
     radius = rho * lengths
     radius = np.where(np.isfinite(radius), radius, np.inf)
     if radius.min() < SMALLEST_EXACT_DISTANCE:
-        _check_no_near_pairs(points, scale)
+        check_no_near_pairs(points, scale)
     rows_all, cols_all = [], []
     # Levels only steer efficiency; the running maximum keeps them valid for lengths that
     # are not sorted (prediction points placed before the training points).

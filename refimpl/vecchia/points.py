@@ -24,6 +24,7 @@ __all__ = [
     "check_rho",
     "binary_scale",
     "SMALLEST_EXACT_DISTANCE",
+    "check_no_near_pairs",
     "concatenate_lists",
     "pair_distances",
     "query_workers",
@@ -197,6 +198,22 @@ def binary_scale(points):
 #: Distances of points scaled by :func:`binary_scale` whose squares are normal doubles
 #: (2**-511 squared is 2**-1022, the smallest): below it comparisons are not exact.
 SMALLEST_EXACT_DISTANCE = 2.0**-511
+
+
+def check_no_near_pairs(points, scale):
+    """Raise if two distinct ``points`` (multiplied by ``scale = binary_scale(...)``) lie
+    closer than :data:`SMALLEST_EXACT_DISTANCE`: with radii below it as well, their
+    distance (its square underflows) cannot be compared. The message names the arguments
+    of :func:`~refimpl.vecchia.patterns.ball_pattern`, its caller."""
+    pairs = cKDTree(points).query_pairs(SMALLEST_EXACT_DISTANCE, output_type="ndarray")
+    distinct = np.any(points[pairs[:, 0]] != points[pairs[:, 1]], axis=1)  # repeats compare
+    if distinct.any():
+        i, j = (int(k) for k in pairs[np.argmax(distinct)])
+        raise ValueError(
+            f"points, lengths, rho: rows {i} and {j} are closer than 2**-511 times the "
+            f"largest coordinate ({0.5 / scale:.3g}) and some ρ·l is as small: their distance "
+            "cannot be compared exactly (its square underflows); rescale the lengths or the points"
+        )
 
 
 def pair_distances(points, a, b):
