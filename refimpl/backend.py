@@ -28,7 +28,7 @@ Examples
 array([0, 1, 2])
 
 Why this module is long: one idea (which array namespace a call uses) told through
-twelve short public functions, each documented with its own doctest.
+eleven short public functions and one error class, each documented with its own doctest.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Each figure is one script ``figures/<name>.py`` (names starting with ``_`` are
 skipped). A script defines
 
 * a module docstring whose first line is the figure's title,
-* ``TOPIC``: the subpackage it belongs to (``"cgd"``, ``"inrank"``, ``"vecchia"``),
+* ``TOPIC``: the subpackage it belongs to (``"cgd"``, ``"inrank"``, ``"vecchia"``,
+  ``"pde"``),
 * ``make(out_dir, quick=False) -> list[pathlib.Path]``: computes the numbers,
   draws the figure, and writes ``<name>.png`` with the plotted numbers beside it
   (``<name>.json``, through :func:`save_figure`). ``quick=True`` shrinks every

@@ -35,6 +35,10 @@ mlp, mlp_task
     A two-layer ReLU MLP with hand-written backprop and a synthetic nonlinear teacher.
 experiments
     The runs behind the figures and the tutorial (staircase, MLP comparison).
+attention, transformer, corpus, heldout, transformer_train, transformer_experiments
+    A small NumPy transformer (attention with hand-written backward passes), its
+    character corpus and held-out split, its training loop (dense or InRank layers),
+    and the runs behind the transformer figure.
 
 Derivations: ``docs/derivations/inrank.md``.
 

@@ -257,7 +257,7 @@ def mlp_comparison(
     -------
     out : dict
         ``full``, ``inrank_variance``, ``inrank_energy``, ``efficient``:
-        :class:`~refimpl.inrank.algorithm.InRankResult`; and ``task``.
+        :class:`~refimpl.inrank.results.InRankResult`; and ``task``.
 
     Notes
     -----

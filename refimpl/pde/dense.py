@@ -164,6 +164,7 @@ class DenseSolver:
     def state(self, weights, alpha):
         """Values of the basis measurements of the GP mean at the interior points, (n_i, T)."""
         rows = self.system.combined(weights).rows()
+        alpha = check_alpha(alpha, len(rows))
         return np.stack(
             [
                 kernel_matvec(self.kernel, t.rows(), rows, alpha)
@@ -175,7 +176,25 @@ class DenseSolver:
     def evaluate(self, weights, alpha, points):
         """The GP mean at new points, shape (m,)."""
         rows = self.system.combined(weights).rows()
-        return kernel_matvec(self.kernel, point_values(points).rows(), rows, alpha)
+        alpha = check_alpha(alpha, len(rows))
+        new_rows = new_point_rows(points, self.system.boundary.shape[1])
+        return kernel_matvec(self.kernel, new_rows, rows, alpha)
+
+
+def check_alpha(alpha, n):
+    """Return ``alpha`` as a finite float array of shape (n,), or raise ValueError naming it."""
+    alpha = backend.to_numpy(as_float_array("alpha", alpha, ndim=1))
+    if alpha.shape != (n,):
+        raise ValueError(f"alpha: expected shape ({n},), received {alpha.shape}")
+    return check_coordinates("alpha", alpha)
+
+
+def new_point_rows(points, d):
+    """The value measurements at ``points`` (m, d) as rows, or ValueError naming ``points``."""
+    new = point_values(points)
+    if new.dim != d:
+        raise ValueError(f"points: expected points of dimension {d}, received {new.points.shape}")
+    return new.rows()
 
 
 def check_rhs(rhs, n):

@@ -10,8 +10,10 @@ the collocation points. Gauss–Newton linearizes P at the current iterate v,
 
     v_{\text{new}} = k(\cdot, \phi)\,\Theta^{-1} r, \qquad \Theta = k(\phi, \phi).
 
-A linear PDE is therefore solved in one step, and near a solution the steps
-converge quadratically (the linearization error is quadratic in u − v).
+A linear PDE is therefore solved in one step. For a nonlinear one the PDE residual
+after a step is quadratic in the step u − v (the linearization error); the iterates
+themselves converge linearly, with a small rate, in general (``docs/derivations/pde.md``,
+section 2).
 """
 
 from __future__ import annotations
@@ -167,9 +169,12 @@ class Solution:
 
     Notes
     -----
-    Calling it evaluates the GP mean :math:`u(x) = k(\delta_x, \phi)\alpha` of the
-    last step; errors are :math:`\sqrt{\mathrm{mean}_i (u_i - u^*_i)^2}` (RMS) and
-    :math:`\max_i |u_i - u^*_i|` over the interior points.
+    Calling it evaluates the GP mean of the last step whose values at the collocation
+    points are ``values``: :math:`u(x) = k(\delta_x, \phi)\alpha` for the dense
+    solver, and for the sparse one the state conditioned on the measurements near x
+    (:meth:`SparseSolver.evaluate <refimpl.pde.SparseSolver.evaluate>`). Errors are
+    :math:`\sqrt{\mathrm{mean}_i (u_i - u^*_i)^2}` (RMS) and :math:`\max_i |u_i - u^*_i|`
+    over the interior points.
 
     References
     ----------

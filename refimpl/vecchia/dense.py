@@ -4,9 +4,10 @@ The exact factor and the KL diagnostics need :math:`\Theta = UU^\top` with U upp
 triangular, that is :math:`U = F\,\mathrm{chol}(F\Theta F)\,F` with F the order
 reversal. On NumPy this runs LAPACK ``dpotrf`` (through ``scipy.linalg.lapack``) on
 a Fortran-ordered copy, in blocks of at most :data:`LAPACK_BLOCK` rows (a right-
-looking blocked Cholesky: ``potrf`` of a diagonal block, a triangular solve and a
-symmetric update through BLAS), which has the flop count of one ``potrf`` and
-sidesteps a crash of the bundled OpenBLAS ``potrf`` seen at N = 2·10⁴.
+looking blocked Cholesky: ``potrf`` of a diagonal block, a triangular solve, and the
+trailing update on the lower triangle in row blocks of general matrix products), which
+has at most the flop count of one ``potrf`` and stays clear of OpenBLAS's threaded
+``dsyrk``, which crashed for outputs of about 16 000 rows.
 """
 
 from __future__ import annotations

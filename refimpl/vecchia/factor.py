@@ -55,7 +55,7 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
         repeated coordinates are allowed, and a kernel may read extra columns (a
         measurement type, say) as it likes; only the kernel looks at them.
     kernel : callable
-        ``kernel(X, Y)`` returning the block, e.g. :class:`~refimpl.vecchia.kernels.Matern`;
+        ``kernel(X, Y)`` returning the block, e.g. :class:`~refimpl.vecchia.Matern`;
         it must accept leading batch axes, ``X (B, n, d) -> (B, n, n)``, and return
         real, finite, symmetric blocks (else ValueError naming ``kernel``).
     pattern : Pattern

@@ -1,4 +1,4 @@
-"""Covariance kernels evaluated block by block: Matérn and Gaussian.
+"""Covariance kernels evaluated block by block: the ``Kernel`` base class and the Gaussian.
 
 A kernel is called on two point sets and returns their covariance block,
 ``kernel(X, Y)[..., a, b] = k(X[..., a, :], Y[..., b, :])``. Leading batch axes are

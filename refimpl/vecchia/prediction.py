@@ -43,14 +43,17 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0, varian
         markedly less accurate on scattered points. The nugget (noise variance σ²)
         is added to the training *and* the prediction blocks, so it models noisy
         observations of both. A large nugget weakens the screening effect (a noisy
-        value says little beyond itself) and degrades the sparse factor; the
-        paper's remedy, an incomplete Cholesky of :math:`LL^\top + R^{-1}`, is not
-        implemented. Measured (400 uniform points in the unit square, Matérn-3/2,
+        value says little beyond itself) and degrades the sparse factor. ``predict``
+        does not apply the paper's remedy, an incomplete Cholesky of
+        :math:`LL^\top + R^{-1}`: that is
+        :func:`~refimpl.vecchia.noise.noisy_kl_cholesky` (its factor C by
+        :func:`~refimpl.vecchia.noise.noise_factor`), with
+        :func:`~refimpl.vecchia.noise.noisy_posterior_mean` for the posterior mean at
+        the observed points. Measured (400 uniform points in the unit square, Matérn-3/2,
         l = 0.1, ρ = 3, y a prior draw with max :math:`|\text{mean}|` ≈ 2, 50 new points): the
         largest error of the mean against ``rho=inf`` is 0.13 at p = 1 and 0.044
         at p = 3 without a nugget; with nugget = variance = 1 it is 0.55 at p = 1
-        and 0.13 at p = 3 (nuggets ≤ 0.1 leave p = 3 unchanged). For noisy data
-        see :func:`~refimpl.vecchia.noise.noisy_kl_cholesky`.
+        and 0.13 at p = 3 (nuggets ≤ 0.1 leave p = 3 unchanged).
     variant : {"first", "last", "none"}
         Where the prediction points go in the elimination order: ``"first"``
         (finest, the default and the fast path below), ``"last"`` (coarsest) or

@@ -4,7 +4,9 @@ r"""ACGD as the authors' code runs it, solving each player's system in turn.
   sizes with bias correction (β = 0.99, ε = 1e−5), CG warm-started from the
   previous solution with the true residual r = b − A w₀, and **the player whose
   system is solved alternating every step**, the other following by substitution.
-  (:func:`refimpl.cgd.acgd_step` always solves the system of x.)
+  (:func:`refimpl.cgd.acgd_step` with a matrix-free solver, the default included,
+  always solves the system of x; with ``solver="dense"`` it factors the system of the
+  player with fewer variables.)
 
 In a zero-sum game with step matrices H_x, H_y and w = H^{−1/2}(−Δ), the two systems
 are symmetric positive definite:
