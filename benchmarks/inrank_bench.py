@@ -4,7 +4,7 @@
    Adam) at full rank and with both layers at fixed rank 32 (InRank's second stage:
    W = P Qᵀ, no W0), for widths 1024 and 2048; the steps are interleaved and the
    median of each is reported, with their ratio and the MAC-count ratio of
-   ``refimpl.inrank.algorithm.cost_model``. The adaptive stage (W0 + U Vᵀ with rank
+   ``refimpl.inrank.cost.cost_model``. The adaptive stage (W0 + U Vᵀ with rank
    32 + buffer active columns) is timed too: it still applies the dense W0 (forward
    and input gradient) and only skips the dense weight gradient, so it gains less than
    the fixed-rank stage and may fall short of the 3× goal.
@@ -31,11 +31,13 @@ import time
 
 import numpy as np
 
-from refimpl.inrank.algorithm import full_rank_train, inrank_efficient
+from refimpl.inrank import full_rank_train, inrank_efficient
+from refimpl.inrank.backprop import forward_backward
 from refimpl.inrank.cost import cost_model
 from refimpl.inrank.efficient import truncate_layer
-from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer, forward_backward
-from refimpl.inrank.mlp import mlp_init, relu_teacher
+from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
+from refimpl.inrank.mlp import mlp_init
+from refimpl.inrank.mlp_task import relu_teacher
 from refimpl.inrank.optim import Adam
 
 

@@ -26,7 +26,7 @@ import importlib
 
 from refimpl import backend
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["backend", "cgd", "inrank", "vecchia", "pde", "oracle", "nn", "__version__"]
 
 _SUBPACKAGES = ("cgd", "inrank", "vecchia", "pde", "oracle", "nn")

@@ -13,11 +13,13 @@ from contract import Spec, UnknownOption
 from refimpl import inrank
 from refimpl.inrank import (
     algorithm,
+    backprop,
     cost,
     dynamics,
     experiments,
     layers,
     mlp,
+    mlp_task,
     optim,
     rank,
     truncation,
@@ -35,7 +37,7 @@ RNG = np.random.default_rng(0)
 TEACHER = inrank.teacher([2.0, 1.0], 4, 4, rng=0)
 X, Y = inrank.teacher_data(TEACHER.target, 8, rng=1)
 WEIGHTS = inrank.orthogonal_init((4, 4, 4, 4), 0.5, rng=2)
-TASK = mlp.relu_teacher(4, 2, 8, rng=3, teacher_hidden=2)
+TASK = mlp_task.relu_teacher(4, 2, 8, rng=3, teacher_hidden=2)
 MLP_WEIGHTS = mlp.mlp_init(4, 6, 2, rng=4)
 U = RNG.standard_normal((5, 3))
 V = RNG.standard_normal((4, 3))
@@ -313,13 +315,13 @@ SPECS = [
         accepts={"base": {"None"}, "cap": {"None"}},
     ),
     Spec(
-        "inrank.layers.forward_backward",
-        layers.forward_backward,
+        "inrank.backprop.forward_backward",
+        backprop.forward_backward,
         lambda: {"layers": _layers(), "X": X.copy(), "Y": Y.copy(), "activation": "relu"},
     ),
     Spec(
-        "inrank.layers.predict",
-        layers.predict,
+        "inrank.backprop.predict",
+        backprop.predict,
         lambda: {"layers": _layers(), "X": X.copy(), "activation": "linear"},
     ),
     # --- optim
@@ -355,8 +357,8 @@ SPECS = [
     ),
     # --- mlp
     Spec(
-        "inrank.mlp.relu_teacher",
-        mlp.relu_teacher,
+        "inrank.mlp_task.relu_teacher",
+        mlp_task.relu_teacher,
         lambda: {
             "n_in": 3,
             "n_out": 2,
@@ -442,8 +444,8 @@ SPECS = [
         },
     ),
     Spec(
-        "inrank.algorithm.inrank_efficient",
-        algorithm.inrank_efficient,
+        "inrank.inrank_efficient",
+        inrank.inrank_efficient,
         lambda: {
             "weights": _weights(),
             "X": X.copy(),
@@ -541,6 +543,6 @@ SPECS += [
 EXEMPT = {
     "inrank.Teacher": "a frozen dataclass holding a teacher's arrays; teacher() builds it",
     "inrank.TrainResult": "a result container built by train(); learned_steps has a spec",
-    "inrank.algorithm.InRankResult": "a result container built by inrank() and friends",
-    "inrank.mlp.MLPTask": "a frozen dataclass holding a task's arrays; relu_teacher builds it",
+    "inrank.InRankResult": "a result container built by inrank() and friends",
+    "inrank.mlp_task.MLPTask": "a frozen dataclass holding a task's arrays; relu_teacher builds it",
 }

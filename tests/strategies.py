@@ -8,6 +8,8 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from refimpl.nn import MLP
+
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 
@@ -66,3 +68,33 @@ def point_clouds(draw, n=st.integers(2, 60), d=st.integers(1, 3), min_separation
 def step_sizes(min_value=1e-3, max_value=1.0):
     """Positive step sizes, log-uniform in [min_value, max_value]."""
     return st.floats(np.log(min_value), np.log(max_value)).map(lambda t: float(np.exp(t)))
+
+
+def sign_changes_within(widths, activation, theta, v, X, h):
+    """Whether a hidden pre-activation changes sign between θ − hv and θ + hv.
+
+    The network cut after hidden layer l (its output layer is linear) returns that
+    layer's pre-activations; ``theta`` stores the layers in order, so its leading
+    parameters are the cut network's.
+    """
+    for depth in range(1, len(widths) - 1):
+        cut = MLP(widths[: depth + 1], activation)
+        p = cut.n_params
+        below = cut.forward(theta[:p] - h * v[:p], X)
+        above = cut.forward(theta[:p] + h * v[:p], X)
+        if np.any(np.sign(below) != np.sign(above)):
+            return True
+    return False
+
+
+def small_gan(seed, loss="wgan", activation="tanh", widths=(3, 4), batch=6):
+    """A tiny GAN game on two modes and a point near its initialization: (game, x, y, rng)."""
+    from refimpl.cgd.gan import GANGame, two_modes
+
+    gen = MLP((widths[0], widths[1], 2), activation)
+    disc = MLP((2, widths[1], 1), activation)
+    game = GANGame(gen, disc, two_modes(), batch_size=batch, loss=loss, rng=seed)
+    rng = np.random.default_rng(seed + 1)
+    x = gen.init(rng) + 0.1 * rng.standard_normal(gen.n_params)
+    y = disc.init(rng) + 0.1 * rng.standard_normal(disc.n_params)
+    return game, x, y, rng

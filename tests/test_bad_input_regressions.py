@@ -229,7 +229,7 @@ def test_inrank_rank_check_on_diverged_weights_is_a_divergence(efficient):
     options = {"warmup": 2, "gap": 2, "initial_rank": 1, "rng": 5, "buffer": 1, "record_every": 2}
     with np.errstate(all="ignore"), pytest.raises(DivergenceError, match="singular values"):
         if efficient:
-            inrank_algorithm.inrank_efficient(weights, X, Y, 274104.0, 6, 4, **options)
+            inrank.inrank_efficient(weights, X, Y, 274104.0, 6, 4, **options)
         else:
             inrank_algorithm.inrank(weights, X, Y, 274104.0, 6, **options)
 

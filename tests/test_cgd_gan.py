@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.stats
 from hypothesis import given
-from strategies import seeds
+from strategies import seeds, small_gan
 
 from refimpl.cgd import BilinearGame, cgd_bilinear_closed_form, cgd_step, gda_step
 from refimpl.cgd.gan import (
@@ -39,16 +39,6 @@ EPS = np.finfo(float).eps
 FIGURES = Path(__file__).resolve().parent.parent / "figures"
 
 
-def _game(seed, loss="wgan", activation="tanh", widths=(3, 4), batch=6):
-    gen = MLP((widths[0], widths[1], 2), activation)
-    disc = MLP((2, widths[1], 1), activation)
-    game = GANGame(gen, disc, two_modes(), batch_size=batch, loss=loss, rng=seed)
-    rng = np.random.default_rng(seed + 1)
-    x = gen.init(rng) + 0.1 * rng.standard_normal(gen.n_params)
-    y = disc.init(rng) + 0.1 * rng.standard_normal(disc.n_params)
-    return game, x, y, rng
-
-
 def _central(gradient, point, direction, h):
     return (gradient(point + h * direction) - gradient(point - h * direction)) / (2 * h)
 
@@ -62,7 +52,7 @@ def test_products_match_central_differences_of_the_gradients(loss, seed):
     derivative of the gradient along the line, estimated from second differences of
     the exact products with a coarser step s) plus rounding ~ ε‖∇‖/h.
     """
-    game, x, y, rng = _game(seed % 1000, loss)
+    game, x, y, rng = small_gan(seed % 1000, loss)
     u, v = rng.standard_normal(game.n), rng.standard_normal(game.m)
     h, s = 1e-5, 1e-2
     cases = [  # (product, gradient along the line, point, direction, move x?)
@@ -86,7 +76,7 @@ def test_products_match_central_differences_of_the_gradients(loss, seed):
 
 @pytest.mark.parametrize("loss", ["wgan", "cross_entropy"])
 def test_dense_blocks_of_a_tiny_gan(loss):
-    game, x, y, _ = _game(3, loss, widths=(2, 3))
+    game, x, y, _ = small_gan(3, loss, widths=(2, 3))
     Dxy = game.dxy_f(x, y, np.eye(game.m))  # (n, m), one block call
     Dyx_g = game.dyx_g(x, y, np.eye(game.n))  # (m, n)
     # Zero-sum: D_yx g = −(D_xy f)ᵀ, from two separately coded forward-over-reverse paths.
@@ -104,7 +94,7 @@ def test_dense_blocks_of_a_tiny_gan(loss):
 
 
 def test_wgan_gradient_of_the_loss_matches_differences():
-    game, x, y, _ = _game(4, "wgan")
+    game, x, y, _ = small_gan(4, "wgan")
     h = 1e-6
     gx = np.array([(game.f(x + h * e, y) - game.f(x - h * e, y)) / (2 * h) for e in np.eye(game.n)])
     gy = np.array([(game.g(x, y + h * e) - game.g(x, y - h * e)) / (2 * h) for e in np.eye(game.m)])
@@ -118,7 +108,7 @@ def test_wgan_gradient_of_the_loss_matches_differences():
 
 def test_cgd_on_the_gan_approaches_gda_as_eta_vanishes():
     """Δx_CGD − Δx_GDA = η² D_xy f ∇_y g + O(η³): the remainder ratio falls like η."""
-    game, x, y, _ = _game(5, "cross_entropy")
+    game, x, y, _ = small_gan(5, "cross_entropy")
     second_order = game.dxy_f(x, y, game.grad_y_g(x, y))
     ratios = []
     for eta in (1e-2, 1e-3):
@@ -156,7 +146,7 @@ def test_linear_discriminator_and_shift_generator_is_bilinear(d):
 
 def test_alternating_acgd_solves_either_side_to_the_same_step():
     """Solving x's or y's system gives the CGD step with the adaptive step matrices."""
-    game, x, y, _ = _game(6, "cross_entropy")
+    game, x, y, _ = small_gan(6, "cross_entropy")
     results = {}
     for solve_x in (True, False):
         state = AlternatingACGDState(0, 0.0 * x, 0.0 * y, solve_x=solve_x)
@@ -175,7 +165,7 @@ def test_alternating_acgd_solves_either_side_to_the_same_step():
 
 def test_warm_start_at_the_solution_needs_no_iteration():
     """CG warm-started at the solution stops at once: its residual is b − A w₀, not b."""
-    game, x, y, _ = _game(7)
+    game, x, y, _ = small_gan(7)
     options = {"beta": 0.0, "tol": 1e-20}  # β = 0: the same step sizes at every t
     _, _, state, info = acgd_alternating_step(game, x, y, 0.01, 0.01, **options)
     assert info.solved == "x" and info.iterations > 0
@@ -198,7 +188,7 @@ def test_player_of_dimension_one():
 
 
 def test_training_counts_cost_and_records():
-    game, x, y, _ = _game(8, widths=(2, 4))
+    game, x, y, _ = small_gan(8, widths=(2, 4))
     run = train_gan(game, "acgd", x, y, budget=120, eta=0.01, records=3)
     cost = run.gradient_evaluations + run.hvp_evaluations
     assert 120 <= cost and run.gradient_evaluations == 2 * run.steps_taken
@@ -216,25 +206,25 @@ def test_training_counts_cost_and_records():
 def test_same_seed_same_run():
     runs = []
     for _ in range(2):
-        game, x, y, _ = _game(9)
+        game, x, y, _ = small_gan(9)
         runs.append(train_gan(game, "adam", x, y, budget=20, eta=0.01))
     np.testing.assert_array_equal(runs[0].x, runs[1].x)
 
 
 def test_divergence_is_reported_with_its_step():
-    game, x, y, _ = _game(10, activation="relu")
+    game, x, y, _ = small_gan(10, activation="relu")
     with pytest.raises(DivergenceError) as error:
         train_gan(game, "gda", x * 50, y * 50, budget=4000, eta=1e3)
     step = error.value.step
     assert step >= 1 and f"step {step}" in str(error.value)
-    game, x, y, _ = _game(10, activation="relu")
+    game, x, y, _ = small_gan(10, activation="relu")
     run = train_gan(game, "gda", x * 50, y * 50, budget=4000, eta=1e3, on_failure="stop")
     assert run.status == "diverged" and run.stopped_at == step
     assert np.isfinite(run.x).all() and run.steps_taken == step - 1
 
 
 def test_cg_budget_exhaustion_is_reported_with_its_step():
-    game, x, y, _ = _game(11)
+    game, x, y, _ = small_gan(11)
     options = {"maxiter": 1, "tol": 1e-30}
     with pytest.raises(np.linalg.LinAlgError, match="step 1"):
         train_gan(game, "acgd", x, y, budget=100, eta=0.5, options=options)
@@ -267,7 +257,7 @@ def test_shape_mismatches_name_the_argument(call, name):
 
 
 def test_adam_first_step_moves_each_coordinate_by_lr():
-    game, x, y, _ = _game(12)
+    game, x, y, _ = small_gan(12)
     x1, y1, _ = adam_step(game, x, y, 0.01, 0.02)
     np.testing.assert_allclose(np.abs(x1 - x), 0.01, rtol=1e-4)
     # The WGAN loss does not depend on D's output bias: zero gradient, no move.

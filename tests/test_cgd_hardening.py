@@ -1,7 +1,5 @@
 """Every cgd loop ends, overflow is reported where it happens, and renamed names still work."""
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -144,26 +142,17 @@ def test_dense_path_of_a_general_sum_game_solves_both_systems():
     np.testing.assert_allclose(dy, -0.1 * (gy + 2 * dx), atol=1e-15)  # D_yx g = 2I
 
 
-def test_deprecated_names_still_work_and_warn():
+def test_names_removed_in_0_2_0_are_gone():
+    """The deprecated aliases of 0.1.0 were removed: old keywords are unknown keywords."""
     game = BilinearGame(np.array([[1.0, 2.0], [0.5, -1.0]]))
     x, y = np.array([1.0, -0.5]), np.array([0.3, 0.2])
-    guess = np.array([0.1, 0.1])
-    new = cgd.cgd_step(game, x, y, 0.3, 0.3, "cg", initial_guess=guess)
-    with pytest.warns(DeprecationWarning, match="initial_guess"):
-        old = cgd.cgd_step(game, x, y, 0.3, 0.3, "cg", warm_start=guess)
-    np.testing.assert_array_equal(new[0], old[0])
-    new = cgd.acgd_step(game, x, y, eta_x=0.1, eta_y=0.2)
-    with pytest.warns(DeprecationWarning, match=r"eta_[xy]"):
-        old = cgd.acgd_step(game, x, y, lr_x=0.1, lr_y=0.2)
-    np.testing.assert_array_equal(new[0], old[0])
-    with pytest.warns(DeprecationWarning, match="initial_guess"):
-        assert new[2].warm_start is new[2].initial_guess
-    with pytest.warns(DeprecationWarning, match="eta="):
-        _, old_steps = cgd.adaptive_step_sizes(np.zeros(2), x, 1, lr=0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        _, new_steps = cgd.adaptive_step_sizes(np.zeros(2), x, 1, eta=0.1)
-    np.testing.assert_array_equal(old_steps, new_steps)
+    with pytest.raises(TypeError, match="warm_start"):
+        cgd.cgd_step(game, x, y, 0.3, 0.3, "cg", warm_start=np.array([0.1, 0.1]))
+    with pytest.raises(TypeError, match="lr_x"):
+        cgd.acgd_step(game, x, y, lr_x=0.1, lr_y=0.2)
+    with pytest.raises(TypeError, match="lr"):
+        cgd.adaptive_step_sizes(np.zeros(2), x, 1, lr=0.1)
+    assert not hasattr(cgd.acgd_step(game, x, y, 0.1, 0.2)[2], "warm_start")
 
 
 def test_unknown_options_name_the_key():

@@ -28,6 +28,8 @@ DOCS = ROOT / "docs"
 CONTRACT_PAGES = sorted((DOCS / "contract").glob("*.md"))
 SUBPACKAGE_PAGES = {"cgd", "inrank", "vecchia", "pde"}
 HEADER = ["quantity", "tolerance", "why", "test"]
+#: The inventory of quantities computed by two routes (docs/contract/index.md).
+ROUTES_HEADER = ["quantity", "routes", "tolerance", "test"]
 
 
 def _docs_extension():
@@ -106,8 +108,8 @@ def test_mathematics_renders_without_network():
 # ------------------------------------------------------------- contract tables
 
 
-def _tables(text: str) -> list[list[list[str]]]:
-    """Markdown tables whose header is HEADER, as lists of rows of cells."""
+def _tables(text: str, header=HEADER) -> list[list[list[str]]]:
+    """Markdown tables whose header is ``header``, as lists of rows of cells."""
     tables, current = [], None
     for line in text.splitlines():
         if not line.startswith("|"):
@@ -115,7 +117,7 @@ def _tables(text: str) -> list[list[list[str]]]:
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if current is None:
-            current = [] if [c.lower() for c in cells] == HEADER else None
+            current = [] if [c.lower() for c in cells] == header else None
             if current is not None:
                 tables.append(current)
         elif not set("".join(cells)) <= set("-: "):
@@ -155,10 +157,13 @@ def _squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _check_row(row: list[str]) -> None:
+def _check_row(row: list[str], tolerance: int = 1) -> None:
+    """Every cell filled; the tolerance cell's quoted expressions occur in the named test."""
     assert len(row) == len(HEADER) and all(row), f"a row needs all {len(HEADER)} cells: {row}"
-    quoted = re.findall(r"`([^`]+)`", row[1])
-    assert quoted, f"{row[0]}: quote the test's tolerance expression in backticks: {row[1]!r}"
+    quoted = re.findall(r"`([^`]+)`", row[tolerance])
+    assert quoted, (
+        f"{row[0]}: quote the test's tolerance expression in backticks: {row[tolerance]!r}"
+    )
     body, constants = _test_source(row[3])
     for expression in quoted:
         assert _squeeze(expression) in _squeeze(body) or _squeeze(expression) in _squeeze(
@@ -179,6 +184,31 @@ def test_every_tolerance_row_names_a_test_that_enforces_it(page):
     for table in _tables(page.read_text(encoding="utf-8")):
         for row in table:
             _check_row(row)
+
+
+def test_the_inventory_of_two_route_quantities_names_passing_tests():
+    """Each quantity computed two ways has a row: both routes, the tolerance, the test."""
+    tables = _tables((DOCS / "contract" / "index.md").read_text(encoding="utf-8"), ROUTES_HEADER)
+    assert len(tables) == 1, "docs/contract/index.md: one inventory table of two-route quantities"
+    rows = tables[0]
+    for row in rows:
+        _check_row(row, tolerance=2)
+        assert " vs " in row[1], f"{row[0]}: name both routes as 'A vs B': {row[1]!r}"
+    names = " ".join(row[0] + " " + row[1] for row in rows)
+    # the pairs the package must never let drift apart (the self-consistency issue's list)
+    for required in (
+        "vs the callable",
+        "kl_divergence_from_variances",
+        "dense_inverse_cholesky",
+        "predict",
+        "noisy_posterior_mean",
+        "noisy_kl_divergences",
+        "cgd_step",
+        "cgd.run",
+        "inrank_efficient",
+        "factored gradients",
+    ):
+        assert required in names, f"the inventory has no row for {required!r}"
 
 
 def test_the_row_check_can_fail():

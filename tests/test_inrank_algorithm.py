@@ -6,10 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import seeds
 
-from refimpl.inrank import orthogonal_init, teacher, teacher_data
-from refimpl.inrank.algorithm import full_rank_train, inrank, inrank_efficient
+from refimpl.inrank import (
+    full_rank_train,
+    inrank,
+    inrank_efficient,
+    orthogonal_init,
+    teacher,
+    teacher_data,
+)
 from refimpl.inrank.cost import cost_model
-from refimpl.inrank.mlp import mlp_init, relu_teacher, train_mlp
+from refimpl.inrank.mlp import mlp_init, train_mlp
+from refimpl.inrank.mlp_task import relu_teacher
 from refimpl.inrank.rank import explained_ratio, select_rank
 from refimpl.validation import DivergenceError
 

@@ -17,8 +17,10 @@ from refimpl.inrank import (
     teacher,
     teacher_data,
 )
-from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer, forward_backward
-from refimpl.inrank.mlp import mlp_gradients, mlp_init, mlp_loss, relu_teacher
+from refimpl.inrank.backprop import forward_backward
+from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
+from refimpl.inrank.mlp import mlp_gradients, mlp_init, mlp_loss
+from refimpl.inrank.mlp_task import relu_teacher
 from refimpl.inrank.optim import Adam, make_optimizer
 
 widths_st = st.lists(st.integers(1, 5), min_size=3, max_size=5)

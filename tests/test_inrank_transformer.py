@@ -15,11 +15,11 @@ from refimpl.inrank.attention import (
     layer_norm_backward,
     layer_norm_forward,
 )
-from refimpl.inrank.corpus import grammar_corpus, sample_windows
+from refimpl.inrank.corpus import grammar_corpus, sample_windows, validation_windows
 from refimpl.inrank.layers import LowRankUpdateLayer
 from refimpl.inrank.transformer import Transformer
 from refimpl.inrank.transformer_experiments import learned_order
-from refimpl.inrank.transformer_train import train_transformer, validation_windows
+from refimpl.inrank.transformer_train import train_transformer
 
 ROOT = Path(__file__).resolve().parents[1]
 H = 1e-6  # central differences: truncation O(h²)·f''' ~ 1e-12, rounding ~ 1e-16/h ~ 1e-10

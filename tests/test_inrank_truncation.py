@@ -1,7 +1,6 @@
 """Truncation through the factors, the layers' rank state, and the efficient variant's shape."""
 
 import importlib
-import warnings
 
 import numpy as np
 import pytest
@@ -9,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import seeds
 
-from refimpl.inrank import orthogonal_init, teacher, teacher_data
-from refimpl.inrank.algorithm import inrank_efficient
+from refimpl.inrank import inrank_efficient, orthogonal_init, teacher, teacher_data
 from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import LowRankUpdateLayer
 from refimpl.inrank.truncation import truncate_update, truncate_weight
@@ -117,25 +115,24 @@ def test_layer_rank_state_grows_within_its_cap():
         layer.rank = 2  # never decreases
     with pytest.raises(ValueError, match="cap"):
         LowRankUpdateLayer(None, np.ones((3, 2)), np.ones((3, 2)), rank=2, cap=1)
-    with pytest.warns(DeprecationWarning, match="active"):
-        old = LowRankUpdateLayer(None, np.ones((3, 2)), np.ones((3, 2)), active=2)
-    assert old.rank == old.active == 2
+    with pytest.raises(TypeError, match="active"):  # removed in 0.2.0: use rank
+        LowRankUpdateLayer(None, np.ones((3, 2)), np.ones((3, 2)), active=2)
 
 
-def test_efficient_variant_refuses_unknown_options_and_keeps_old_paths():
+def test_efficient_variant_refuses_unknown_options_and_the_old_paths_are_gone():
     t = teacher([2.0, 1.0], 4, 4, rng=0)
     X, Y = teacher_data(t.target, 8, rng=1)
     weights = orthogonal_init((4, 4, 4), 0.5, rng=2)
     with pytest.raises(ValueError, match="treshold"):
         inrank_efficient(weights, X, Y, 0.05, 10, 5, treshold=0.9)
+    # 0.2.0 removed the re-exports and the deprecated alias; the names live in their homes
     algorithm = importlib.import_module("refimpl.inrank.algorithm")
     for name in ("select_rank", "cost_model", "inrank_efficient", "InRankResult"):
-        assert callable(getattr(algorithm, name))
-    train_module = importlib.import_module("refimpl.inrank.train")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with pytest.raises(DeprecationWarning):
-            train_module.check_divergence(1.0, 3, 0.1)
+        assert name not in algorithm.__all__
+    assert not hasattr(importlib.import_module("refimpl.inrank.train"), "check_divergence")
+    inrank_package = importlib.import_module("refimpl.inrank")
+    assert inrank_package.inrank_efficient is inrank_efficient
+    assert callable(inrank_package.inrank) and callable(inrank_package.InRankResult)
 
 
 def test_ill_conditioned_factors_keep_full_accuracy():

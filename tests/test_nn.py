@@ -8,9 +8,9 @@ and the hand-written two-layer network of refimpl.inrank.
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from strategies import seeds
+from strategies import seeds, sign_changes_within
 
 from refimpl.nn import MLP, activation_derivatives, squared_error, squared_error_hvp
 
@@ -67,12 +67,16 @@ def test_hvp_matches_central_differences_of_the_gradient(activation, seed):
     """Central differences of ∇ℓ along v, error ≤ h²/6·M₃ + rounding.
 
     M₃ bounds ‖d³/dt³ ∇ℓ(θ + tv)‖ near θ; it is estimated from second differences of
-    the exact HVP with a coarser step (for piecewise linear activations M₃ = 0 away
-    from kinks, and a kink crossed within h would show as a failure: that has
-    probability O(h) and is not tuned away).
+    the exact HVP with a coarser step s. Both formulas need the loss smooth on
+    [θ − sv, θ + sv]: for piecewise linear activations, draws where a hidden unit changes
+    sign there (about one in a hundred) are set aside, since a kink makes the difference
+    quotient, not the product, wrong (seed 275 crossed one: error 1.2e4).
     """
-    net, theta, X, Y, v = _problem(seed, (3, 6, 5, 2), activation)
+    widths = (3, 6, 5, 2)
+    net, theta, X, Y, v = _problem(seed, widths, activation)
     h, s = 1e-5, 1e-2
+    if activation != "tanh":
+        assume(not sign_changes_within(widths, activation, theta, v, X, s))
     hvp = squared_error_hvp(net, theta, X, Y, v)
     third = (
         squared_error_hvp(net, theta + s * v, X, Y, v)
@@ -120,7 +124,7 @@ def test_input_gradient_and_input_tangent_match_differences():
 def test_two_layer_relu_network_is_the_inrank_mlp():
     """MLP((n_in, h, n_out), bias=False) on X.T is inrank's W2 relu(W1 X) (columns = samples)."""
     mlp = pytest.importorskip("refimpl.inrank.mlp")
-    task = mlp.relu_teacher(n_in=4, n_out=3, n_samples=9, rng=0)
+    task = pytest.importorskip("refimpl.inrank.mlp_task").relu_teacher(4, 3, 9, rng=0)
     W1, W2 = mlp.mlp_init(4, 6, 3, rng=1)
     net = MLP((4, 6, 3), "relu", bias=False)
     theta = np.concatenate([W1.ravel(), W2.ravel()])

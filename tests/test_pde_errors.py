@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from refimpl.pde import (
+    Burgers,
     CollocationSystem,
     DenseSolver,
     MeasurementKernel,
@@ -74,3 +75,15 @@ def test_cg_out_of_budget_is_reported_with_the_step():
         solve(P, 0.125, rho=1.0, cg_maxiter=1, cg_rtol=1e-14)
     assert info.value.step == 1
     assert "conjugate gradients" in str(info.value)
+
+
+def test_callables_refuse_booleans_and_misshaped_points():
+    """Found by review: Burgers' callable flattened (m, 2) points into 2m values, and
+    booleans passed as points, weights or α were read as 0 and 1."""
+    sol = solve(Burgers(nu=0.05, T=0.1, dt=0.05, length_scale=0.2), 0.1, method="dense")
+    for bad in (np.full((3, 2), 0.1), np.zeros((0, 1)), np.array([True, False])):
+        with pytest.raises(ValueError, match="^x"):
+            sol(bad)
+    elliptic = solve(NonlinearElliptic(), 0.25, method="dense")
+    with pytest.raises(ValueError, match="^x"):
+        elliptic(np.ones((2, 2), dtype=bool))

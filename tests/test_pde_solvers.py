@@ -250,3 +250,28 @@ def test_finite_rho_error_is_bounded_by_the_kl_divergence(rho):
     ratio = exact / (r @ alpha_sparse)
     print(f"rho {rho}: KL {kl:.3g}, bounds [{1 / high:.4f}, {1 / low:.4f}], ratio {ratio:.6f}")
     assert (1 - 1e-6) / high <= ratio <= (1 + 1e-6) / low
+
+
+def test_a_few_clustered_points_do_not_shrink_the_neighbourhood_of_new_points():
+    """Four points within 4e-4 of 0.5 among 49 spaced 0.02 apart: between the points the
+    sparse callable stays as accurate as at them (a radius of ρ times the *smallest*
+    length collapsed to 3e-4 and left each new point one neighbour: 50× the error)."""
+    interior = np.sort(np.r_[np.linspace(0.02, 0.98, 49), 0.501 + 1e-4 * np.arange(1, 5)])
+    system = CollocationSystem(np.array([[0.0], [1.0]]), interior[:, None], ("value", "d00"))
+    solver = SparseSolver(MeasurementKernel(ELLIPTIC.kernel), system, 1e-10, rho=3.0)
+    weights = np.tile([0.0, 1.0], (len(interior), 1))  # u'' = −π² sin(πx), u = sin(πx)
+    alpha, _ = solver.solve(weights, np.r_[0.0, 0.0, -(np.pi**2) * np.sin(np.pi * interior)])
+    at_points = solver.state(weights, alpha)[:, 0] - np.sin(np.pi * interior)
+    x = np.random.default_rng(0).random((300, 1))
+    between = solver.evaluate(weights, alpha, x) - np.sin(np.pi * x[:, 0])
+    assert np.sqrt(np.mean(between**2)) <= 2 * np.sqrt(np.mean(at_points**2))
+
+
+def test_a_radius_beyond_the_domain_takes_the_one_solve_of_infinite_rho():
+    """ρ ℓ larger than the points' diameter conditions every new point on the whole list,
+    which is ρ = ∞'s single solve: the same numbers up to the rounding of two solves."""
+    x = np.random.default_rng(1).uniform(0, 1, size=(40, 2))
+    wide = solve(ELLIPTIC, 0.125, rho=50.0)
+    full = solve(ELLIPTIC, 0.125, rho=np.inf)
+    gap = np.abs(wide(x) - full(x)).max()
+    assert gap <= 1e-6 * np.abs(full.values).max()  # the two factors differ at ρ = 50 vs ∞

@@ -125,6 +125,35 @@ def test_code_lines_leave_out_docstrings_and_blank_lines():
     assert code_lines(text) == 3
 
 
+#: The paper subpackages, each with a readable core (``refimpl/<name>/core.py``).
+CORES = ("cgd", "vecchia", "inrank", "pde")
+
+
+def core_measurements(text: str) -> dict:
+    """Lines, non-blank lines, code lines and the code share of a module's text."""
+    nonblank = sum(1 for line in text.splitlines() if line.strip())
+    code = code_lines(text)
+    return {"lines": text.count("\n"), "nonblank": nonblank, "code": code, "share": code / nonblank}
+
+
+@pytest.mark.parametrize("name", CORES)
+def test_each_paper_is_one_readable_core(name):
+    """A student reads one file: at most about 300 lines, two thirds of them code."""
+    measured = core_measurements((PACKAGE / name / "core.py").read_text(encoding="utf-8"))
+    assert measured["lines"] <= 320, measured
+    assert measured["share"] >= 2 / 3, measured
+
+
+def test_cores_are_not_public_api():
+    """Cores stay out of every ``__all__`` and out of the contract's and the docs' walk."""
+    from refimpl._public_api import public_modules, public_objects
+
+    assert not any(short.endswith("core") for short, _ in public_modules())
+    for obj, names in public_objects():
+        assert not any(".core." in f".{n}." for n in names), names
+        assert not getattr(obj, "__module__", "").endswith(".core"), names
+
+
 def test_modules_are_small_or_say_why():
     """One idea per module: at most about 300 code lines, or a reason written at the top."""
     too_long = []

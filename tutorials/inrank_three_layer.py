@@ -25,12 +25,13 @@ import numpy as np
 from refimpl.inrank import (
     aligned_init,
     dynamics,
+    inrank,
+    inrank_efficient,
     orthogonal_init,
     teacher,
     teacher_data,
     train,
 )
-from refimpl.inrank.algorithm import inrank, inrank_efficient
 from refimpl.inrank.cost import cost_model
 from refimpl.inrank.experiments import mlp_comparison, staircase
 from refimpl.inrank.rank import explained_ratio, select_rank

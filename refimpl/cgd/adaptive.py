@@ -21,7 +21,6 @@ References
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,16 +83,6 @@ class ACGDState:
     v_y: object
     initial_guess: object = None
 
-    @property
-    def warm_start(self):
-        """Deprecated name of :attr:`initial_guess`."""
-        warnings.warn(
-            "ACGDState.warm_start is deprecated; use ACGDState.initial_guess",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.initial_guess
-
     @classmethod
     def zeros(cls, x, y):
         """The state before the first step, for points shaped like ``x`` and ``y``."""
@@ -106,7 +95,7 @@ class ACGDState:
         return cls(0, xp.zeros_like(x), xp.zeros_like(y))
 
 
-def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=None):
+def adaptive_step_sizes(v, gradient, t, eta, beta=0.99, eps=1e-5):
     r"""Update the running average and return the per-coordinate step sizes.
 
     Parameters
@@ -123,8 +112,6 @@ def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=Non
         Averaging factor in [0, 1).
     eps : float
         Offset of the denominator, > 0.
-    lr : float, optional
-        Deprecated alias of ``eta``.
 
     Returns
     -------
@@ -161,13 +148,6 @@ def adaptive_step_sizes(v, gradient, t, eta=None, beta=0.99, eps=1e-5, *, lr=Non
     >>> float(np.round(step_sizes[0], 6))
     0.049998
     """
-    if lr is not None:
-        warnings.warn(
-            "adaptive_step_sizes(lr=...) is deprecated; use eta=...",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        eta = lr if eta is None else eta
     gradient = as_float_array("gradient", gradient, ndim=1)
     v = as_float_array("v", v, ndim=1, like=gradient)
     if gradient.shape[0] == 0 or v.shape != gradient.shape:
@@ -210,8 +190,8 @@ def acgd_step(
     game,
     x,
     y,
-    eta_x=None,
-    eta_y=None,
+    eta_x,
+    eta_y,
     state=None,
     beta=0.99,
     eps=1e-5,
@@ -220,9 +200,6 @@ def acgd_step(
     maxiter=None,
     warm_start=True,
     restart=None,
-    *,
-    lr_x=None,
-    lr_y=None,
 ):
     r"""One step of adaptive CGD.
 
@@ -246,8 +223,6 @@ def acgd_step(
         As in :func:`refimpl.cgd.cgd_step`.
     warm_start : bool
         Start the inner solve from the previous step's solution.
-    lr_x, lr_y : float, optional
-        Deprecated aliases of ``eta_x`` and ``eta_y``.
 
     Returns
     -------
@@ -293,15 +268,6 @@ def acgd_step(
     >>> state.t, bool(abs(x1[0]) < 1 and abs(y1[0]) < 1.2)
     (1, True)
     """
-    for old, new, value in (("lr_x", "eta_x", lr_x), ("lr_y", "eta_y", lr_y)):
-        if value is not None:
-            warnings.warn(
-                f"acgd_step({old}=...) is deprecated; use {new}=...",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-    eta_x = lr_x if eta_x is None else eta_x
-    eta_y = lr_y if eta_y is None else eta_y
     eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
     check_game(game)
     x, y = check_point(game, x, y)

@@ -23,7 +23,6 @@ References
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 from refimpl import backend
@@ -108,8 +107,6 @@ def cgd_step(
     initial_guess=None,
     gradients=None,
     restart=None,
-    *,
-    warm_start=None,
 ):
     r"""One step of competitive gradient descent.
 
@@ -140,8 +137,6 @@ def cgd_step(
         ∇ₓf and ∇_y g at (x, y) when already computed (ACGD reuses them).
     restart : int, optional
         GMRES restart length.
-    warm_start : ndarray, optional
-        Deprecated alias of ``initial_guess``.
 
     Returns
     -------
@@ -196,14 +191,6 @@ def cgd_step(
     >>> x1, y1
     (array([0.5]), array([0.5]))
     """
-    if warm_start is not None:
-        warnings.warn(
-            "cgd_step(warm_start=...) is deprecated; use initial_guess=...",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if initial_guess is None:
-            initial_guess = warm_start
     game, x, y, eta_x, eta_y = check_step_arguments(game, x, y, eta_x, eta_y)
     solver = check_choice("solver", solver, SOLVERS)
     tol = check_positive("tol", tol)

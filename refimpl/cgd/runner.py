@@ -20,7 +20,7 @@ import numpy as np
 from refimpl import backend
 from refimpl.cgd.arguments import check_game, check_step_size
 from refimpl.cgd.games import Game
-from refimpl.cgd.methods import METHODS, STEPS, check_method_options, method_options
+from refimpl.cgd.methods import METHODS, STEPS, check_method_options
 from refimpl.validation import (
     DivergenceError,
     as_float_array,
@@ -29,7 +29,7 @@ from refimpl.validation import (
     check_integer,
 )
 
-__all__ = ["METHODS", "RunResult", "CountingGame", "method_options", "run", "scaled_norms"]
+__all__ = ["METHODS", "RunResult", "CountingGame", "run", "scaled_norms"]
 
 
 def scaled_norms(z):

@@ -50,6 +50,7 @@ rate ``η`` has time scale ``τ = 1/η``.
 from refimpl.inrank import (
     algorithm,
     attention,
+    backprop,
     corpus,
     cost,
     dynamics,
@@ -57,6 +58,7 @@ from refimpl.inrank import (
     heldout,
     layers,
     mlp,
+    mlp_task,
     optim,
     rank,
     transformer,
@@ -64,7 +66,9 @@ from refimpl.inrank import (
     transformer_train,
     truncation,
 )
+from refimpl.inrank.algorithm import full_rank_train, inrank
 from refimpl.inrank.data import Teacher, teacher, teacher_data, whiten
+from refimpl.inrank.efficient import inrank_efficient
 from refimpl.inrank.init import (
     aligned_init,
     orthogonal_init,
@@ -73,10 +77,16 @@ from refimpl.inrank.init import (
 )
 from refimpl.inrank.network import end_to_end, forward, gradients, loss
 from refimpl.inrank.rank import effective_rank, explained_ratio
+from refimpl.inrank.results import InRankResult
 from refimpl.inrank.train import TrainResult, train
 
 __all__ = [
+    "inrank",
+    "inrank_efficient",
+    "full_rank_train",
+    "InRankResult",
     "attention",
+    "backprop",
     "corpus",
     "heldout",
     "transformer",
@@ -88,6 +98,7 @@ __all__ = [
     "experiments",
     "layers",
     "mlp",
+    "mlp_task",
     "optim",
     "rank",
     "Teacher",

@@ -29,8 +29,8 @@ Differences from the official code (github.com/jiaweizzhao/InRank,
   ``rank + buffer`` and the rank itself is bounded by ``cap``, with at most
   ``min(cap + buffer, min(m, n))`` columns allocated.
 
-The efficient two-stage variant (:func:`~refimpl.inrank.efficient.inrank_efficient`,
-also importable from here) is :func:`inrank` for the adaptive stage, a truncation
+The efficient two-stage variant (:func:`~refimpl.inrank.efficient.inrank_efficient`)
+is :func:`inrank` for the adaptive stage, a truncation
 (:mod:`refimpl.inrank.truncation`) and fixed-rank training. The rank rule
 (:func:`~refimpl.inrank.rank.select_rank`) lives with the rank measures, the cost
 model (:func:`~refimpl.inrank.cost.cost_model`) in its own module, and one training
@@ -60,13 +60,12 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.inrank.backprop import ACTIVATIONS
-from refimpl.inrank.cost import cost_model
 from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
 from refimpl.inrank.loop import run_training
 from refimpl.inrank.network import check_network
 from refimpl.inrank.optim import OPTIMIZERS
 from refimpl.inrank.rank import RATIO_KINDS, select_rank
-from refimpl.inrank.results import InRankResult, build_result
+from refimpl.inrank.results import build_result
 from refimpl.validation import (
     as_generator,
     check_array_size,
@@ -78,22 +77,7 @@ from refimpl.validation import (
     finite_or_overflow,
 )
 
-__all__ = ["InRankResult", "inrank", "inrank_efficient", "full_rank_train"]  # noqa: F822
-
-
-def __getattr__(name):
-    # The efficient variant builds on inrank() in its own module; the old import path
-    # refimpl.inrank.algorithm.inrank_efficient keeps working.
-    if name == "inrank_efficient":
-        from refimpl.inrank.efficient import inrank_efficient
-
-        return inrank_efficient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# InRankResult lives in refimpl.inrank.results; select_rank and cost_model moved to
-# refimpl.inrank.rank and refimpl.inrank.cost. All stay importable from here.
-_MOVED = (InRankResult, select_rank, cost_model)
+__all__ = ["inrank", "full_rank_train"]
 
 
 def full_rank_train(

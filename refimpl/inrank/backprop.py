@@ -21,15 +21,7 @@ import numpy as np
 from refimpl import backend
 from refimpl.validation import as_float_array, check_choice, finite_or_overflow
 
-__all__ = [
-    "ACTIVATIONS",
-    "finite_or_overflow",
-    "check_layers",
-    "predict",
-    "forward_backward",
-    "forward_backward_unchecked",
-    "predict_unchecked",
-]
+__all__ = ["ACTIVATIONS", "forward_backward", "predict"]
 
 ACTIVATIONS = ("linear", "relu")
 

@@ -26,7 +26,8 @@ from refimpl.inrank.algorithm import full_rank_train, inrank
 from refimpl.inrank.data import teacher, teacher_data
 from refimpl.inrank.efficient import inrank_efficient
 from refimpl.inrank.init import orthogonal_init
-from refimpl.inrank.mlp import mlp_init, relu_teacher
+from refimpl.inrank.mlp import mlp_init
+from refimpl.inrank.mlp_task import relu_teacher
 from refimpl.inrank.rank import effective_rank
 from refimpl.inrank.train import train
 from refimpl.validation import (
@@ -241,7 +242,7 @@ def mlp_comparison(
     Parameters
     ----------
     n_in, hidden, n_out, teacher_hidden, n_samples : int
-        Task and student sizes (:func:`refimpl.inrank.mlp.relu_teacher`).
+        Task and student sizes (:func:`refimpl.inrank.mlp_task.relu_teacher`).
     lr, steps, optimizer, record_every
         Shared by all runs.
     adapt_steps : int

@@ -27,7 +27,7 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.inrank.algorithm import full_rank_train, inrank
-from refimpl.inrank.layers import predict
+from refimpl.inrank.backprop import predict
 from refimpl.inrank.mlp import mlp_init
 from refimpl.inrank.mlp_task import relu_teacher
 from refimpl.inrank.rank import effective_rank

@@ -16,7 +16,8 @@ error ``δ = ∂L/∂Z``, returns the gradients of its own parameters and ``∂L
 Examples
 --------
 >>> import numpy as np
->>> from refimpl.inrank.layers import LowRankUpdateLayer, forward_backward
+>>> from refimpl.inrank.backprop import forward_backward
+>>> from refimpl.inrank.layers import LowRankUpdateLayer
 >>> layer = LowRankUpdateLayer(np.eye(3), np.ones((3, 2)), np.ones((3, 2)), rank=1)
 >>> np.allclose(layer.dense(), np.eye(3) + 1.0)
 True
@@ -27,14 +28,11 @@ True
 
 from __future__ import annotations
 
-import warnings
-
 from refimpl import backend
-from refimpl.inrank.backprop import ACTIVATIONS, forward_backward, predict
 from refimpl.inrank.truncation import triangular_factor
 from refimpl.validation import as_float_array, check_integer
 
-__all__ = ["ACTIVATIONS", "DenseLayer", "LowRankUpdateLayer", "forward_backward", "predict"]
+__all__ = ["DenseLayer", "LowRankUpdateLayer"]
 
 
 class DenseLayer:
@@ -125,8 +123,6 @@ class LowRankUpdateLayer:
     cap : int, optional
         The largest rank the layer may grow to, ``r ≤ cap ≤ min(m, n)``; default
         ``min(k_alloc, m, n)``.
-    active : int, optional
-        Deprecated: the number of trained columns; use ``rank`` (with ``buffer=0``).
 
     Attributes
     ----------
@@ -163,7 +159,7 @@ class LowRankUpdateLayer:
     3
     """
 
-    def __init__(self, base, U, V, rank=None, buffer=0, cap=None, *, active=None):
+    def __init__(self, base, U, V, rank, buffer=0, cap=None):
         U = as_float_array("U", U, ndim=2)
         V = as_float_array("V", V, ndim=2, like=U)
         if V.shape[1] != U.shape[1]:
@@ -177,13 +173,6 @@ class LowRankUpdateLayer:
                     f"base: expected shape {(U.shape[0], V.shape[0])} (rows of U, rows of V), "
                     f"received {base.shape}"
                 )
-        if active is not None:
-            warnings.warn(
-                "LowRankUpdateLayer(active=k) is deprecated; use rank=k (buffer=0)",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            rank = active if rank is None else rank
         if U.shape[1] == 0:
             raise ValueError(f"U: expected at least one column, received shape {U.shape}")
         self.base, self.U, self.V = base, U, V

@@ -10,7 +10,8 @@ samples). The teacher is a narrower ReLU network ``Y = A2 relu(A1 X) + noise`` w
 Examples
 --------
 >>> import numpy as np
->>> from refimpl.inrank.mlp import relu_teacher, mlp_init, mlp_gradients
+>>> from refimpl.inrank.mlp import mlp_init, mlp_gradients
+>>> from refimpl.inrank.mlp_task import relu_teacher
 >>> task = relu_teacher(n_in=8, n_out=3, n_samples=32, rng=0, teacher_hidden=2)
 >>> weights = mlp_init(8, 16, 3, rng=1)
 >>> value, grads = mlp_gradients(weights, task.X, task.Y)
@@ -23,9 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.backprop import finite_or_overflow, forward_backward
+from refimpl.inrank.backprop import forward_backward
 from refimpl.inrank.layers import DenseLayer
-from refimpl.inrank.mlp_task import MLPTask, relu_teacher
 from refimpl.inrank.network import check_network
 from refimpl.validation import (
     as_generator,
@@ -33,11 +33,10 @@ from refimpl.validation import (
     check_integer,
     check_options,
     check_positive,
+    finite_or_overflow,
 )
 
 __all__ = [
-    "MLPTask",
-    "relu_teacher",
     "mlp_init",
     "mlp_forward",
     "mlp_loss",
@@ -197,7 +196,7 @@ def mlp_gradients(weights, X, Y):
         \nabla_{W_2} = R H^\top,\qquad
         \nabla_{W_1} = \big((W_2^\top R) \odot \mathbb 1[W_1 X > 0]\big) X^\top ,
 
-    computed by the shared backward pass :func:`refimpl.inrank.layers.forward_backward`.
+    computed by the shared backward pass :func:`refimpl.inrank.backprop.forward_backward`.
 
     References
     ----------
@@ -249,6 +248,7 @@ def train_mlp(weights, X, Y, lr, steps, optimizer="gd", record_every=1, rng=None
 
     Examples
     --------
+    >>> from refimpl.inrank.mlp_task import relu_teacher
     >>> task = relu_teacher(8, 2, 64, rng=0)
     >>> res = train_mlp(mlp_init(8, 16, 2, rng=1), task.X, task.Y, lr=0.1, steps=200,
     ...                 record_every=100)

@@ -222,7 +222,7 @@ def gradients(weights, X, Y):
     For the three-layer network this is :math:`\nabla_{W_1} = (W_3W_2)^\top G`,
     :math:`\nabla_{W_2} = W_3^\top G W_1^\top`, :math:`\nabla_{W_3} = G (W_2W_1)^\top`
     with :math:`G = (W_3W_2W_1 X - Y) X^\top / n`. The backward pass is the one shared
-    by every network here, :func:`refimpl.inrank.layers.forward_backward`, with dense
+    by every network here, :func:`refimpl.inrank.backprop.forward_backward`, with dense
     layers and no activation.
 
     References

@@ -31,7 +31,6 @@ True
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +39,7 @@ from refimpl import backend
 from refimpl.inrank import network
 from refimpl.inrank.init import aligned_init  # noqa: F401 - used by the examples
 from refimpl.inrank.layers import DenseLayer
-from refimpl.inrank.loop import check_loss, run_training
+from refimpl.inrank.loop import run_training
 from refimpl.inrank.rank import effective_rank
 from refimpl.validation import as_float_array, check_in_interval
 
@@ -137,20 +136,6 @@ class TrainResult:
         first = np.argmax(crossed, axis=0)
         ok = crossed.any(axis=0) & (s > 0)
         return np.where(ok, steps[first], -1)
-
-
-def check_divergence(value, step, lr):
-    """Deprecated: use :func:`refimpl.validation.check_divergence`.
-
-    Raises :class:`~refimpl.validation.DivergenceError` if ``value`` is not finite.
-    """
-    warnings.warn(
-        "refimpl.inrank.train.check_divergence is deprecated; use "
-        "refimpl.validation.check_divergence(value, step, hint=...)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    check_loss(float(value), step, hint=f"try a smaller learning rate than lr={lr}")
 
 
 def train(

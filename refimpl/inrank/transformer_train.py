@@ -54,7 +54,7 @@ from refimpl.validation import (
     check_options,
 )
 
-__all__ = ["train_transformer", "validation_windows", "INRANK_DEFAULTS"]
+__all__ = ["train_transformer", "INRANK_DEFAULTS"]
 
 #: The official defaults (threshold 0.9, initial rank 2, warm-up 200, gap 25) and the
 #: layers it replaces; the buffer (official 100) is scaled to the layer in ``to_inrank``.

@@ -133,9 +133,9 @@ def _ranks(inputs):
         "effective_rank_variance": np.int64(
             inrank.effective_rank(s, 0.9, "variance", length=length)
         ),
-        "selected_rank": np.int64(inrank.algorithm.select_rank(s, 2, 2, 5, length=length)),
+        "selected_rank": np.int64(inrank.rank.select_rank(s, 2, 2, 5, length=length)),
         "selected_rank_energy": np.int64(
-            inrank.algorithm.select_rank(s, 1, 3, 5, threshold=0.95, ratio="energy")
+            inrank.rank.select_rank(s, 1, 3, 5, threshold=0.95, ratio="energy")
         ),
     }
 
@@ -144,7 +144,7 @@ EXACT = Tolerance(0.0, 0.0, "integers: exact")
 register(
     Case(
         name="inrank.explained_ratio",
-        function="refimpl.inrank.explained_ratio / effective_rank / algorithm.select_rank",
+        function="refimpl.inrank.explained_ratio / effective_rank / rank.select_rank",
         description="explained ratios of the first k singular values (k = 0..len(s)) by energy "
         "Σ_{i≤k} s_i² / Σ s_i² and by the official variance ratio (s zero-padded to length 8); "
         "effective ranks at threshold 0.9; InRank's rank choice from rank 2 with buffer 2, cap 5 "
@@ -181,7 +181,7 @@ def _inrank_step(inputs):
         )
         for i in (1, 2, 3)
     ]
-    loss, grads = inrank.layers.forward_backward(network, inputs["X"], inputs["Y"], "linear")
+    loss, grads = inrank.backprop.forward_backward(network, inputs["X"], inputs["Y"], "linear")
     lr = float(inputs["lr"])
     out = {"loss": np.float64(loss)}
     for i, (grad_u, grad_v) in zip((1, 2, 3), grads, strict=True):
@@ -194,7 +194,7 @@ def _inrank_step(inputs):
 register(
     Case(
         name="inrank.inrank_step",
-        function="refimpl.inrank.layers.LowRankUpdateLayer / forward_backward",
+        function="refimpl.inrank.layers.LowRankUpdateLayer / backprop.forward_backward",
         description="one InRank gradient step: each layer is W_l = W0_l + U_l V_lᵀ with W0 frozen "
         "and rank-2 factors trained; the loss, the factors' gradients and the factors after one "
         "gradient-descent step (lr = 0.05)",

@@ -182,8 +182,9 @@ register(
         "with supernodes of λ, the nugget added to the unit diagonal; Θ = AΘ̃_big Aᵀ solved "
         "by PCG with the KL factor of Θ on the points' ρ-pattern; values = the value part "
         "of the state β = Θ̃_big Aᵀα; at a new point x, u(x) = k(δ_x, φ_N)(Θ_NN + 1e-14 "
-        "diag Θ_NN)⁻¹β_N with N the measurements at the collocation points within ρ·ℓ_min "
-        "of x (ℓ_min = h, the finest ordering length), or at the nearest point if none; " + ROWS,
+        "diag Θ_NN)⁻¹β_N with N the measurements at the collocation points within ρ·ℓ "
+        "of x (ℓ = h, the 10 % quantile of the points' positive ordering lengths), or at the "
+        "nearest point if none; " + ROWS,
         make_inputs=_sparse_inputs,
         compute=_sparse,
         checks={"values": _SPARSE, "between": _SPARSE},

@@ -211,7 +211,10 @@ class Burgers:
             history.extend(steps_taken)
 
         def evaluate(x):
-            x = backend.to_numpy(as_float_array("x", x, ndim=(1, 2))).reshape(-1, 1)
+            x = backend.to_numpy(as_float_array("x", check_not_bool("x", x), ndim=(1, 2)))
+            if x.shape[0] == 0 or (x.ndim == 2 and x.shape[1] != 1):
+                raise ValueError(f"x: expected points of shape (m,) or (m, 1), received {x.shape}")
+            x = x.reshape(-1, 1)
             if np.any(np.abs(x) > 1):
                 raise ValueError("x: expected points in the domain [-1, 1]")
             return solver.evaluate(weights, alpha, x)

@@ -20,7 +20,7 @@ from refimpl.vecchia.dense import flipped_cholesky
 
 from .functionals import point_values
 from .kernels import MeasurementKernel
-from .measurements import check_coordinates, dimension_of_rows
+from .measurements import check_coordinates, check_not_bool, dimension_of_rows
 from .system import CollocationSystem
 
 __all__ = ["DenseSolver", "kernel_matvec"]
@@ -183,7 +183,7 @@ class DenseSolver:
 
 def check_alpha(alpha, n):
     """Return ``alpha`` as a finite float array of shape (n,), or raise ValueError naming it."""
-    alpha = backend.to_numpy(as_float_array("alpha", alpha, ndim=1))
+    alpha = backend.to_numpy(as_float_array("alpha", check_not_bool("alpha", alpha), ndim=1))
     if alpha.shape != (n,):
         raise ValueError(f"alpha: expected shape ({n},), received {alpha.shape}")
     return check_coordinates("alpha", alpha)
@@ -191,7 +191,7 @@ def check_alpha(alpha, n):
 
 def new_point_rows(points, d):
     """The value measurements at ``points`` (m, d) as rows, or ValueError naming ``points``."""
-    new = point_values(points)
+    new = point_values(check_not_bool("points", points))
     if new.dim != d:
         raise ValueError(f"points: expected points of dimension {d}, received {new.points.shape}")
     return new.rows()

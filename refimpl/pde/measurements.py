@@ -43,7 +43,7 @@ LARGEST = 1e100
 
 def check_coordinates(name, x):
     """Raise ValueError naming ``name`` if an entry of ``x`` exceeds :data:`LARGEST`."""
-    if x.size and np.max(np.abs(x)) > LARGEST:
+    if x.size and float(np.max(np.abs(x))) > LARGEST:
         raise ValueError(
             f"{name}: expected entries of magnitude <= {LARGEST:g} (squares must not overflow), "
             f"received {float(np.max(np.abs(x))):.3g}"

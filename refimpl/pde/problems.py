@@ -66,7 +66,7 @@ def unit_square_grid(h):
 
 def check_unit_square(name, x):
     """Return ``x`` as (m, 2) points in [0, 1]², or raise ValueError naming ``name``."""
-    x = backend.to_numpy(as_float_array(name, x, ndim=2))
+    x = backend.to_numpy(as_float_array(name, check_not_bool(name, x), ndim=2))
     if x.shape[1] != 2 or x.shape[0] == 0:
         raise ValueError(f"{name}: expected points of shape (m, 2), received {x.shape}")
     if np.any(x < 0) or np.any(x > 1):

@@ -43,7 +43,7 @@ from .functionals import (
     point_values,
     second_derivatives,
 )
-from .measurements import Measurements, check_coordinates
+from .measurements import Measurements, check_coordinates, check_not_bool
 
 __all__ = ["CollocationSystem", "basis_measurements"]
 
@@ -164,6 +164,7 @@ class CollocationSystem:
 
     def check_weights(self, weights, name="weights"):
         """Return ``weights`` as a finite (n_i, T) array, or raise ValueError naming it."""
+        weights = check_not_bool(name, weights)
         w = check_coordinates(name, backend.to_numpy(as_float_array(name, weights, ndim=2)))
         if w.shape != (self.n_interior, self.n_types):
             raise ValueError(

@@ -41,11 +41,12 @@ Noisy data, prediction variants and fitting (derivations in
 """
 
 from .diagnostics import kl_divergence, kl_divergence_from_variances
+from .distances import pairwise_distances
 from .factor import dense_inverse_cholesky, kl_factor
 from .fitting import FitResult, VecchiaLikelihood, fit_hyperparameters
 from .gp import apply_covariance, log_likelihood, logdet, sample, solve
 from .incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
-from .kernels import Gaussian, Kernel, pairwise_distances
+from .kernels import Gaussian, Kernel
 from .matern import Matern
 from .noise import naive_kl_cholesky, noise_factor, noisy_kl_cholesky, noisy_precision
 from .noise_covariance import noisy_covariance, woodbury_precision
@@ -63,7 +64,8 @@ from .prediction import predict
 from .prediction_variants import VARIANTS, predict_variant
 from .sparsity import Pattern
 from .supernodal import supernodal_flops, supernodal_kl_factor
-from .supernodes import Supernodes, supernodes
+from .supernode_set import Supernodes
+from .supernodes import supernodes
 
 __all__ = [
     "Kernel",

@@ -29,20 +29,10 @@ from .batched import (
     stacked_cholesky,
 )
 from .dense import check_symmetric, flipped_cholesky
-from .deprecation import moved_names
 from .points import check_points
 from .sparsity import Pattern, check_pattern
 
 __all__ = ["kl_factor", "dense_inverse_cholesky"]
-
-__getattr__ = moved_names(
-    __name__,
-    {
-        "kl_cholesky": "pipeline",
-        "supernodal_kl_factor": "supernodal",
-        "supernodal_flops": "supernodal",
-    },
-)
 
 
 def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):

@@ -17,18 +17,7 @@ from scipy.sparse.linalg import spsolve_triangular
 from refimpl import backend
 from refimpl.validation import as_float_array, as_generator, check_array_size, check_integer
 
-from .deprecation import moved_names
-
 __all__ = ["logdet", "solve", "apply_covariance", "log_likelihood", "sample", "check_factor"]
-
-__getattr__ = moved_names(
-    __name__,
-    {
-        "kl_divergence": "diagnostics",
-        "kl_divergence_from_variances": "diagnostics",
-        "predict": "prediction",
-    },
-)
 
 
 def _finite(value, what):

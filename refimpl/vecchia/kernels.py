@@ -31,13 +31,9 @@ import numpy as np
 from refimpl import backend
 from refimpl.validation import as_float_array, check_array_size, check_positive
 
-from .deprecation import moved_names
-from .distances import check_point_arrays, distances_of_checked, pairwise_distances
+from .distances import check_point_arrays, distances_of_checked
 
-__all__ = ["Kernel", "Gaussian", "pairwise_distances"]  # distances re-exported
-
-__getattr__ = moved_names(__name__, {"Matern": "matern"})
-
+__all__ = ["Kernel", "Gaussian"]
 
 _BLOCK_ENTRIES = 1 << 15  # entries per block of rows: temporaries stay in the L2 cache
 _LARGE_PROFILE = 1e3  # profiles vanish to rounding beyond this scaled distance: e^-1000 = 0

@@ -19,7 +19,6 @@ from scipy.spatial import cKDTree
 
 from refimpl.validation import check_integer
 
-from .deprecation import moved_names
 from .maximin_fast import greedy_maximin, insert_distances
 from .points import binary_scale, check_disjoint, check_points, checked_points_and_tree
 
@@ -31,8 +30,6 @@ __all__ = [
     "conditional_ordering_of_checked_points",
     "checked_ordering",
 ]
-
-__getattr__ = moved_names(__name__, {"check_points": "points", "check_disjoint": "points"})
 
 
 def _check_p(p, n):

@@ -28,17 +28,9 @@ from .points import (
     pair_distances,
     query_workers,
 )
-from .sparsity import Pattern, check_pattern, pattern_from_pairs
+from .sparsity import pattern_from_pairs
 
-__all__ = [
-    "Pattern",
-    "ball_pattern",
-    "knn_pattern",
-    "full_pattern",
-    "check_rho",
-    "check_pattern",
-    "check_lengths",
-]
+__all__ = ["ball_pattern", "knn_pattern", "full_pattern"]
 
 
 def _ordered_points(points, name="points"):

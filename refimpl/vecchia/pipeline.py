@@ -13,8 +13,8 @@ from refimpl.validation import check_nonnegative
 
 from .batched import check_kernel
 from .ordering import checked_ordering
-from .patterns import ball_pattern, check_rho
-from .points import check_points
+from .patterns import ball_pattern
+from .points import check_points, check_rho
 from .supernodal import factor_supernodes
 from .supernodes import check_lam, supernodes
 

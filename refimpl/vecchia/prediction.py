@@ -16,9 +16,8 @@ from refimpl.validation import as_float_array, check_choice, check_integer, chec
 
 from .batched import check_kernel
 from .ordering import conditional_ordering_of_checked_points, ordering_of_checked_points
-from .patterns import check_rho
 from .pipeline import factor_ordered_points
-from .points import check_disjoint, check_points, checked_points_and_tree
+from .points import check_disjoint, check_points, check_rho, checked_points_and_tree
 from .supernodes import check_lam
 
 __all__ = ["predict", "joint_factor"]

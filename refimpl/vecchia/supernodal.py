@@ -22,7 +22,7 @@ from .batched import (
     stacked_cholesky,
 )
 from .points import check_points
-from .supernodes import Supernodes, check_supernodes
+from .supernode_set import Supernodes, check_supernodes
 
 __all__ = ["supernodal_kl_factor", "supernodal_flops", "factor_supernodes"]
 

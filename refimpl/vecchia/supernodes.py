@@ -15,11 +15,11 @@ import numpy as np
 
 from refimpl.validation import check_in_interval
 
-from .patterns import check_lengths
+from .points import check_lengths
 from .sparsity import Pattern, check_pattern, sorted_index_pairs
-from .supernode_set import Supernodes, check_supernodes, supernodes_from_arrays
+from .supernode_set import Supernodes, supernodes_from_arrays
 
-__all__ = ["Supernodes", "supernodes", "check_lam", "check_supernodes"]
+__all__ = ["supernodes", "check_lam"]
 
 
 def check_lam(lam):
