@@ -82,6 +82,19 @@ print("ODE:        ", np.round(u_ode, 8))
 print("closed form:", np.round(u_formula, 8))
 
 # %% [markdown]
+# The same closed forms, with the network, its gradients, the rank rule and the InRank
+# loop, are written out plainly in the package's readable core, `refimpl/inrank/core.py`;
+# `dynamics.mode_strength` is that formula behind the contract (the tests hold the two
+# together). The core gives the same numbers:
+
+# %%
+from refimpl.inrank import core
+
+u_core = core.mode_strength(s, a0**3, t_grid, depth=3)
+print("core:       ", np.round(u_core, 8))
+assert np.abs(u_core - u_ode).max() < 1e-7 * s
+
+# %% [markdown]
 # Two consequences. For small $a_0$ the term $-1/(sa)$ dominates, so the **learning
 # time is about $\tau/(s a_0)$**: it scales like $1/s$ (modes are learned in order of
 # decreasing $s$) and like the inverse init scale itself, not its logarithm as at depth 2.

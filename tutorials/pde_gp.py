@@ -119,6 +119,23 @@ for step, r in enumerate(residuals, 1):
 print(f"RMS error against the truth: {sol.rms_error:.2e}")
 
 # %% [markdown]
+# The whole dense method fits on a page: the package's readable core,
+# `refimpl/pde/core.py`, writes out the Matérn-7/2 covariances of δ and Δδ, the
+# Gauss–Newton loop above and the sparse step's idea as plain array code. `solve` is the
+# same method behind the contract (with general measurements and problems), and gives
+# the same values:
+
+# %%
+from refimpl.pde import core
+
+b_core, i_core = problem.collocation(h_small)
+v_core, _ = core.dense_gauss_newton(
+    b_core, i_core, problem.truth(b_core), problem.rhs(i_core), steps=4
+)
+print(f"core vs solve(method='dense'): {np.abs(v_core - sol.values).max():.1e}")
+assert np.abs(v_core - sol.values).max() < 1e-10
+
+# %% [markdown]
 # ## 3. Derivative measurements need their own ordering
 #
 # The sparse method factors the Gram matrix of the *big* list
