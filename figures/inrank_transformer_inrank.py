@@ -36,6 +36,9 @@ STYLE = {"full": ("k", "-"), "inrank": ("C0", "-"), "efficient": ("C3", "--")}
 def make(out_dir, quick=False):
     """Train full rank, InRank and efficient InRank; draw validation loss and ranks."""
     out = inrank_comparison(quick=quick, rng=0)
+    for method, run in out["runs"].items():
+        # wall-clock time depends on the machine: printed, kept out of the tracked data
+        print(f"{method}: {run.pop('seconds_per_step'):.3g} s per step", flush=True)
     fig, (ax_loss, ax_rank) = plt.subplots(1, 2, figsize=(11, 4.4))
     for method, run in out["runs"].items():
         color, ls = STYLE[method]

@@ -40,7 +40,10 @@ def make(out_dir, quick=False):
             seconds = time.perf_counter() - start
             n = len(sol.points) + len(sol.boundary)
             results[method][n] = {"time": seconds, "h": h, "rms": sol.rms_error}
-            print(f"h = {h:.4f} {method:6s} N = {n:6d}: {seconds:7.2f} s, RMS {sol.rms_error:.1e}")
+            print(
+                f"h = {h:.4f} {method:6s} N = {n:6d}: {seconds:7.2f} s, RMS {sol.rms_error:.1e}",
+                flush=True,
+            )
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
     slopes = {}
     for method, style in (("dense", "ks-"), ("sparse", "C1o-")):

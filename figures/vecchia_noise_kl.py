@@ -98,6 +98,7 @@ def make(out_dir, quick=False):
         kernel = Matern(nu, LENGTH_SCALE)
         by_rho = [measure(x, kernel, np.exp(z), rho) for rho in rhos]
         by_scale = [measure(x, kernel, s**2 * np.exp(z), 3.0) for s in scales]
+        print(f"Matérn-{nu}: {len(rhos) + len(scales)} factorizations done", flush=True)
         data["kernels"][f"matern_{nu}"] = {
             "rho": rhos,
             "by_rho": by_rho,

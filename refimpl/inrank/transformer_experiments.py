@@ -266,4 +266,7 @@ def inrank_comparison(quick=False, rng=0, optimizer="adam"):
             "parameters": log["parameters"],
             "seconds_per_step": log["seconds_per_step"],
         }
+        if not quick:  # the full runs take minutes: say when each is done
+            seconds = log["seconds_per_step"] * steps
+            print(f"inrank_comparison: {method} trained in {seconds:.0f} s", flush=True)
     return {"sizes": sizes, "settings": settings, "lr": lr, "optimizer": optimizer, "runs": runs}
