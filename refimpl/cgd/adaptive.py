@@ -163,9 +163,8 @@ def adaptive_step_sizes(v, gradient, t, eta, beta=0.99, eps=1e-5):
     beta = check_in_interval("beta", beta, 0.0, 1.0, closed="left")
     eps = check_positive("eps", eps)
     with np.errstate(over="ignore"):
-        v_new = beta * v + (1.0 - beta) * gradient * gradient
-        check_finite_result("the running average of squared gradients", v_new, step=t)
-        step_sizes = (1.0 - beta**t) ** 0.5 * eta / (xp.sqrt(v_new) + eps)
+        v_new, step_sizes = rmsprop_step_sizes(v, gradient, t, eta, beta, eps)
+    check_finite_result("the running average of squared gradients", v_new, step=t)
     check_finite_result("the adaptive step sizes", step_sizes, step=t, hint="raise eps")
     if not bool(xp.all(step_sizes > 0)):
         raise DivergenceError(
@@ -173,6 +172,17 @@ def adaptive_step_sizes(v, gradient, t, eta, beta=0.99, eps=1e-5):
             step=t,
         )
     return v_new, step_sizes
+
+
+def rmsprop_step_sizes(v, gradient, t, eta, beta, eps):
+    """ACGD's rule without checks, shared with the GAN's alternating ACGD.
+
+    v ← βv + (1 − β)g², h = √(1 − βᵗ)·η / (√v + ε) (ε outside the root, as the authors'
+    code); returns ``(v_new, h)``.
+    """
+    xp = backend.array_namespace(v, gradient)
+    v_new = beta * v + (1.0 - beta) * gradient * gradient
+    return v_new, (1.0 - beta**t) ** 0.5 * eta / (xp.sqrt(v_new) + eps)
 
 
 def _check_state(state, game, like):

@@ -24,6 +24,7 @@ from refimpl import (
 )
 from refimpl.validation import as_float_array, check_choice
 
+from .gp import check_factor
 from .incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
 
 __all__ = [
@@ -55,28 +56,6 @@ def check_noise(noise, n, name="noise", of="L"):
     if not np.all(np.isfinite(1.0 / noise)):
         raise ValueError(f"{name}: expected variances whose inverses are finite, too small")
     return noise
-
-
-def check_factor(L, n=None, name="L"):
-    """A square, lower-triangular sparse factor with positive, finite diagonal (CSC)."""
-    if not sp.issparse(L):
-        L = sp.csc_matrix(backend.to_numpy(as_float_array(name, L, ndim=2)))
-    if L.ndim != 2 or L.shape[0] != L.shape[1] or (n is not None and L.shape[0] != n):
-        expected = f"({n}, {n})" if n is not None else "a square matrix"
-        raise ValueError(f"{name}: expected shape {expected}, received {L.shape}")
-    if L.dtype.kind not in "fiu":
-        raise ValueError(f"{name}: expected real entries, received dtype {L.dtype}")
-    L = sp.csc_matrix(L, dtype=float)
-    if not np.all(np.isfinite(L.data)):
-        raise ValueError(f"{name}: expected finite entries, received NaN or inf")
-    if sp.triu(L, k=1).count_nonzero():
-        raise ValueError(f"{name}: expected a lower-triangular factor, received upper entries")
-    if L.shape[0] == 0:
-        raise ValueError(f"{name}: expected a non-empty factor, received shape {L.shape}")
-    diagonal = L.diagonal()
-    if not np.all(diagonal > 0):
-        raise ValueError(f"{name}: expected a positive diagonal, received {diagonal.min()!r}")
-    return L
 
 
 def noisy_precision(L, noise):

@@ -14,7 +14,8 @@ import scipy.linalg
 
 from refimpl.validation import check_array_size
 
-from .noise import check_factor, check_noise
+from .gp import check_factor
+from .noise import check_noise
 
 __all__ = ["noisy_covariance", "woodbury_precision"]
 

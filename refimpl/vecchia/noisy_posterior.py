@@ -14,7 +14,8 @@ from scipy.sparse.linalg import LinearOperator, cg, spsolve_triangular
 from refimpl import backend
 from refimpl.validation import as_float_array, check_choice, check_integer, check_positive
 
-from .noise import check_factor, check_noise
+from .gp import check_factor
+from .noise import check_noise
 
 __all__ = ["noisy_posterior_mean"]
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
+from refimpl.cgd.adaptive import rmsprop_step_sizes
 from refimpl.cgd.gan.checks import check_finite_step, check_game_point
 from refimpl.cgd.linear_solvers import conjugate_gradient
 from refimpl.validation import check_in_interval, check_integer, check_positive
@@ -194,11 +195,8 @@ def acgd_alternating_step(
     xp = backend.array_namespace(x, y)
     t = state.t + 1
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    correction = (1.0 - beta**t) ** 0.5
-    v_x = beta * state.v_x + (1.0 - beta) * gx * gx
-    v_y = beta * state.v_y + (1.0 - beta) * gy * gy
-    h_x = correction * eta_x / (xp.sqrt(v_x) + eps)
-    h_y = correction * eta_y / (xp.sqrt(v_y) + eps)
+    v_x, h_x = rmsprop_step_sizes(state.v_x, gx, t, eta_x, beta, eps)
+    v_y, h_y = rmsprop_step_sizes(state.v_y, gy, t, eta_y, beta, eps)
     for eta in (h_x, h_y):
         if not bool(xp.all(xp.isfinite(eta) & (eta > 0))):
             raise ValueError(

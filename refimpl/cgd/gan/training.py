@@ -31,8 +31,9 @@ import numpy as np
 from refimpl.cgd.competitive import cgd_step
 from refimpl.cgd.gan.acgd import acgd_alternating_step
 from refimpl.cgd.gan.adam import adam_step
-from refimpl.cgd.gan.counting import CountingGame, norm_without_overflow
+from refimpl.cgd.gan.counting import norm_without_overflow
 from refimpl.cgd.gradient_methods import gda_step, ogda_step
+from refimpl.cgd.runner import CountingGame
 from refimpl.validation import (
     DivergenceError,
     all_finite,
