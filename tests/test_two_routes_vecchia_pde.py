@@ -552,7 +552,7 @@ def test_chunked_kernel_matvec_agrees_with_one_block(kernel, k, seed, fraction, 
     v = rng.standard_normal((m, k)) if k else rng.standard_normal(m)
     one_block = kernel_matvec(K, X, Y, v)
     entries = 1 + int(fraction * (len(X) * m - 1))
-    with unittest.mock.patch.object(pde_dense, "_ENTRIES", entries):
+    with unittest.mock.patch.object(pde_dense, "ENTRIES_PER_CHUNK", entries):
         chunked = kernel_matvec(K, X, Y, v)
     atol = m * EPS * (np.abs(K(X, Y)) @ np.abs(v))
     assert np.all(np.abs(chunked - one_block) <= atol)

@@ -25,7 +25,7 @@ from .system import CollocationSystem
 
 __all__ = ["DenseSolver", "kernel_matvec"]
 
-_ENTRIES = 1_000_000  # kernel entries per chunk (each costs ~20 temporaries of 8 bytes)
+ENTRIES_PER_CHUNK = 1_000_000  # kernel entries per chunk (each costs ~20 temporaries of 8 bytes)
 
 
 def kernel_matvec(kernel, rows, others, vector):
@@ -75,11 +75,26 @@ def kernel_matvec(kernel, rows, others, vector):
         raise ValueError(f"others: expected rows of width {rows.shape[1]}, received {others.shape}")
     if vector.shape[0] != others.shape[0]:
         raise ValueError(f"vector: expected {others.shape[0]} rows, received {vector.shape}")
-    chunk = max(1, _ENTRIES // max(others.shape[0], 1))
+    return kernel_product(kernel, rows, others, vector)
+
+
+def kernel_product(kernel, rows, others, vector):
+    """:func:`kernel_matvec` without its checks, for callers whose arrays are checked."""
+    chunk = max(1, ENTRIES_PER_CHUNK // max(others.shape[0], 1))
     out = np.empty((rows.shape[0],) + vector.shape[1:])
     for start in range(0, rows.shape[0], chunk):
         out[start : start + chunk] = kernel(rows[start : start + chunk], others) @ vector
     return out
+
+
+def kernel_block(kernel, rows):
+    """The Gram matrix K(rows, rows), (n, n), assembled in chunks of rows (unchecked)."""
+    n = rows.shape[0]
+    block = np.empty((n, n))
+    chunk = max(1, ENTRIES_PER_CHUNK // max(n, 1))
+    for start in range(0, n, chunk):
+        block[start : start + chunk] = kernel(rows[start : start + chunk], rows)
+    return block
 
 
 class DenseSolver:
@@ -141,11 +156,7 @@ class DenseSolver:
         n = len(measurements)
         rhs = check_rhs(rhs, n)
         check_array_size("points", (n, n))
-        rows = measurements.rows()
-        theta = np.empty((n, n))
-        chunk = max(1, _ENTRIES // n)
-        for s in range(0, n, chunk):
-            theta[s : s + chunk] = self.kernel(rows[s : s + chunk], rows)
+        theta = kernel_block(self.kernel, measurements.rows())
         theta[np.diag_indices(n)] *= 1.0 + self.nugget
         try:
             # Θ = U Uᵀ with U = F C F (F the flip): blocked LAPACK that stays clear of the

@@ -73,7 +73,14 @@ from refimpl.validation import (
 from refimpl.vecchia import ball_pattern, supernodal_kl_factor, supernodes
 from refimpl.vecchia.points import check_rho
 
-from .dense import check_alpha, check_rhs, new_point_rows
+from .dense import (
+    ENTRIES_PER_CHUNK,
+    check_alpha,
+    check_rhs,
+    kernel_block,
+    kernel_product,
+    new_point_rows,
+)
 from .kernels import MeasurementKernel
 from .ordering import measurement_ordering, multiset_maximin_ordering
 from .system import CollocationSystem
@@ -86,7 +93,6 @@ __all__ = ["SparseSolver", "CG_RTOL"]
 #: 10⁻³ of its error there.
 JITTER = 1e-14
 
-_ENTRIES = 1_000_000  # kernel entries per chunk when evaluating (~20 temporaries of 8 bytes)
 
 #: CG's default relative residual, √ε ≈ 1.49·10⁻⁸: the default of IterativeSolvers.jl's
 #: ``cg!``, which the authors' solver uses. Its error stays far below the discretization
@@ -369,26 +375,16 @@ class SparseSolver:
             if self._state[2] is None:
                 n = len(big_rows)
                 check_array_size("rho", (4, n, n))  # Θ_big, its scaled copy, the LU's
-                theta = np.empty((n, n))
-                chunk = max(1, _ENTRIES // n)
-                for s in range(0, n, chunk):
-                    theta[s : s + chunk] = self.kernel(big_rows[s : s + chunk], big_rows)
+                theta = kernel_block(self.kernel, big_rows)
                 self._state = (key, beta, _conditioned(theta[None], beta[None])[0])
-            coefficients = self._state[2]
-            chunk = max(1, _ENTRIES // len(big_rows))
-            values = np.concatenate(
-                [
-                    self.kernel(new_rows[s : s + chunk], big_rows) @ coefficients
-                    for s in range(0, len(new_rows), chunk)
-                ]
-            )
+            values = kernel_product(self.kernel, new_rows, big_rows, self._state[2])
             return finite_or_overflow(values, "weights, alpha", message="the solution overflows")
         neighbours = self._neighbour_measurements(points)  # (m, s), -1 pads
         size = neighbours.shape[1]
         check_array_size("rho", (4, size, size))
         diagonal = np.arange(size)
         values = np.empty(len(new_rows))
-        chunk = max(1, _ENTRIES // size**2)
+        chunk = max(1, ENTRIES_PER_CHUNK // size**2)
         for start in range(0, len(new_rows), chunk):
             index = neighbours[start : start + chunk]  # (b, s)
             valid = index >= 0
