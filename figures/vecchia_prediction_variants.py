@@ -17,7 +17,7 @@ import numpy as np
 
 from refimpl.figures import save_figure, script_main
 from refimpl.vecchia import Matern
-from refimpl.vecchia.prediction_variants import VARIANTS, predict_variant
+from refimpl.vecchia.prediction import VARIANTS, predict_variant
 
 TOPIC = "vecchia"
 NAME = "vecchia_prediction_variants"

@@ -4,7 +4,7 @@ Subcommands
 -----------
 figures [NAME ...] [--quick] [--out DIR] [--list]
     Regenerate the registered figures (all of them when no name is given).
-oracle {export DIR, check DIR CANDIDATE_DIR, list, record}
+oracle {export DIR, check DIR CANDIDATE_DIR, list, conventions, record}
     The oracle kit: write the golden cases, or check an implementation against them;
     ``record`` (maintainers, in a source checkout) rewrites the recorded references.
 info
@@ -72,13 +72,27 @@ def _build_parser() -> argparse.ArgumentParser:
     export = verbs.add_parser("export", help="write every case (or a selection) to DIR")
     export.add_argument("directory", type=Path, metavar="DIR")
     export.add_argument("--subpackage", default=None, help="only this subpackage's cases")
-    export.add_argument("--case", default=None, help="only this case (subpackage.name)")
+    export.add_argument("--case", action="append", default=None, help="only this case (repeatable)")
     check = verbs.add_parser(
         "check", help="compare CANDIDATE_DIR with an export in DIR; exit 0 only if all pass"
     )
     check.add_argument("directory", type=Path, metavar="DIR")
     check.add_argument("candidate", type=Path, metavar="CANDIDATE_DIR")
+    check.add_argument(
+        "--case",
+        action="append",
+        default=None,
+        help="check only this case (repeatable); it must be in the candidate",
+    )
+    check.add_argument(
+        "--require-all",
+        action="store_true",
+        help="fail for every exported case the candidate lacks (default: 'not checked')",
+    )
     verbs.add_parser("list", help="list the cases with the function each exercises")
+    verbs.add_parser(
+        "conventions", help="print every case's conventions, inputs and checks (Markdown)"
+    )
     rec = verbs.add_parser(
         "record",
         help="record the current outputs as the references (maintainers; log it in CHANGES.md)",
@@ -179,7 +193,10 @@ def _cmd_oracle(args) -> int:
     from refimpl import oracle
 
     if args.verb is None:
-        raise UsageError("oracle: expected a verb: export, check, list or record")
+        raise UsageError("oracle: expected a verb: export, check, list, conventions or record")
+    if args.verb == "conventions":
+        print(oracle.conventions_table())
+        return 0
     if args.verb == "list":
         for case in oracle.cases():
             print(f"{case.name:<36} {case.function}")
@@ -204,12 +221,22 @@ def _cmd_oracle(args) -> int:
     if not args.candidate.is_dir():
         raise UsageError(f"CANDIDATE_DIR: expected a folder, received {args.candidate}")
     try:
-        report = oracle.check_directory(args.directory, args.candidate)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        report = oracle.check_directory(
+            args.directory, args.candidate, cases=args.case, require_all=args.require_all
+        )
+    except ValueError as exc:  # name the command line's arguments, not the function's
+        message = str(exc).replace("reference_dir:", "DIR:", 1)
+        raise UsageError(message.replace("candidate_dir:", "CANDIDATE_DIR:", 1)) from exc
     print(report.table())
-    failed = sum(not r.passed for r in report.rows)
-    print(f"{len(report.rows) - failed} of {len(report.rows)} outputs within tolerance")
+    checked = [r for r in report.rows if r.checked]
+    failed = sum(not r.passed for r in checked)
+    skipped = len({r.case for r in report.rows if not r.checked})
+    print(
+        f"{len(checked) - failed} of {len(checked)} outputs within tolerance"
+        + (f"; {skipped} case(s) not in the candidate, not checked" if skipped else "")
+    )
+    if not checked:
+        print("nothing was compared: the candidate holds none of the exported cases")
     return 0 if report.passed else 1
 
 

@@ -13,8 +13,11 @@ Two rules decide the namespace:
   use the process default: ``"numpy"`` unless changed by :func:`set_default` or the
   environment variable ``REFIMPL_BACKEND=cupy``.
 
-The NumPy path never imports CuPy; CuPy arrays are recognised by the module name
-of their type.
+Device backends live in a small registry (:func:`register_backend`): each says how
+to recognise its arrays, how to load its array and SciPy-like namespaces, and how to
+copy an array to the host. CuPy is registered by default; the test suite registers a
+strict stand-in for CuPy beside it. The NumPy path never imports CuPy; CuPy arrays are
+recognised by the module name of their type.
 
 Examples
 --------
@@ -28,13 +31,15 @@ Examples
 array([0, 1, 2])
 
 Why this module is long: one idea (which array namespace a call uses) told through
-eleven short public functions and one error class, each documented with its own doctest.
+fifteen short public functions and one error class, each documented with its own doctest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+from collections.abc import Callable
 from types import ModuleType, SimpleNamespace
 
 import numpy as np
@@ -49,12 +54,15 @@ __all__ = [
     "asarray",
     "to_numpy",
     "is_cupy_array",
+    "is_device_array",
     "is_foreign_array",
     "refuse_foreign_array",
     "gpu_available",
+    "register_backend",
+    "unregister_backend",
+    "registered_backends",
 ]
 
-BACKENDS = ("numpy", "cupy")
 _default: str | None = None
 
 
@@ -62,10 +70,193 @@ class BackendUnavailableError(RuntimeError):
     """Raised when the CuPy backend is requested but CuPy or a GPU is missing."""
 
 
+@dataclasses.dataclass(frozen=True)
+class _DeviceBackend:
+    """One registered device backend (see :func:`register_backend`)."""
+
+    name: str
+    is_array: Callable[[object], bool]
+    load_namespace: Callable[[], ModuleType]
+    load_scipy_namespace: Callable[[], SimpleNamespace]
+    to_host: Callable[[object], object]
+    label: str
+
+
+#: The device backends by name, in registration order; CuPy is registered below.
+_REGISTRY: dict[str, _DeviceBackend] = {}
+
+
+def register_backend(
+    name: str,
+    *,
+    load_namespace: Callable[[], ModuleType],
+    load_scipy_namespace: Callable[[], SimpleNamespace],
+    to_host: Callable[[object], object],
+    module_prefixes: tuple[str, ...] = (),
+    is_array: Callable[[object], bool] | None = None,
+    label: str | None = None,
+) -> None:
+    """Register a device backend, so that its arrays in give its arrays out.
+
+    A backend is recognised either by the top-level module name of an array's type
+    (``module_prefixes``, which never imports the library) or by a predicate
+    (``is_array``). Registering a name again replaces the earlier entry.
+
+    Parameters
+    ----------
+    name : str
+        The backend's name, for :func:`set_default` and ``REFIMPL_BACKEND``; not
+        ``"numpy"``.
+    load_namespace : callable
+        Returns the array module (``cupy``); called only when an array of the backend
+        is met or the backend is the default, and may raise
+        :class:`BackendUnavailableError`.
+    load_scipy_namespace : callable
+        Returns a namespace with attributes ``linalg``, ``sparse``, ``sparse_linalg``
+        and ``special`` (``cupyx.scipy``'s modules).
+    to_host : callable
+        Copies one array (or sparse matrix) of the backend to NumPy (or SciPy sparse):
+        the explicit transfer of :func:`to_numpy`.
+    module_prefixes : tuple of str, optional
+        Top-level module names of the backend's array types (``("cupy", "cupyx")``).
+    is_array : callable, optional
+        Predicate recognising the backend's arrays; give this or ``module_prefixes``.
+    label : str, optional
+        The name used in messages (default ``name``).
+
+    Raises
+    ------
+    ValueError
+        If an argument is of the wrong kind, ``name`` is ``"numpy"``, or neither or
+        both of ``module_prefixes`` and ``is_array`` are given.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> class Double:  # a device array of a test double
+    ...     pass
+    >>> register_backend(
+    ...     "double",
+    ...     is_array=lambda x: isinstance(x, Double),
+    ...     load_namespace=lambda: np,
+    ...     load_scipy_namespace=lambda: SimpleNamespace(),
+    ...     to_host=lambda x: np.zeros(1),
+    ... )
+    >>> is_device_array(Double()), to_numpy(Double())
+    (True, array([0.]))
+    >>> unregister_backend("double")
+    """
+    if not isinstance(name, str) or not name.isidentifier() or name == "numpy":
+        raise ValueError(f"name: expected an identifier other than 'numpy', received {name!r}")
+    for argument, value in (
+        ("load_namespace", load_namespace),
+        ("load_scipy_namespace", load_scipy_namespace),
+        ("to_host", to_host),
+    ):
+        if not callable(value):
+            raise ValueError(f"{argument}: expected a callable, received {value!r}")
+    if is_array is not None and not callable(is_array):
+        raise ValueError(f"is_array: expected a callable or None, received {is_array!r}")
+    if not isinstance(module_prefixes, tuple) or not all(
+        isinstance(prefix, str) and prefix.isidentifier() for prefix in module_prefixes
+    ):
+        raise ValueError(
+            f"module_prefixes: expected a tuple of module names, received {module_prefixes!r}"
+        )
+    if (is_array is None) == (not module_prefixes):
+        raise ValueError(
+            "module_prefixes: give either module_prefixes or is_array (exactly one), "
+            f"received module_prefixes={module_prefixes!r} and is_array={is_array!r}"
+        )
+    if label is not None and not isinstance(label, str):
+        raise ValueError(f"label: expected a string or None, received {label!r}")
+    if is_array is None:
+        prefixes = frozenset(module_prefixes)
+
+        def is_array(x):
+            return type(x).__module__.split(".", 1)[0] in prefixes
+
+    _REGISTRY[name] = _DeviceBackend(
+        name, is_array, load_namespace, load_scipy_namespace, to_host, label or name
+    )
+
+
+def unregister_backend(name: str) -> None:
+    """Remove the device backend ``name`` from the registry.
+
+    The default backend falls back to ``"numpy"`` if it was ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A registered backend (see :func:`registered_backends`).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered.
+
+    Examples
+    --------
+    >>> "cupy" in registered_backends()
+    True
+    """
+    global _default
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"name: expected one of {tuple(_REGISTRY)}, received {name!r}")
+    del _REGISTRY[name]
+    if _default == name:
+        _default = "numpy"
+
+
+def registered_backends() -> tuple[str, ...]:
+    """The backend names :func:`set_default` accepts: ``"numpy"``, then the devices.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> registered_backends()[:2]
+    ('numpy', 'cupy')
+    """
+    return ("numpy", *_REGISTRY)
+
+
+def _device_backend_of(x) -> _DeviceBackend | None:
+    for entry in _REGISTRY.values():
+        if entry.is_array(x):
+            return entry
+    return None
+
+
+def is_device_array(x) -> bool:
+    """Return True if ``x`` is an array of a registered device backend (CuPy, ...).
+
+    Parameters
+    ----------
+    x : object
+        Anything.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_device_array(np.ones(2)), is_device_array([1.0])
+    (False, False)
+    """
+    return _device_backend_of(x) is not None
+
+
 def is_cupy_array(x) -> bool:
     """Return True if ``x`` is a CuPy array or a cupyx sparse matrix.
 
-    Decided from the type's module name, so this never imports CuPy.
+    Decided from the type's module name, so this never imports CuPy. Code that
+    should serve every device backend asks :func:`is_device_array` instead.
 
     Parameters
     ----------
@@ -85,13 +276,27 @@ def is_cupy_array(x) -> bool:
     return type(x).__module__.split(".", 1)[0] in ("cupy", "cupyx")
 
 
-def is_foreign_array(x) -> bool:
-    """Return True if ``x`` is an array of a library other than NumPy or CuPy.
+def _cupy_scipy_namespace() -> SimpleNamespace:
+    _import_cupy()
+    return SimpleNamespace(
+        linalg=importlib.import_module("cupyx.scipy.linalg"),
+        sparse=importlib.import_module("cupyx.scipy.sparse"),
+        sparse_linalg=importlib.import_module("cupyx.scipy.sparse.linalg"),
+        special=importlib.import_module("cupyx.scipy.special"),
+    )
 
-    Recognised by the array protocols (``__array_namespace__``, ``__dlpack__``,
-    ``__array__``, ``__cuda_array_interface__``) on an object that is neither a
-    NumPy, CuPy nor SciPy-sparse array. Such arrays are refused rather than
-    converted, so that "the same kind of array out" can hold.
+
+def is_foreign_array(x) -> bool:
+    """Return True if ``x`` is an array of a library other than NumPy or a device backend.
+
+    Recognised by any array protocol that ``numpy.asarray`` or another library
+    would convert from (``__array__``, ``__array_interface__``, ``__array_struct__``,
+    ``__cuda_array_interface__``, ``__dlpack__``, ``__array_namespace__``), on the
+    object or on its type, for an object that is neither a NumPy, SciPy-sparse nor
+    registered device (CuPy, see :func:`register_backend`) array; a list or tuple is
+    foreign when one of its entries is (so ``[torch_tensor, torch_tensor]`` is refused
+    too). Such arrays are refused rather than converted, so that "the same kind of
+    array out" can hold.
 
     Parameters
     ----------
@@ -108,10 +313,24 @@ def is_foreign_array(x) -> bool:
     >>> is_foreign_array(np.ones(2)), is_foreign_array([1.0, 2.0])
     (False, False)
     """
-    if _is_numpy_array(x) or is_cupy_array(x):
+    if _is_numpy_array(x) or is_device_array(x):
         return False
-    protocols = ("__array_namespace__", "__dlpack__", "__array__", "__cuda_array_interface__")
-    return any(hasattr(type(x), attr) for attr in protocols)
+    if isinstance(x, list | tuple):
+        return any(is_foreign_array(entry) for entry in x)
+    # NumPy reads the interface attributes from the instance, so look there too.
+    return any(hasattr(x, attr) for attr in ARRAY_PROTOCOLS)
+
+
+#: The attributes by which an object offers itself as an array to NumPy or to another
+#: array library: an object with any of them (not NumPy, CuPy or SciPy sparse) is foreign.
+ARRAY_PROTOCOLS = (
+    "__array__",
+    "__array_interface__",
+    "__array_struct__",
+    "__cuda_array_interface__",
+    "__dlpack__",
+    "__array_namespace__",
+)
 
 
 def refuse_foreign_array(name: str, x, advice: str = "convert it with numpy.asarray first"):
@@ -174,24 +393,26 @@ def _is_numpy_array(x) -> bool:
 
 def _backend_of_inputs(arrays) -> str | None:
     """Name of the backend the array inputs live on, or None if there are none."""
-    kinds: dict[str, list[int]] = {"numpy": [], "cupy": []}
+    kinds: dict[str, list[int]] = {}
+    labels = {"numpy": "NumPy"}
     for position, x in enumerate(arrays):
         refuse_foreign_array(f"arrays[{position}]", x)
-        if is_cupy_array(x):
-            kinds["cupy"].append(position)
+        device = _device_backend_of(x)
+        if device is not None:
+            kinds.setdefault(device.name, []).append(position)
+            labels[device.name] = device.label
         elif _is_numpy_array(x):
-            kinds["numpy"].append(position)
-    if kinds["numpy"] and kinds["cupy"]:
-        raise ValueError(
-            "arrays: expected all NumPy or all CuPy arrays in one call, received NumPy "
-            f"arrays at positions {kinds['numpy']} and CuPy arrays at positions "
-            f"{kinds['cupy']}; convert with refimpl.backend.to_numpy or cupy.asarray"
+            kinds.setdefault("numpy", []).append(position)
+    if len(kinds) > 1:
+        received = " and ".join(
+            f"{labels[name]} arrays at positions {positions}" for name, positions in kinds.items()
         )
-    if kinds["cupy"]:
-        return "cupy"
-    if kinds["numpy"]:
-        return "numpy"
-    return None
+        raise ValueError(
+            "arrays: expected the arrays of one call on one backend (all NumPy or all "
+            f"CuPy), received {received}; convert with refimpl.backend.to_numpy or "
+            "refimpl.backend.asarray(x, like=...)"
+        )
+    return next(iter(kinds), None)
 
 
 def gpu_available() -> tuple[bool, str]:
@@ -242,7 +463,7 @@ def get_default() -> str:
     Returns
     -------
     str
-        ``"numpy"`` or ``"cupy"``.
+        ``"numpy"``, ``"cupy"`` or another registered backend.
 
     Examples
     --------
@@ -257,12 +478,13 @@ def get_default() -> str:
 
 
 def set_default(name: str) -> None:
-    """Set the process-wide default backend, ``"numpy"`` or ``"cupy"``.
+    """Set the process-wide default backend, ``"numpy"``, ``"cupy"`` or another registered one.
 
     Parameters
     ----------
-    name : {"numpy", "cupy"}
-        The backend for functions that create arrays from nothing.
+    name : str
+        The backend for functions that create arrays from nothing: one of
+        :func:`registered_backends`.
 
     Examples
     --------
@@ -273,18 +495,18 @@ def set_default(name: str) -> None:
     ValueError
         If ``name`` is not a known backend.
     BackendUnavailableError
-        If ``name == "cupy"`` and CuPy or a GPU is missing.
+        If ``name == "cupy"`` and CuPy or a GPU is missing (or another device
+        backend cannot load).
     """
     global _default
-    if name not in BACKENDS:
-        raise ValueError(f"name: expected one of {BACKENDS}, received {name!r}")
-    if name == "cupy":
-        _import_cupy()
+    if name not in registered_backends():
+        raise ValueError(f"name: expected one of {registered_backends()}, received {name!r}")
+    _module(name)
     _default = name
 
 
 def default_namespace() -> ModuleType:
-    """The array module of the default backend (``numpy`` or ``cupy``).
+    """The array module of the default backend (``numpy``, ``cupy``, ...).
 
     Returns
     -------
@@ -299,7 +521,7 @@ def default_namespace() -> ModuleType:
 
 
 def _module(name: str) -> ModuleType:
-    return np if name == "numpy" else _import_cupy()
+    return np if name == "numpy" else _REGISTRY[name].load_namespace()
 
 
 def array_namespace(*arrays) -> ModuleType:
@@ -316,7 +538,7 @@ def array_namespace(*arrays) -> ModuleType:
     Returns
     -------
     module
-        ``numpy`` or ``cupy``.
+        ``numpy``, ``cupy`` or the module of another registered device backend.
 
     Examples
     --------
@@ -327,7 +549,7 @@ def array_namespace(*arrays) -> ModuleType:
     Raises
     ------
     ValueError
-        If NumPy and CuPy arrays are mixed.
+        If arrays of two backends (NumPy and CuPy, say) are mixed.
     """
     name = _backend_of_inputs(arrays)
     return _module(name if name is not None else get_default())
@@ -345,7 +567,8 @@ def scipy_namespace(*arrays) -> SimpleNamespace:
     -------
     types.SimpleNamespace
         Attributes ``linalg``, ``sparse``, ``sparse_linalg`` and ``special``: from
-        ``scipy`` for NumPy inputs and from ``cupyx.scipy`` for CuPy inputs.
+        ``scipy`` for NumPy inputs, from ``cupyx.scipy`` for CuPy inputs (from the
+        registered loader for another device backend).
 
     Examples
     --------
@@ -353,21 +576,23 @@ def scipy_namespace(*arrays) -> SimpleNamespace:
     >>> scipy_namespace(np.ones(2)).linalg.__name__
     'scipy.linalg'
     """
-    xp = array_namespace(*arrays)
-    root = "scipy" if xp is np else "cupyx.scipy"
+    name = _backend_of_inputs(arrays)
+    name = name if name is not None else get_default()
+    if name != "numpy":
+        return _REGISTRY[name].load_scipy_namespace()
     return SimpleNamespace(
-        linalg=importlib.import_module(f"{root}.linalg"),
-        sparse=importlib.import_module(f"{root}.sparse"),
-        sparse_linalg=importlib.import_module(f"{root}.sparse.linalg"),
-        special=importlib.import_module(f"{root}.special"),
+        linalg=importlib.import_module("scipy.linalg"),
+        sparse=importlib.import_module("scipy.sparse"),
+        sparse_linalg=importlib.import_module("scipy.sparse.linalg"),
+        special=importlib.import_module("scipy.special"),
     )
 
 
 def asarray(x, like=None, dtype=None):
     """Convert ``x`` to an array of the backend of ``like`` (or of the default).
 
-    A NumPy array moves to the GPU when ``like`` is a CuPy array; use
-    :func:`to_numpy` for the way back.
+    A NumPy array moves to the GPU when ``like`` is a CuPy array (to the device of
+    any registered backend); use :func:`to_numpy` for the way back.
 
     Parameters
     ----------
@@ -402,7 +627,8 @@ def to_numpy(x):
     """Return ``x`` as a NumPy array (copying from the GPU for CuPy arrays).
 
     SciPy sparse matrices and non-arrays pass through ``numpy.asarray`` unchanged
-    in value; cupyx sparse matrices become SciPy sparse matrices.
+    in value; cupyx sparse matrices become SciPy sparse matrices. Arrays of a
+    registered device backend go through its ``to_host`` (:func:`register_backend`).
 
     Parameters
     ----------
@@ -419,8 +645,19 @@ def to_numpy(x):
     array([1., 2.])
     """
     refuse_foreign_array("x", x, advice="convert it with that library's own function")
-    if is_cupy_array(x):
-        return x.get()
+    device = _device_backend_of(x)
+    if device is not None:
+        x = device.to_host(x)  # the one explicit device-to-host transfer
     if type(x).__module__.startswith("scipy.sparse"):
         return x
     return np.asarray(x)
+
+
+register_backend(
+    "cupy",
+    module_prefixes=("cupy", "cupyx"),
+    load_namespace=lambda: _import_cupy(),
+    load_scipy_namespace=_cupy_scipy_namespace,
+    to_host=lambda x: x.get(),
+    label="CuPy",
+)

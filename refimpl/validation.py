@@ -143,7 +143,7 @@ def _numbers(name: str, value, xp=np, kinds="fciub", expected="an array of numbe
     NumPy and CuPy arrays stay on their backend; anything else becomes an array of ``xp``.
     """
     check_array_type(name, value)
-    if not (backend.is_cupy_array(value) or isinstance(value, np.ndarray)):
+    if not (backend.is_device_array(value) or isinstance(value, np.ndarray)):
         try:
             value = xp.asarray(value)
         except (TypeError, ValueError) as exc:
@@ -275,7 +275,7 @@ def as_float_array(name: str, x, ndim: int | tuple[int, ...] | None = None, like
     array([1., 2.])
     """
     check_array_type(name, x)
-    if backend.is_cupy_array(x) or isinstance(x, np.ndarray):
+    if backend.is_device_array(x) or isinstance(x, np.ndarray):
         xp = backend.array_namespace(x)
     else:
         xp = backend.array_namespace(like) if like is not None else np
@@ -484,7 +484,7 @@ def check_divergence(value, step: int, what: str = "the loss", hint: str = "") -
     """
     step = check_integer("step", step, minimum=1)
     if not all_finite(value):
-        array = value if backend.is_cupy_array(value) else np.asarray(value)
+        array = value if backend.is_device_array(value) else np.asarray(value)
         shown = repr(array.item()) if array.ndim == 0 else "non-finite entries"
         message = f"{what} became non-finite ({shown}) at step {step}"
         raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)

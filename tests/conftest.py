@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 import pytest
+import standin  # registers the strict CuPy stand-in as the device backend "standin"
 from hypothesis import HealthCheck, settings
 
 from refimpl import backend
@@ -51,13 +52,17 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(
     params=[
         pytest.param("numpy", id="numpy"),
+        pytest.param("standin", id="standin"),
         pytest.param("cupy", id="cupy", marks=pytest.mark.gpu),
     ]
 )
 def xp(request):
-    """The array module under test: NumPy always, CuPy on a GPU machine."""
+    """The array module under test: NumPy and the strict CuPy stand-in always (see
+    ``tests/standin``), CuPy on a GPU machine."""
     if request.param == "numpy":
         return np
+    if request.param == "standin":
+        return standin.namespace
     import cupy
 
     return cupy

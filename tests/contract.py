@@ -91,6 +91,17 @@ class ForeignArray:
         return f"ForeignArray(shape={self.shape})"
 
 
+class ForeignInterface:
+    """An array that speaks only ``__array_interface__`` (NumPy reads it off the instance)."""
+
+    def __init__(self, data):
+        self._data = np.ascontiguousarray(data)
+        self.__array_interface__ = self._data.__array_interface__
+
+    def __repr__(self):
+        return f"ForeignInterface(shape={self._data.shape})"
+
+
 class UnknownOption:
     """Marker for an extra keyword argument that the function must refuse by name."""
 
@@ -185,11 +196,14 @@ def _array_mutations(x: np.ndarray) -> list[tuple[str, Any]]:
         ("str", "abc"),
         ("bool", True),
         ("foreign array", ForeignArray(x)),
+        ("foreign interface", ForeignInterface(x)),
         ("extra axis", x[None]),
         ("empty", np.zeros((0,) * max(x.ndim, 1))),
     ]
     if x.ndim >= 1 and x.shape[0] > 1:
         out.append(("one row short", x[:-1]))
+    if x.ndim >= 2:
+        out.append(("foreign rows", [ForeignArray(row) for row in x]))
     if x.ndim >= 1 and x.size:
         out.append(("complex", x.astype(complex) + 1j))
         if x.dtype.kind == "f":

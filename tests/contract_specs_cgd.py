@@ -59,6 +59,27 @@ class MisbehavingGame(cgd.Game):
         return f"MisbehavingGame({self.mode!r})"
 
 
+class HandGame(cgd.Game):
+    """A game written by hand on the protocol, as a user would: f = xᵀAy, g = −f.
+
+    It fills in the products only, so its dense blocks are :class:`cgd.Game`'s defaults.
+    """
+
+    n, m, zero_sum = 3, 2, True
+
+    def grad_x_f(self, x, y):
+        return A @ y
+
+    def grad_y_g(self, x, y):
+        return -A.T @ x
+
+    def dxy_f(self, x, y, v):
+        return A @ v
+
+    def dyx_g(self, x, y, u):
+        return -A.T @ u
+
+
 BAD_GAMES = [("game", MisbehavingGame(mode)) for mode in ("nan", "shape", "complex", "foreign")]
 GENERAL_SUM = cgd.GeneralSumQuadraticGame(P, A, -2 * A, Q)
 
@@ -135,6 +156,14 @@ def _game_specs():
                     },
                 )
             )
+    for method in ("dxy_f_matrix", "dyx_g_matrix"):  # the protocol's defaults
+        specs.append(
+            Spec(
+                f"cgd.Game.{method}",
+                lambda x, y, method=method: getattr(HandGame(), method)(x, y),
+                lambda: {"x": x_start(), "y": y_start()},
+            )
+        )
     specs += [
         Spec(
             "cgd.BilinearGame",
@@ -171,6 +200,19 @@ def _run_valid():
 
 def _a_run():
     return cgd.run(cgd.BilinearGame(A), "cgd", x_start(), y_start(), 6, 0.3)
+
+
+def _bad_runs():
+    """Hand-made RunResults: non-finite, missing or mismatched trajectories."""
+    import dataclasses
+
+    run = _a_run()
+    return [
+        dataclasses.replace(run, x=np.full_like(run.x, np.nan)),
+        dataclasses.replace(run, y=None),
+        dataclasses.replace(run, y=run.y[:-1]),
+        dataclasses.replace(run, x=np.full_like(run.x, np.inf)),
+    ]
 
 
 SPECS = [
@@ -258,6 +300,7 @@ SPECS = [
         "cgd.measured_rate",
         cgd.measured_rate,
         lambda: {"result": _a_run(), "ogda_state": False},
+        extra=[("result", result) for result in _bad_runs()],
     ),
     Spec("cgd.method_options", cgd.method_options, lambda: {"method": "cgd"}),
     Spec(
@@ -312,7 +355,17 @@ SPECS = [
     *_game_specs(),
 ]
 
+#: The protocol's methods that a game must fill in: they raise NotImplementedError by design.
+#: Every concrete game's own methods have specs (BilinearGame, QuadraticGame,
+#: GeneralSumQuadraticGame here, gan.GANGame in contract_specs_gan.py).
+ABSTRACT = ("f", "g", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g", "dxx_f", "dyy_g")
+
 EXEMPT = {
+    **{
+        f"cgd.Game.{method}": "a method of the protocol that every game fills in: it raises "
+        "NotImplementedError by design (each concrete game's own method has a spec)"
+        for method in ABSTRACT
+    },
     "cgd.Game": "the protocol base class: its methods raise NotImplementedError by design",
     "cgd.ACGDState": "a frozen container of ACGD's running state (its inputs are checked "
     "where it is used, in acgd_step; ACGDState.zeros has a spec)",

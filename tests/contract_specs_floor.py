@@ -159,7 +159,60 @@ SPECS = [
         lambda: {"name": "numpy"},
         extra=[("name", "cupy")],  # without a GPU: BackendUnavailableError is documented
     ),
+    Spec(
+        "backend.is_device_array",
+        backend.is_device_array,
+        lambda: {"x": np.ones(2)},
+        skip={"x": "answers True or False for any object"},
+    ),
+    Spec("backend.registered_backends", backend.registered_backends, dict),
+    Spec(
+        "backend.register_backend",
+        lambda **kwargs: _register_and_unregister(**kwargs),
+        lambda: {
+            "name": "contract_double",
+            "load_namespace": lambda: np,
+            "load_scipy_namespace": lambda: None,
+            "to_host": lambda x: x,
+            "module_prefixes": ("contract_double",),
+            "is_array": None,
+            "label": "Contract double",
+        },
+        kinds={"name": "text", "label": "text"},
+        names={"is_array": ("module_prefixes",)},
+        accepts={"label": {"None"}},  # None: the label is the name
+        extra=[
+            ("name", "numpy"),
+            ("name", "not an identifier"),
+            ("module_prefixes", ["contract_double"]),
+            ("module_prefixes", ()),  # neither prefixes nor a predicate
+        ],
+    ),
+    Spec(
+        "backend.unregister_backend",
+        lambda name: (_register_double(name), backend.unregister_backend(name)),
+        lambda: {"name": "contract_double"},
+        kinds={"name": "text"},
+    ),
 ]
+
+
+def _register_double(name):
+    if name == "contract_double":
+        backend.register_backend(
+            name,
+            module_prefixes=("contract_double",),
+            load_namespace=lambda: np,
+            load_scipy_namespace=lambda: None,
+            to_host=lambda x: x,
+        )
+
+
+def _register_and_unregister(**kwargs):
+    """Register, then unregister at once, so the contract run leaves the registry as found."""
+    backend.register_backend(**kwargs)
+    backend.unregister_backend(kwargs["name"])
+
 
 EXEMPT = {
     "validation.DivergenceError": "an exception class, raised by refimpl, not a computation",

@@ -55,6 +55,30 @@ def _game_method(method, **extra):
     return Spec(f"cgd.gan.GANGame.{method}", call, valid)
 
 
+def _bad_states():
+    """Optimizer states that do not fit the game of _game(): wrong shapes, types, signs."""
+    n, m = _x().shape[0], _y().shape[0]
+    z, w = np.zeros(n), np.zeros(m)
+    adam = [
+        gan.AdamState(1, np.zeros(2), np.zeros(2), w, w),
+        gan.AdamState("a", z, z, w, w),
+        gan.AdamState(-1, z, z, w, w),
+        gan.AdamState(1, z, -np.ones(n), w, w),
+        gan.AdamState(1, np.full(n, np.nan), z, w, w),
+    ]
+    alternating = [
+        gan.AlternatingACGDState(1, np.zeros(2), w),
+        gan.AlternatingACGDState(-1, z, w),
+        gan.AlternatingACGDState(1, z, w, np.zeros(3)),
+        gan.AlternatingACGDState(1, z, w, None, None, "no"),
+        gan.AlternatingACGDState(1, -np.ones(n), w),
+    ]
+    return adam, alternating
+
+
+BAD_ADAM_STATES, BAD_ALTERNATING_STATES = _bad_states()
+
+
 def _n():
     return _x().shape[0]
 
@@ -153,7 +177,6 @@ SPECS = [
         "nn.squared_error_hvp",
         nn.squared_error_hvp,
         lambda: {"net": NET, "theta": _theta(), "X": _X(), "Y": np.ones((4, 1)), "v": _theta()},
-        names={"v": ("dtheta",)},
     ),
     # ------------------------------------------------------------------ data
     Spec(
@@ -197,6 +220,8 @@ SPECS = [
     _game_method("dyx_g", u=_x),
     _game_method("dxx_f", u=_x),
     _game_method("dyy_g", v=_y),
+    _game_method("dxy_f_matrix"),  # the protocol's defaults, inherited from cgd.Game
+    _game_method("dyx_g_matrix"),
     Spec(
         "cgd.gan.GANGame.set_batch",
         lambda real, noise: _game().set_batch(real, noise),
@@ -228,6 +253,7 @@ SPECS = [
             "beta2": 0.999,
             "eps": 1e-8,
         },
+        extra=[("state", state) for state in BAD_ADAM_STATES],
     ),
     Spec(
         "cgd.gan.acgd_alternating_step",
@@ -244,6 +270,7 @@ SPECS = [
             "tol": 1e-12,
             "maxiter": 40,
         },
+        extra=[("state", state) for state in BAD_ALTERNATING_STATES],
         accepts={"maxiter": {"None"}},  # None: the dimension of the system
     ),
     Spec(

@@ -258,7 +258,6 @@ SPECS = [
         "inrank.dynamics.time_function_depth3",
         dynamics.time_function_depth3,
         lambda: {"a": 0.5, "s": 2.0},
-        names={"a": ("a, s",), "s": ("a, s",)},
         accepts={"a": {"array"}, "s": {"array"}},
     ),
     Spec(
@@ -534,6 +533,121 @@ SPECS = [
     ),
 ]
 
+# --- methods of the layers and optimizers (issue 23). The layer of BASE maps inputs of
+# shape (4, batch) to (5, batch); the low-rank one trains its first 2 factor columns.
+_METHOD_RNG = np.random.default_rng(23)
+LAYER_IN = _METHOD_RNG.standard_normal((4, 3))
+LAYER_DELTA = _METHOD_RNG.standard_normal((5, 3))
+LAYER_UPDATE = _METHOD_RNG.standard_normal(BASE.shape)
+LOW_RANK_ACTIVE = 2
+BATCH_X = _METHOD_RNG.standard_normal((3, 8))
+BATCH_Y = _METHOD_RNG.standard_normal((2, 8))
+
+
+def _dense_layer():
+    return layers.DenseLayer(BASE.copy())
+
+
+def _low_rank_layer():
+    return layers.LowRankUpdateLayer(BASE.copy(), U.copy(), V.copy(), rank=1, buffer=1)
+
+
+def _after_apply(layer, updates):
+    layer.apply(updates)
+    return layer.dense()  # the weight the update made, so the harness sees non-finite ones
+
+
+def _backward_call(make_layer):
+    def call(delta, A, cache, need_input):
+        return make_layer().backward(delta, A, cache, need_input)
+
+    return call
+
+
+def _backward_valid(make_layer):
+    def valid():
+        layer = make_layer()
+        return {
+            "delta": LAYER_DELTA.copy(),
+            "A": LAYER_IN.copy(),
+            "cache": layer.forward(LAYER_IN)[1],
+            "need_input": True,
+        }
+
+    return valid
+
+
+# Any batch size and any number of features: samples are columns, so "one row short"
+# is a valid mini-batch source with fewer features (or outputs).
+ANY_FEATURES = {"X": {"one row short"}, "Y": {"one row short"}}
+
+SPECS += [
+    Spec(
+        "inrank.layers.DenseLayer.forward",
+        lambda A: _dense_layer().forward(A),
+        lambda: {"A": LAYER_IN.copy()},
+    ),
+    Spec(
+        "inrank.layers.DenseLayer.backward",
+        _backward_call(_dense_layer),
+        _backward_valid(_dense_layer),
+    ),
+    Spec(
+        "inrank.layers.DenseLayer.apply",
+        lambda updates: _after_apply(_dense_layer(), updates),
+        lambda: {"updates": [LAYER_UPDATE.copy()]},
+    ),
+    Spec(
+        "inrank.layers.LowRankUpdateLayer.forward",
+        lambda A: _low_rank_layer().forward(A),
+        lambda: {"A": LAYER_IN.copy()},
+    ),
+    Spec(
+        "inrank.layers.LowRankUpdateLayer.backward",
+        _backward_call(_low_rank_layer),
+        _backward_valid(_low_rank_layer),
+    ),
+    Spec(
+        "inrank.layers.LowRankUpdateLayer.apply",
+        lambda updates: _after_apply(_low_rank_layer(), updates),
+        lambda: {
+            "updates": [
+                np.full((U.shape[0], LOW_RANK_ACTIVE), 0.1),
+                np.full((V.shape[0], LOW_RANK_ACTIVE), -0.1),
+            ]
+        },
+    ),
+    Spec(
+        "inrank.layers.LowRankUpdateLayer.with_factors",
+        lambda U, V, keep_base: _low_rank_layer().with_factors(U, V, keep_base),
+        lambda: {"U": U[:, :2].copy(), "V": V[:, :2].copy(), "keep_base": True},
+    ),
+    Spec(
+        "inrank.optim.MiniBatches.next",
+        lambda X, Y: optim.MiniBatches(8, 2, 0, "sgd").next(X, Y),
+        lambda: {"X": BATCH_X.copy(), "Y": BATCH_Y.copy()},
+        accepts=ANY_FEATURES,
+    ),
+    Spec(
+        "inrank.optim.MiniBatches.next[full batch]",
+        lambda X, Y: optim.MiniBatches(8, None, 0, "gd").next(X, Y),
+        lambda: {"X": BATCH_X.copy(), "Y": BATCH_Y.copy()},
+        accepts=ANY_FEATURES,
+    ),
+]
+
+_NO_ARGUMENTS = "takes no argument; the layer's arrays were checked when they were set"
+_METHOD_EXEMPT = {
+    "inrank.layers.DenseLayer.dense": _NO_ARGUMENTS,
+    "inrank.layers.DenseLayer.param_keys": _NO_ARGUMENTS,
+    "inrank.layers.LowRankUpdateLayer.dense": _NO_ARGUMENTS,
+    "inrank.layers.LowRankUpdateLayer.param_keys": _NO_ARGUMENTS,
+    "inrank.layers.LowRankUpdateLayer.update": _NO_ARGUMENTS,
+    "inrank.layers.LowRankUpdateLayer.update_singular_values": _NO_ARGUMENTS,
+    "inrank.optim.Adam.begin_step": "takes no argument; it counts one optimizer step",
+    "inrank.optim.GradientDescent.begin_step": ("takes no argument; it counts one optimizer step"),
+}
+
 SPECS += [
     dataclasses.replace(spec, name=spec.name.replace("inrank.", "inrank.rank.", 1))
     for spec in SPECS
@@ -546,3 +660,4 @@ EXEMPT = {
     "inrank.InRankResult": "a result container built by inrank() and friends",
     "inrank.mlp_task.MLPTask": "a frozen dataclass holding a task's arrays; relu_teacher builds it",
 }
+EXEMPT.update(_METHOD_EXEMPT)

@@ -92,12 +92,19 @@ SPECS = [
     ),
     Spec("oracle.recorded_outputs", oracle.recorded_outputs, lambda: {"case": CASE}),
     Spec("oracle.case_digest", oracle.case_digest, lambda: {"case": CASE}),
+    Spec("oracle.conventions_table", oracle.conventions_table, dict),
     Spec(
         "oracle.write_arrays",
         oracle.write_arrays,
         lambda: {"path": _scratch() + "/a.npz", "arrays": {"x": np.arange(3.0)}},
         kinds={"path": "text"},
         skip={"arrays": "stores any numbers given, NaN included: a file format, not maths"},
+    ),
+    Spec(
+        "oracle.Tolerance.bound",
+        lambda reference: oracle.Tolerance(1e-12, 1e-10, "rounding").bound(reference),
+        lambda: {"reference": np.array([[1.0, -2.0], [0.0, 3.0]])},
+        accepts={"reference": {"0-d", "empty", "extra axis", "one row short"}},  # any shape
     ),
     Spec(
         "oracle.read_arrays",
@@ -107,6 +114,12 @@ SPECS = [
 ]
 
 EXEMPT = {
+    "oracle.Tolerance.to_json": "takes no argument; the Tolerance was validated when built",
+    "oracle.Invariant.to_json": "takes no argument; the Invariant was validated when built",
+    "oracle.CheckReport.table": "takes no argument; prints the rows check and check_directory made",
+    "oracle.CheckReport.raise_if_failed": (
+        "takes no argument; raising AssertionError on a failed check is its purpose (for tests)"
+    ),
     "oracle.CheckReport": "a result container built by check and check_directory",
     "oracle.CheckRow": "a result container built by check and check_directory",
 }

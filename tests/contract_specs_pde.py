@@ -8,7 +8,7 @@ import numpy as np
 from contract import Spec, UnknownOption
 
 from refimpl import pde
-from refimpl.vecchia import Matern
+from refimpl.vecchia import Gaussian, Matern
 
 KERNEL = Matern(3.5, 0.3)
 MK = pde.MeasurementKernel(KERNEL)
@@ -16,6 +16,13 @@ ELLIPTIC = pde.NonlinearElliptic(terms=20)
 BOUNDARY, INTERIOR = pde.unit_square_grid(0.25)
 X = np.array([[0.1, 0.2], [0.4, 0.3], [0.7, 0.9]])
 POINT_SETS = {"one row short"}  # a point set of any size is valid
+# length scales whose derivative variances σ²c⁴ under- or overflow
+EXTREME_KERNELS = [
+    ("kernel", Matern(3.5, 1e300)),
+    ("kernel", Matern(3.5, 1e-300)),
+    ("kernel", Gaussian(1e300)),
+    ("kernel", Gaussian(1e-300)),
+]
 
 
 def _system():
@@ -55,13 +62,78 @@ SPARSE = pde.SparseSolver(MK, _system(), 1e-10, rho=2.0)
 ALPHA = DENSE.solve(_weights(), _rhs())[0]
 SOLUTION = pde.solve(ELLIPTIC, 0.25, method="dense")
 KERNEL_OBJECTS = [("kernel", Matern(1.5, 0.3)), ("kernel", nan_kernel)]
+SPARSE_ALPHA = SPARSE.solve(_weights(), _rhs())[0]
+RADIAL = pde.RadialDerivatives(KERNEL)
+R = np.array([0.0, 0.05, 0.3, 2.0])
+MONGE = pde.MongeAmpere()
+BURGERS = pde.Burgers(nu=0.05, T=0.1, dt=0.05, length_scale=0.2)
+BURGERS_POINTS = BURGERS.collocation(0.25)
+ANY_SHAPE = {"extra axis", "one row short", "0-d", "empty"}  # distances of any shape
+
+
+def _big_vector():
+    return np.linspace(-1.0, 1.0, len(_system().big_measurements()))
+
+
+def _burgers_system():
+    return pde.CollocationSystem(*BURGERS_POINTS, BURGERS.basis)
+
+
+def _burgers_run_arguments(system):
+    return {
+        "solver": pde.DenseSolver(MK, system, 1e-10),
+        "system": system,  # the solver's own
+        "steps": 1,
+        "method": "dense",
+    }
+
+
+def _burgers_run(**kwargs):
+    return BURGERS.run(**kwargs)
+
+
+def _problem_specs(label, problem, state, points, **valid_points):
+    """Specs of the methods every problem has: collocation, truth, rhs, initial state,
+    linearize and residual (``points`` the valid points, ``state`` a valid state there)."""
+    n = len(state)
+    rhs = np.linspace(0.5, 1.5, n)
+    data = "b" if label == "Burgers" else "f"  # the right-hand side's name
+    return [
+        Spec(f"pde.{label}.collocation", problem.collocation, lambda: {"h": 0.25}),
+        Spec(
+            f"pde.{label}.truth",
+            problem.truth,
+            lambda: {"x": points.copy(), **valid_points},
+            accepts={"x": POINT_SETS, "t": {"None"}},  # t = None: the final time T
+        ),
+        Spec(
+            f"pde.{label}.initial_state",
+            problem.initial_state,
+            lambda: {"x": points.copy()} if label == "Burgers" else {"n": n},
+            kinds={"n": "size"},
+            accepts={"x": POINT_SETS},
+        ),
+        *(
+            Spec(
+                f"pde.{label}.{method}",
+                getattr(problem, method),
+                lambda: {"state": state.copy(), data: rhs.copy()},
+            )
+            for method in ("linearize", "residual")
+        ),
+    ]
+
 
 SPECS = [
     Spec(
         "pde.RadialDerivatives",
         pde.RadialDerivatives,
         lambda: {"kernel": KERNEL},
-        extra=[("kernel", Matern(1.3, 0.3)), ("kernel", Matern(2.5, [0.3, 0.2]))],
+        extra=[
+            ("kernel", Matern(1.3, 0.3)),
+            ("kernel", Matern(2.5, [0.3, 0.2])),
+            *EXTREME_KERNELS,
+        ],
     ),
     Spec(
         "pde.Measurements",
@@ -158,7 +230,12 @@ SPECS = [
             "interior": INTERIOR.copy(),
             "basis": ("value", "d00"),
         },
-        extra=[("basis", ("laplacian",)), ("basis", ("value", "d7x")), ("basis", [])],
+        extra=[
+            ("basis", ("laplacian",)),
+            ("basis", ("value", "d7x")),
+            ("basis", []),
+            ("interior", np.vstack([INTERIOR, BOUNDARY[3]])),  # a boundary point again
+        ],
         accepts={"boundary": POINT_SETS, "interior": POINT_SETS},
     ),
     Spec(
@@ -258,6 +335,7 @@ SPECS = [
         extra=[
             ("problem", NotAProblem()),
             ("kernel", Matern(1.5, 0.3)),
+            *EXTREME_KERNELS,
             ("**", UnknownOption("bogus")),
         ],
         accepts={"kernel": {"None"}, "nugget": {"None"}, "steps": {"None"}},  # the defaults
@@ -273,6 +351,105 @@ SPECS = [
         pde.cole_hopf,
         lambda: {"x": np.linspace(-1, 1, 5), "t": 0.5, "nu": 0.01, "nodes": 20},
         accepts={"x": POINT_SETS},
+    ),
+]
+
+SPECS += [
+    *_problem_specs("NonlinearElliptic", ELLIPTIC, np.tile([0.2, -1.0], (9, 1)), X),
+    Spec(
+        "pde.NonlinearElliptic.rhs",
+        ELLIPTIC.rhs,
+        lambda: {"x": X.copy()},
+        accepts={"x": POINT_SETS},
+    ),
+    *_problem_specs("MongeAmpere", MONGE, np.tile([0.0, 1.0, 0.1, 1.0], (9, 1)), X),
+    Spec("pde.MongeAmpere.rhs", MONGE.rhs, lambda: {"x": X.copy()}, accepts={"x": POINT_SETS}),
+    *_problem_specs(
+        "Burgers", BURGERS, np.tile([0.3, -1.0, 2.0], (7, 1)), BURGERS_POINTS[1], t=0.05
+    ),
+    Spec(
+        "pde.Burgers.run",
+        _burgers_run,
+        lambda: _burgers_run_arguments(_burgers_system()),
+        extra=[("solver", DENSE), ("system", _system())],
+    ),
+    Spec("pde.CollocationSystem.big_measurements", _system().big_measurements, lambda: {}),
+    Spec(
+        "pde.CollocationSystem.check_weights",
+        _system().check_weights,
+        lambda: {"weights": _weights()},
+    ),
+    Spec("pde.CollocationSystem.combined", _system().combined, lambda: {"weights": _weights()}),
+    Spec(
+        "pde.CollocationSystem.weight_matrix",
+        _system().weight_matrix,
+        lambda: {"weights": _weights()},
+    ),
+    Spec("pde.DenseSolver.state", DENSE.state, lambda: {"weights": _weights(), "alpha": ALPHA}),
+    Spec(
+        "pde.DenseSolver.evaluate",
+        DENSE.evaluate,
+        lambda: {"weights": _weights(), "alpha": ALPHA.copy(), "points": X.copy()},
+        accepts={"points": POINT_SETS},
+    ),
+    Spec(
+        "pde.SparseSolver.state",
+        SPARSE.state,
+        lambda: {"weights": _weights(), "alpha": SPARSE_ALPHA.copy()},
+    ),
+    Spec(
+        "pde.SparseSolver.evaluate",
+        SPARSE.evaluate,
+        lambda: {"weights": _weights(), "alpha": SPARSE_ALPHA.copy(), "points": X.copy()},
+        accepts={"points": POINT_SETS},
+    ),
+    Spec("pde.SparseSolver.apply_big", SPARSE.apply_big, lambda: {"y": _big_vector()}),
+    Spec(
+        "pde.MeasurementKernel.check_measurements",
+        MK.check_measurements,
+        lambda: {"measurements": pde.laplacians(X)},
+        extra=[("measurements", X)],
+    ),
+    Spec(
+        "pde.MeasurementKernel.variances",
+        MK.variances,
+        lambda: {"measurements": pde.laplacians(X)},
+        extra=[("measurements", X)],
+    ),
+    Spec("pde.Measurements.rows", pde.laplacians(X).rows, lambda: {}),
+    Spec(
+        "pde.Measurements.scaled",
+        pde.laplacians(X).scaled,
+        lambda: {"factors": np.array([1.0, 2.0, 0.5])},
+    ),
+    Spec(
+        "pde.Measurements.take",
+        pde.laplacians(X).take,
+        lambda: {"index": np.array([0, 2])},
+        extra=[("index", 5), ("index", [0, 3]), ("index", np.array([[0], [1]]))],
+        accepts={"index": {"one row short"}},  # any number of positions
+    ),
+    Spec(
+        "pde.RadialDerivatives.__call__",
+        RADIAL.__call__,
+        lambda: {"k": 1, "m": 0, "r": R.copy()},
+        extra=[("r", np.array([np.nan, 0.5])), ("r", np.array([-0.5])), ("k", 9)],
+        accepts={"r": ANY_SHAPE},
+        names={"k": ("k, m",), "m": ("k, m",)},
+    ),
+    Spec(
+        "pde.RadialDerivatives.evaluate",
+        RADIAL.evaluate,
+        lambda: {"pairs": [(0, 0), (2, 2), (1, 0)], "r": R.copy()},
+        extra=[("pairs", [(9, 0)]), ("pairs", [(1,)]), ("pairs", [(1.5, 0)]), ("pairs", [])],
+        accepts={"r": ANY_SHAPE},
+    ),
+    Spec(
+        "pde.RadialDerivatives.laplacian_forms",
+        RADIAL.laplacian_forms,
+        lambda: {"d": 2, "r": R.copy()},
+        extra=[("d", 10**9)],
+        accepts={"r": ANY_SHAPE},
     ),
 ]
 

@@ -1,5 +1,5 @@
 """Contract specs for ``refimpl.vecchia``: every public function, the kernels' calls and
-the ``Pattern``/``Supernodes`` constructors, with misbehaving kernels.
+methods, the ``Pattern``/``Supernodes`` constructors and methods, with misbehaving kernels.
 
 The valid calls are tiny (a dozen points), so the whole sweep stays within seconds.
 """
@@ -82,6 +82,8 @@ KERNEL_NAMES = {"kernel": ("kernel",)}
 # lengths (the coarsest points) are part of the definitions.
 POINT_PAIRS = {"X": {"extra axis", "one row short"}, "Y": {"None", "extra axis", "one row short"}}
 SCALED_FACTOR = {"L": {"dense huge", "dense tiny"}}
+# a profile takes scaled distances of any shape (a scalar, a batch of blocks, none)
+DISTANCES = {"r": {"extra axis", "one row short", "0-d", "empty"}}
 
 
 def _kernel_call(cls, **args):
@@ -121,6 +123,31 @@ SPECS = [
         lambda X, Y: vecchia.Matern(0.7, np.array([0.2, 0.4]))(X, Y),
         lambda: {"X": POINTS[:4], "Y": POINTS[2:7]},
         accepts=POINT_PAIRS,
+    ),
+    Spec(
+        "vecchia.Matern.profile",
+        # a closed form, the Bessel form and the closed form with s² (which overflows first)
+        lambda r: [vecchia.Matern(nu, 0.3).profile(r) for nu in (1.5, 2.7, 3.5)],
+        lambda: {"r": np.array([0.0, 0.3, 2.0, 900.0])},
+        accepts=DISTANCES,
+    ),
+    Spec(
+        "vecchia.Gaussian.profile",
+        lambda r: vecchia.Gaussian(0.3).profile(r),
+        lambda: {"r": np.array([0.0, 0.3, 2.0, 900.0])},
+        accepts=DISTANCES,
+    ),
+    Spec(
+        "vecchia.Kernel.check_dimension",
+        # an ARD kernel (d must match) and an isotropic one (any d >= 1)
+        lambda d, name: [
+            vecchia.Matern(1.5, np.array([0.2, 0.4])).check_dimension(d, name),
+            vecchia.Gaussian(0.3).check_dimension(d, name),
+        ],
+        lambda: {"d": 2, "name": "points"},
+        kinds={"name": "text"},
+        extra=[("d", 3), ("d", np.int64(2)), ("d", 2.0)],
+        names={"d": ("points",)},  # a mismatch names the points, as the caller's `name` says
     ),
     Spec(
         "vecchia.pairwise_distances",
@@ -179,6 +206,27 @@ SPECS = [
         lambda other: PATTERN.contains(other),
         lambda: {"other": vecchia.full_pattern(12)},
         extra=[("other", vecchia.full_pattern(5))],
+    ),
+    Spec(
+        "vecchia.Supernodes.member_columns",
+        lambda s: GROUPS.member_columns(s),
+        lambda: {"s": 1},
+        extra=[("s", GROUPS.count), ("s", np.int64(1)), ("s", 1.0)],
+    ),
+    Spec(
+        "vecchia.Supernodes.row_set",
+        lambda s: GROUPS.row_set(s),
+        lambda: {"s": 1},
+        extra=[("s", GROUPS.count), ("s", np.int64(1)), ("s", 1.0)],
+    ),
+    Spec(
+        "vecchia.Supernodes.column_pointers",
+        lambda n: GROUPS.first(2).column_pointers(n),
+        lambda: {"n": 12},
+        kinds={"n": "size"},
+        # fewer columns than the supernodes' members and rows
+        extra=[("n", int(GROUPS.first(2).rows.max())), ("n", 12.0)],
+        accepts={"n": {"None"}},  # None: as many columns as members
     ),
     Spec(
         "vecchia.ball_pattern",
@@ -305,4 +353,15 @@ SPECS = [
     ),
 ]
 
-EXEMPT = {}
+EXEMPT = {
+    "vecchia.Kernel.profile": (
+        "abstract: the base class has no profile (it raises NotImplementedError, the hook "
+        "a subclass fills in); the profiles refimpl ships, Matern.profile and "
+        "Gaussian.profile, have specs"
+    ),
+    "vecchia.Pattern.counts": "takes no argument; the frozen Pattern was checked when built",
+    "vecchia.Pattern.to_sparse": "takes no argument; the frozen Pattern was checked when built",
+    "vecchia.Supernodes.positions": "takes no argument; the frozen Supernodes were checked",
+    "vecchia.Supernodes.sizes": "takes no argument; the frozen Supernodes were checked",
+    "vecchia.Supernodes.pattern": "takes no argument; the frozen Supernodes were checked",
+}

@@ -1,6 +1,6 @@
 """Contract specs for the noisy-data, prediction-variant and fitting functions of
 ``refimpl.vecchia`` (modules ``incomplete_factorization``, ``noise``, ``noise_kl``,
-``prediction_variants``, ``fitting``).
+``noisy_posterior``, ``prediction``, ``fitting``).
 
 The specs call each module's function directly, named as it will be exported from
 ``refimpl.vecchia``. Valid calls are tiny (a dozen points).
@@ -15,10 +15,9 @@ from refimpl.vecchia import (
     fitting,
     incomplete_factorization,
     noise,
-    noise_covariance,
     noise_kl,
     noisy_posterior,
-    prediction_variants,
+    prediction,
 )
 
 POINTS = np.random.default_rng(0).uniform(size=(12, 2))
@@ -61,12 +60,33 @@ def indefinite_kernel(X, Y):
     return 2.0 - (vecchia.pairwise_distances(X, Y) == 0.0)
 
 
+def complex_kernel(X, Y):
+    """Returns complex blocks (a real part that would factor, plus 1j)."""
+    return KERNEL(X, Y) + 1j
+
+
+def two_d_only_kernel(X, Y):
+    """Accepts (n, d) arrays only, no batch axes."""
+    return np.exp(-np.linalg.norm(X[:, None] - Y[None], axis=-1))
+
+
+def type_error_kernel(X, Y):
+    """Raises an error of the wrong type."""
+    raise TypeError("unsupported operand")
+
+
 BAD_KERNELS = [
     ("kernel", nan_kernel),
     ("kernel", wrong_shape_kernel),
     ("kernel", indefinite_kernel),
+    ("kernel", complex_kernel),
+    ("kernel", two_d_only_kernel),
+    ("kernel", type_error_kernel),
+    ("kernel", np.exp),
     ("kernel", "matern"),
 ]
+# symmetric to rounding is fine, an asymmetric theta is no kernel matrix
+ASYMMETRIC_THETA = ("theta", THETA + np.triu(np.ones_like(THETA), 1))
 # legitimately valid variants of the harness's mutations: a factor scaled by 1e±300 is
 # still a factor; a scalar noise variance means the same for every point; rho = inf is
 # the exact factor; None selects the documented default
@@ -75,11 +95,12 @@ FACTOR_ACCEPTS = {"L": SCALED, "C": SCALED, "noise": {"0-d"}}
 
 
 def _factors_spec(name, function, **extra_valid):
+    extra = [("noise", -NOISE_ORDERED), ("C", sp.csc_matrix(np.triu(np.ones((12, 12)))))]
     return Spec(
         name,
         function,
         lambda: {"L": FACTOR, "C": C_FACTOR, "noise": NOISE_ORDERED, **extra_valid},
-        extra=[("noise", -NOISE_ORDERED), ("C", sp.csc_matrix(np.triu(np.ones((12, 12)))))],
+        extra=extra + ([ASYMMETRIC_THETA] if "theta" in extra_valid else []),
         accepts=FACTOR_ACCEPTS,
     )
 
@@ -163,10 +184,10 @@ SPECS = [
         extra=[("noise", -NOISE_ORDERED), ("maxiter", 1)],
         accepts={**FACTOR_ACCEPTS, "maxiter": {"None"}},
     ),
-    _factors_spec("vecchia.noisy_covariance", noise_covariance.noisy_covariance),
+    _factors_spec("vecchia.noisy_covariance", noise_kl.noisy_covariance),
     Spec(
         "vecchia.woodbury_precision",
-        noise_covariance.woodbury_precision,
+        noise_kl.woodbury_precision,
         lambda: {"C": C_FACTOR, "noise": NOISE_ORDERED},
         extra=[("noise", -NOISE_ORDERED)],
         accepts=FACTOR_ACCEPTS,
@@ -180,7 +201,7 @@ SPECS = [
     _factors_spec("vecchia.noisy_kl_divergences", noise_kl.noisy_kl_divergences, theta=THETA),
     Spec(
         "vecchia.predict_variant",
-        prediction_variants.predict_variant,
+        prediction.predict_variant,
         lambda: {
             "points": POINTS,
             "y": Y,
@@ -225,7 +246,27 @@ SPECS = [
             "initial": {"length_scale": 0.2},
             "options": {"maxiter": 20},
         },
-        extra=[("options", {"ftol": -1.0}), ("options", {"bogus": 1})],
+        extra=[
+            ("options", {"ftol": -1.0}),
+            ("options", {"bogus": 1}),
+            ("options", {"maxiter": -1}),
+            ("options", {"maxiter": 0}),
+            ("options", {"maxiter": 2.5}),
+            ("options", {"maxiter": True}),
+            ("options", {"maxfun": 0}),
+            ("options", {"maxfun": None}),
+            ("options", {"gtol": float("nan")}),
+            ("options", {"gtol": 0.0}),
+            ("options", {"ftol": float("inf")}),
+            ("options", {"ftol": "1e-8"}),
+            ("initial", {"variance": -1.0}),
+            ("initial", {"noise": float("nan")}),
+            ("initial", {"length_scale": np.array([0.1, 0.2, 0.3])}),
+            ("initial", {"bogus": 1.0}),
+            ("initial", "abc"),
+            ("anisotropic", 1),
+            ("noise", -0.1),
+        ],
         timeout=10.0,
         accepts={"rho": {"inf"}},
     ),

@@ -117,6 +117,105 @@ def test_refuse_foreign_array_names_argument_type_and_advice():
         backend.refuse_foreign_array("theta", _Foreign(), advice="do this")
 
 
+class _Interface:
+    """Speaks only ``__array_interface__`` (an instance attribute, as NumPy reads it)."""
+
+    def __init__(self, data):
+        self._data = data
+        self.__array_interface__ = data.__array_interface__
+
+
+class _Struct:
+    """Speaks only ``__array_struct__`` (the C-level interface)."""
+
+    def __init__(self, data):
+        self._data = data
+        self.__array_struct__ = data.__array_struct__
+
+
+class _DLPack:
+    """Speaks only DLPack (``__dlpack__`` and ``__dlpack_device__``), like a JAX array."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def __dlpack__(self, **kwargs):
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+
+class _CudaInterface:
+    """Speaks only ``__cuda_array_interface__``, like a Numba or PyTorch CUDA array."""
+
+    __module__ = "numba.cuda"
+
+    def __init__(self):
+        self.__cuda_array_interface__ = {"shape": (2,), "typestr": "<f8", "version": 3}
+
+
+class _Namespace:
+    """Speaks only ``__array_namespace__``, like ``array_api_strict`` arrays."""
+
+    def __array_namespace__(self, api_version=None):
+        return np
+
+
+PROTOCOL_OBJECTS = {
+    "__array__": lambda: _Foreign(),
+    "__array_interface__": lambda: _Interface(np.arange(2.0)),
+    "__array_struct__": lambda: _Struct(np.arange(2.0)),
+    "__dlpack__": lambda: _DLPack(np.arange(2.0)),
+    "__cuda_array_interface__": lambda: _CudaInterface(),
+    "__array_namespace__": lambda: _Namespace(),
+}
+
+
+def test_every_array_protocol_has_a_stand_in():
+    assert set(PROTOCOL_OBJECTS) == set(backend.ARRAY_PROTOCOLS)
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOL_OBJECTS))
+def test_an_array_speaking_any_one_protocol_is_refused_by_name(protocol):
+    from refimpl import validation, vecchia
+
+    obj = PROTOCOL_OBJECTS[protocol]()
+    assert backend.is_foreign_array(obj)
+    with pytest.raises(ValueError, match=r"^x: expected a NumPy or CuPy array"):
+        validation.as_float_array("x", obj)
+    with pytest.raises(ValueError, match=r"points"):
+        vecchia.maximin_ordering(obj)
+    # Inside a list, too: NumPy would convert a list of such arrays element by element.
+    with pytest.raises(ValueError, match=r"^x: expected a NumPy or CuPy array"):
+        validation.as_float_array("x", [obj, obj])
+
+
+def test_numpy_would_convert_the_host_protocols_silently():
+    # The reason for refusing: without it these would become NumPy arrays unnoticed.
+    for protocol in ("__array__", "__array_interface__", "__array_struct__"):
+        assert np.asarray(PROTOCOL_OBJECTS[protocol]()).shape == (2,)
+    assert np.from_dlpack(PROTOCOL_OBJECTS["__dlpack__"]()).shape == (2,)
+
+
+def test_numpy_cupy_sparse_lists_and_scalars_are_not_foreign():
+    class FakeCupy:  # a registered device backend is recognised by its module
+        __module__ = "cupy._core.core"
+        __cuda_array_interface__ = {}
+
+    for x in (
+        np.ones(2),
+        np.float64(1.0),
+        scipy.sparse.eye(2),
+        [1.0, 2.0],
+        [[1.0]],
+        3.0,
+        (np.ones(2), np.ones(2)),
+        FakeCupy(),
+    ):
+        assert not backend.is_foreign_array(x)
+
+
 def test_every_foreign_array_refusal_names_its_argument():
     cases = [
         (lambda: backend.array_namespace(np.ones(2), _Foreign()), r"^arrays\[1\]: "),
@@ -127,3 +226,76 @@ def test_every_foreign_array_refusal_names_its_argument():
     for call, pattern in cases:
         with pytest.raises(ValueError, match=pattern):
             call()
+
+
+class _Double:
+    """A device array of a test double, recognised by a predicate."""
+
+
+def _register_double(name="double", **kwargs):
+    backend.register_backend(
+        name,
+        is_array=lambda x: isinstance(x, _Double),
+        load_namespace=lambda: np,
+        load_scipy_namespace=lambda: "double scipy",
+        to_host=lambda x: np.arange(2.0),
+        **kwargs,
+    )
+
+
+def test_registry_recognises_a_registered_device_backend_and_forgets_it():
+    assert backend.registered_backends()[:2] == ("numpy", "cupy")
+    _register_double(label="Double")
+    try:
+        x = _Double()
+        assert backend.is_device_array(x) and not backend.is_foreign_array(x)
+        assert backend.scipy_namespace(x) == "double scipy"
+        np.testing.assert_array_equal(backend.to_numpy(x), [0.0, 1.0])
+        with pytest.raises(
+            ValueError, match=r"Double arrays at positions \[0\].*NumPy arrays at positions \[1\]"
+        ):
+            backend.array_namespace(x, np.ones(2))
+        backend.set_default("double")
+        assert backend.get_default() == "double"
+    finally:
+        backend.unregister_backend("double")
+    assert backend.get_default() == "numpy"  # the default falls back with its backend
+    assert "double" not in backend.registered_backends()
+    assert not backend.is_device_array(_Double())
+
+
+def test_two_device_backends_in_one_call_raise_naming_both():
+    class FakeCupyArray:
+        pass
+
+    FakeCupyArray.__module__ = "cupy._core.core"
+    _register_double()
+    try:
+        with pytest.raises(ValueError, match=r"CuPy arrays at positions \[0\].*double arrays"):
+            backend.array_namespace(FakeCupyArray(), _Double())
+    finally:
+        backend.unregister_backend("double")
+
+
+def test_register_backend_refuses_ambiguous_or_bad_registrations():
+    with pytest.raises(ValueError, match="^name: "):
+        _register_double("numpy")
+    with pytest.raises(ValueError, match="^module_prefixes: give either"):
+        backend.register_backend(
+            "double",
+            module_prefixes=("double",),
+            is_array=lambda x: False,
+            load_namespace=lambda: np,
+            load_scipy_namespace=lambda: None,
+            to_host=np.asarray,
+        )
+    with pytest.raises(ValueError, match="^to_host: expected a callable"):
+        backend.register_backend(
+            "double",
+            module_prefixes=("double",),
+            load_namespace=lambda: np,
+            load_scipy_namespace=lambda: None,
+            to_host="get",
+        )
+    with pytest.raises(ValueError, match="^name: expected one of"):
+        backend.unregister_backend("double")

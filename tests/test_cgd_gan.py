@@ -306,3 +306,146 @@ def test_figure_data_supports_the_stated_claims():
     ce = data["settings"]["cross_entropy"]
     assert min(ce["adam"]["final_modes_covered"]) == 2
     assert min(ce["adam"]["final_energy"]) < min(ce["acgd"]["final_energy"])
+
+
+# ---------------------------------------------------------------- issue 23: sizes, states, methods
+
+
+@pytest.fixture
+def ten_megabytes(monkeypatch):
+    """A machine with 10 MB of memory, so that the size checks are exercised by small calls."""
+    from refimpl import validation
+
+    monkeypatch.setattr(validation, "_memory_bytes", lambda: 10**7)
+
+
+def _tiny_game(batch_size=4):
+    return GANGame(MLP((2, 3, 2), "tanh"), MLP((2, 3, 1), "tanh"), two_modes(), batch_size, rng=0)
+
+
+def test_batch_times_widths_is_checked_before_allocating(ten_megabytes):
+    # B = 1e5 passed (B <= 1e7) although every forward pass then keeps B × 76 floats.
+    with pytest.raises(ValueError, match="^batch_size: an array of shape"):
+        _tiny_game(10**5)
+    game = _tiny_game()
+    with pytest.raises(ValueError, match="^noise: an array of shape"):
+        game.set_batch(np.ones((3, 2)), np.zeros((10**5, 2)))
+    with pytest.raises(ValueError, match="^real: an array of shape"):
+        game.set_batch(np.ones((10**5, 2)), np.zeros((3, 2)))
+    # the generator's traces (4 × (2 + 3 + 2) floats a sample), not only its widest layer
+    with pytest.raises(ValueError, match="^size: an array of shape"):
+        game.sample(game.generator.init(0), 10**5, rng=0)
+    # the labels, noise, means and sum of a sample, not only its d entries
+    with pytest.raises(ValueError, match="^size: an array of shape"):
+        two_modes().sample(5 * 10**5, rng=0)
+
+
+def test_metrics_check_the_size_of_their_differences(ten_megabytes):
+    # the differences are (N, M, d) and (N, K, d); the checks were (N, M) and (N, K)
+    with pytest.raises(ValueError, match="^a, b: an array of shape"):
+        energy_distance(np.zeros((1000, 2)), np.zeros((1000, 2)))
+    with pytest.raises(ValueError, match="^samples, data: an array of shape"):
+        mode_fractions(np.zeros((10**5, 2)), ring(8))
+
+
+def test_training_and_the_experiment_check_their_sizes_first(ten_megabytes):
+    from refimpl.cgd.gan import compare_gan_methods
+
+    game = _tiny_game()
+    x, y = game.generator.init(1), game.discriminator.init(2)
+    with pytest.raises(ValueError, match="^records: an array of shape"):
+        train_gan(game, "gda", x, y, budget=4, eta=0.01, records=10**5)
+    with pytest.raises(ValueError, match="^n_eval: an array of shape"):
+        compare_gan_methods(two_modes(), ("gda",), budget=2, hidden=(2,), batch_size=2, n_eval=1000)
+
+
+def test_energy_distance_of_samples_of_two_dimensions_names_both():
+    with pytest.raises(ValueError, match=r"^a, b: expected samples of one dimension"):
+        energy_distance(np.zeros(4), np.zeros((2, 2)))  # a is (4, 1): b or a may be wrong
+
+
+def test_samples_of_a_mixture_beyond_the_float_range_are_refused():
+    mixture = GaussianMixture([[1e308], [-1e308]], 1e308)
+    with pytest.raises(ValueError, match="^means, std: the samples"):
+        mixture.sample(50, rng=0)  # returned inf entries
+
+
+def test_sequences_and_games_that_are_classes_are_refused_by_name():
+    from refimpl.cgd.gan import compare_gan_methods
+
+    game = _tiny_game()
+    x, y = game.generator.init(1), game.discriminator.init(2)
+    with pytest.raises(ValueError, match="^game: "):
+        train_gan(GANGame, "gda", x, y, budget=4, eta=0.01)  # was AttributeError
+    for name in ("methods", "seeds", "hidden"):
+        with pytest.raises(ValueError, match=f"^{name}: "):
+            compare_gan_methods(two_modes(), **{name: tuple}, budget=2)  # was TypeError
+
+
+def test_train_gan_checks_option_values_before_the_first_step():
+    game = _tiny_game()
+    x, y = game.generator.init(1), game.discriminator.init(2)
+    for method, options in (("adam", {"beta1": 1.5}), ("acgd", {"maxiter": 0})):
+        key = next(iter(options))
+        with pytest.raises(ValueError, match=rf"^options\['{key}'\]: "):
+            train_gan(game, method, x, y, budget=10, eta=0.01, options=options)
+
+
+def _states(n, m):
+    from refimpl.cgd.gan import AdamState
+
+    z, w = np.zeros(n), np.zeros(m)
+    return {
+        "adam": [
+            AdamState(1, np.zeros(2), np.zeros(2), w, w),  # a broadcasting error, no name
+            AdamState("a", z, z, w, w),  # TypeError
+            AdamState(1, None, None, None, None),  # TypeError
+            AdamState(-1, z, z, w, w),  # named "step"
+            AdamState(1, z, -np.ones(n), w, w),  # sqrt of a negative: DivergenceError
+        ],
+        "acgd": [
+            AlternatingACGDState(1, np.zeros(2), w),  # a broadcasting error, no name
+            AlternatingACGDState("a", z, w),  # TypeError
+            AlternatingACGDState(-1, z, w),  # named eta_x, eta_y, eps
+            AlternatingACGDState(1, z, w, np.zeros(3)),  # a broadcasting error, no name
+            AlternatingACGDState(1, z, w, None, None, "no"),  # accepted
+        ],
+    }
+
+
+@pytest.mark.parametrize("which, index", [(k, i) for k in ("adam", "acgd") for i in range(5)])
+def test_optimizer_states_are_checked_and_named(which, index):
+    game = _tiny_game()
+    x, y = game.generator.init(1), game.discriminator.init(2)
+    state = _states(game.n, game.m)[which][index]
+    step = adam_step if which == "adam" else acgd_alternating_step
+    with pytest.raises(ValueError, match="^state: "):
+        step(game, x, y, 0.01, 0.01, state)
+
+
+def test_adam_reports_moments_that_overflow():
+    # ∇ = 1e200 gives v = inf: x did not move and the returned state held inf.
+    with pytest.raises(DivergenceError, match="Adam's moments"):
+        adam_step(BilinearGame(1e200), np.array([1.0]), np.array([1.0]), 0.1, 0.1)
+
+
+def test_alternating_acgd_blames_a_non_finite_gradient_not_the_step_sizes():
+    class NaNGame(BilinearGame):
+        def grad_x_f(self, x, y):
+            return np.full(1, np.nan)
+
+    with pytest.raises(DivergenceError, match="the gradient"):  # was "eta_x, eta_y, eps: ..."
+        acgd_alternating_step(NaNGame(1.0), np.ones(1), np.ones(1), 0.1, 0.1)
+
+
+def test_the_gans_dense_blocks_are_the_products_and_name_a_foreign_point():
+    from contract import ForeignArray
+
+    game = _tiny_game()
+    x, y = game.generator.init(1), game.discriminator.init(2)
+    np.testing.assert_array_equal(game.dxy_f_matrix(x, y), game.dxy_f(x, y, np.eye(game.m)))
+    # the foreign array was refused as "arrays[0]" or "arrays[1]"
+    with pytest.raises(ValueError, match="^x: "):
+        game.dyx_g_matrix(ForeignArray(x), y)
+    with pytest.raises(ValueError, match="^y: "):
+        game.dxy_f_matrix(x, ForeignArray(y))

@@ -1,4 +1,4 @@
-"""Every cgd loop ends, overflow is reported where it happens, and renamed names still work."""
+"""Every cgd loop ends, overflow is reported where it happens, and removed names are gone."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from strategies import seeds, step_sizes
 
 from refimpl import cgd
 from refimpl.cgd import BilinearGame, GeneralSumQuadraticGame, QuadraticGame
-from refimpl.cgd.dense_solvers import dense_general_sum_step, dense_zero_sum_step
+from refimpl.cgd.competitive import dense_general_sum_step, dense_zero_sum_step
 from refimpl.validation import DivergenceError
 
 EPS = np.finfo(float).eps
@@ -66,8 +66,9 @@ def test_krylov_solvers_refuse_non_finite_controls(solver):
             solver(apply, b, **kwargs)
     with pytest.raises(ValueError, match="b: expected finite"):
         solver(apply, np.array([1.0, np.nan, 0.0]))
-    with pytest.raises(DivergenceError, match="iteration 1"):
+    with pytest.raises(DivergenceError, match="at step 1") as error:  # the first iteration
         solver(lambda v: v * np.nan, b)
+    assert error.value.step == 1
 
 
 @pytest.mark.parametrize("solver", [cgd.conjugate_gradient, cgd.gmres])
@@ -95,8 +96,20 @@ def test_game_methods_check_vector_lengths():
         game.grad_y_g(np.ones(3), np.ones(3))
     with pytest.raises(ValueError, match=r"v: expected an array of shape \(2,\) or \(2, k\)"):
         game.dxy_f(np.ones(3), np.ones(2), np.ones(3))
-    with pytest.raises(DivergenceError, match="overflowed"):
+    # a value beyond the float range at the caller's inputs: the error names them
+    with pytest.raises(ValueError, match="x, y: the value at these inputs exceeds"):
         QuadraticGame(np.eye(1), 1.0, np.eye(1)).f(np.array([1e200]), np.array([0.0]))
+
+
+def test_a_game_refusing_an_iterate_is_a_divergence_at_that_step():
+    """Inside a step, the game's refusal (its value overflows at the step's point or
+    direction) is the iteration's, not the caller's: DivergenceError naming the step."""
+    game = QuadraticGame(np.eye(1), 1.0, np.eye(1))
+    with np.errstate(over="ignore"), pytest.raises(DivergenceError, match="dxy_f refused") as error:
+        cgd.lcgd_step(game, np.array([1e9]), np.array([0.0]), 1e300, 1e300)  # η∇ = inf
+    assert error.value.step == 1
+    result = cgd.run(game, "lcgd", 1.0, 1.0, 50, 1e100)
+    assert result.status == "diverged" and f"step {result.stopped_at}" in result.message
 
 
 def test_documented_floats_are_python_floats():
@@ -161,3 +174,104 @@ def test_unknown_options_name_the_key():
         cgd.run(game, "cgd", 1.0, 1.0, 2, 0.1, tolerance=1e-8)
     with pytest.raises(ValueError, match="'tolerance'"):
         cgd.compare_methods(game, 1.0, 1.0, 2, 0.1, tolerance=1e-8)
+
+
+# ---------------------------------------------------------------- issue 23: methods and sizes
+
+A32 = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 1.0]])
+
+
+class HandGame(cgd.Game):
+    """A game on the protocol that checks nothing itself (its blocks are Game's defaults)."""
+
+    n, m, zero_sum = 3, 2, True
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def grad_x_f(self, x, y):
+        return self.scale * (A32 @ y)
+
+    def grad_y_g(self, x, y):
+        return -self.scale * (A32.T @ x)
+
+    def dxy_f(self, x, y, v):
+        return self.scale * (A32 @ v)
+
+    def dyx_g(self, x, y, u):
+        return -self.scale * (A32.T @ u)
+
+
+@pytest.mark.parametrize("method", ["dxy_f_matrix", "dyx_g_matrix"])
+@pytest.mark.parametrize(
+    "x, y, name",
+    [
+        (np.ones(2), np.ones(2), "x"),  # one row short: the products broadcast it silently
+        (np.ones(3), np.array([1.0, np.nan]), "y"),
+        (None, np.ones(2), "x"),
+        (np.ones(3), "abc", "y"),
+        (np.ones(3) + 1j, np.ones(2), "x"),
+    ],
+)
+def test_the_protocols_dense_blocks_check_their_point(method, x, y, name):
+    # Game's defaults passed x and y straight to the products, which took all of these.
+    with pytest.raises(ValueError, match=rf"^{name}: "):
+        getattr(HandGame(), method)(x, y)
+
+
+def test_the_protocols_dense_blocks_refuse_a_non_finite_result():
+    np.testing.assert_array_equal(HandGame().dxy_f_matrix(np.ones(3), np.ones(2)), A32)
+    with pytest.raises(ValueError, match="x, y: D_yx g is not finite"):
+        HandGame(np.inf).dyx_g_matrix(np.ones(3), np.ones(2))
+
+
+@pytest.mark.parametrize("step", [cgd.gda_step, cgd.cgd_step, cgd.check_step_arguments])
+def test_a_step_size_beyond_the_float_range_is_a_value_error(step):
+    # float(10**400) raised OverflowError inside check_step_size.
+    with pytest.raises(ValueError, match="eta_y: expected a step size > 0"):
+        step(BilinearGame(A32), np.ones(3), np.ones(2), 0.1, 10**400)
+
+
+def test_closed_forms_with_huge_coupling_raise_or_answer():
+    # Python's float power raised OverflowError where a product gives inf.
+    with pytest.raises(ValueError, match="alpha, eta, gamma"):
+        cgd.iteration_matrix("sga", 1e200, 0.1)
+    # |trace| = a² - 2 > 1e154: 4 / trace² underflows to 0 and ρ = |trace| (was OverflowError)
+    assert cgd.spectral_radius("altgda", 1e100, 1.0) == 1e200
+    assert cgd.spectral_radius("altgda", 3.0, 1.0) == pytest.approx(
+        np.max(np.abs(np.linalg.eigvals(cgd.iteration_matrix("altgda", 3.0, 1.0)))), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("solver", [cgd.conjugate_gradient, cgd.gmres])
+@pytest.mark.parametrize(
+    "apply",
+    [
+        type(lambda v: v),  # a class, not a function of one vector (was TypeError)
+        lambda v, w: v,  # a wrong signature (was TypeError)
+        lambda v: memoryview(2.0 * v),  # not an array (was AttributeError)
+    ],
+)
+def test_krylov_solvers_refuse_an_apply_that_is_no_function_of_a_vector(solver, apply):
+    with pytest.raises(ValueError, match="^apply: "):
+        solver(apply, np.ones(3))
+
+
+def _a_run():
+    return cgd.run(BilinearGame(A32), "cgd", np.ones(3), np.ones(2), 6, 0.3)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"x": np.full((7, 3), np.nan)},  # returned nan
+        {"y": None},  # ValueError of np.concatenate, naming nothing
+        {"y": np.ones((6, 2))},  # one row short
+        {"x": np.ones(7)},  # 1-D
+    ],
+)
+def test_measured_rate_checks_a_hand_made_result(change):
+    import dataclasses
+
+    with pytest.raises(ValueError, match="^result: "):
+        cgd.measured_rate(dataclasses.replace(_a_run(), **change))

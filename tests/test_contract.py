@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -84,8 +85,53 @@ def test_every_public_name_has_a_spec_or_an_exemption():
     assert not missing, f"public names without a contract spec or a written exemption: {missing}"
 
 
+def _is_method(value) -> bool:
+    return inspect.isfunction(value) or isinstance(value, classmethod | staticmethod)
+
+
+def public_methods() -> dict[str, list[str]]:
+    """Every public method of every public class, with the names a spec may use for it.
+
+    Public: defined (not inherited from ``object``) in a refimpl class of the class's
+    MRO, named without a leading underscore, or ``__call__``. Properties that take no
+    argument are exempt. A method is covered by a spec named after any public alias of
+    the class that *defines* it (``cgd.Game.f`` covers ``cgd.BilinearGame.f`` unless
+    ``BilinearGame`` overrides ``f``).
+    """
+    aliases = public_aliases()
+    by_class = {key: names for key, names in aliases.items() if inspect.isclass(_OBJECTS[key])}
+    found: dict[str, list[str]] = {}
+    for key, names in by_class.items():
+        cls = _OBJECTS[key]
+        if issubclass(cls, BaseException):
+            continue
+        for klass in cls.__mro__:
+            if not klass.__module__.startswith("refimpl"):
+                continue
+            owners = by_class.get(id(klass), [f"{klass.__module__}.{klass.__qualname__}"])
+            for method, value in vars(klass).items():
+                if (method.startswith("_") and method != "__call__") or not _is_method(value):
+                    continue
+                shortest = min(names, key=lambda n: (n.count("."), n))
+                label = f"{shortest}.{method}"
+                if any(k.endswith(f".{method}") for k in found if k.startswith(shortest + ".")):
+                    continue  # overridden lower in the MRO: already listed
+                found[label] = [f"{owner}.{method}" for owner in owners]
+    return found
+
+
+def test_every_public_method_has_a_spec_or_an_exemption():
+    missing = sorted(
+        label
+        for label, candidates in public_methods().items()
+        if not any(c in SPECS or c in EXEMPT for c in [label, *candidates])
+    )
+    assert not missing, f"public methods without a contract spec or a written exemption: {missing}"
+
+
 def test_exemptions_have_reasons_and_exist():
     names = {n for group in public_aliases().values() for n in group}
+    names |= {c for label, group in public_methods().items() for c in [label, *group]}
     for name, reason in EXEMPT.items():
         assert isinstance(reason, str) and len(reason) > 10, f"{name}: write why it is exempt"
         assert name in names, f"{name} is exempt but no longer public"

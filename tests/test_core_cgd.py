@@ -5,8 +5,10 @@ quantity on the package's own games, and checks agreement to a bound derived fro
 maths: exact equality where both run the same arithmetic, a backward-error bound
 (a few ulps times a size times the norm of the system's inverse) where the two routes
 use different direct solves, and the CG tolerance times a bound on the norm of the
-system's inverse where they use different CG loops. The last tests check the core's
-GDA against its closed form on f = αxy and run the core on the array backend.
+system's inverse where they use different CG loops (the fast paths: the Cholesky-based
+dense solve and the warm-started, scaled CG). The last tests check the core's closed forms
+on f = αxy against the inverse of Eq. (4) and GDA's powers, and run the core on the array
+backend.
 """
 
 import numpy as np
@@ -82,8 +84,8 @@ def _cg_bounds(game, x, y, h_x, h_y, tol):
     zero_sum=st.booleans(),
 )
 def test_core_gda_equals_public_gda(seed, A, eta_x, eta_y, per_coordinate, zero_sum):
-    """Exact: both compute x − η_x ∇ₓf and y − η_y ∇_y g by the same operations on the same
-    gradients, so every rounding is the same."""
+    """Exact: the public gda_step checks its arguments, calls the core and checks the
+    result, so every rounding is the same."""
     rng = np.random.default_rng(seed)
     game = _game(rng, A, zero_sum)
     x, y, eta_x, eta_y = _point_and_steps(rng, *A.shape, eta_x, eta_y, per_coordinate)
@@ -211,16 +213,21 @@ def test_core_acgd_step_equals_public_acgd_step(seed, A, eta_x, eta_y, t):
     alpha=st.floats(-1e3, 1e3),
     eta=step_sizes(1e-3, 1e3),
 )
-def test_core_closed_form_equals_public_closed_form(alpha, eta):
-    """Both form a = ηα the same way; the core then rounds 1 + a², the quotients and the
-    root a few times (≤ 4 ulps), the package's overflow-safe forms (1/a, hypot) as often,
-    so entries and radius agree to 10·EPS relative (|a| ≤ 1e6, nothing overflows)."""
+def test_core_closed_form_is_the_inverse_of_eq_4_and_the_public_one(alpha, eta):
+    """The core's M = ρ(ρI − sJ) (ρ = 1/hypot(1, a), s = aρ) against the textbook
+    (I + aJ)⁻¹ by LU: I + aJ is √(1 + a²) times a rotation, condition number 1, so the
+    inverse is accurate to a few ulps of ‖M‖ = ρ, and the core rounds ρ, s and the four
+    products once or twice each: both within 10·EPS·ρ entrywise (|a| ≤ 1e6, nothing
+    overflows). ρ against 1/√(1 + a²) likewise, 4·EPS·ρ. The public functions validate
+    and call the core: equal exactly."""
+    a = eta * alpha
     M_core = core.cgd_iteration_matrix(alpha, eta)
-    M_public = cgd.iteration_matrix("cgd", alpha, eta)
-    assert np.all(np.abs(M_core - M_public) <= 10 * EPS * np.abs(M_public))
     rho_core = core.cgd_spectral_radius(alpha, eta)
-    rho_public = cgd.spectral_radius("cgd", alpha, eta)
-    assert abs(rho_core - rho_public) <= 10 * EPS * rho_public
+    M_inverse = np.linalg.inv(np.eye(2) + a * np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    assert np.all(np.abs(M_core - M_inverse) <= 10 * EPS * rho_core)
+    assert abs(rho_core - 1.0 / np.sqrt(1.0 + a * a)) <= 4 * EPS * rho_core
+    np.testing.assert_array_equal(cgd.iteration_matrix("cgd", alpha, eta), M_core)
+    assert cgd.spectral_radius("cgd", alpha, eta) == rho_core
 
 
 @given(

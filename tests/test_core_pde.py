@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+import scipy.sparse
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from refimpl import backend
@@ -25,9 +26,12 @@ from refimpl.pde import (
     MeasurementKernel,
     Measurements,
     NonlinearElliptic,
+    SparseSolver,
     core,
     gauss_newton,
     laplacians,
+    measurement_ordering,
+    multiset_maximin_ordering,
     point_values,
     solve,
 )
@@ -247,8 +251,8 @@ def test_sparse_core_approaches_the_dense_core_as_rho_grows():
     """At h = 0.25 the gap to the dense core falls with every step of ρ, to the ρ = ∞ gap.
 
     The patterns are nested, and the KL-optimal factor on a larger pattern has the smaller
-    KL divergence from Θ_big [SKO, Sec. 2]; the gap follows it here (measured: 0.25, 0.026,
-    0.0029, 0.0006 at ρ = 1 … 4, then 2e-12 at ρ = ∞, within the previous test's bound).
+    KL divergence from Θ_big [SKO, Sec. 2]; the gap follows it here (measured: 0.2, 0.029,
+    0.014, 0.0002 at ρ = 1 … 4, then 2e-12 at ρ = ∞, within the previous test's bound).
     """
     boundary, interior, g, f = dense_reference(0.25)["grid"]
     dense, _ = core.dense_gauss_newton(boundary, interior, g, f, STEPS, ETA, ELL)
@@ -257,6 +261,58 @@ def test_sparse_core_approaches_the_dense_core_as_rho_grows():
         for rho in (1.0, 2.0, 3.0, 4.0, np.inf)
     ]
     assert all(later < earlier for earlier, later in zip(gaps[:-1], gaps[1:], strict=True))
+
+
+def boundary_and_interior(rng, nb, ni):
+    """nb random points on the sides of the unit square and ni random points inside."""
+    t, side = rng.uniform(size=nb), rng.integers(0, 4, size=nb)
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    boundary = corners[side] + t[:, None] * (corners[(side + 1) % 4] - corners[side])
+    return boundary, rng.uniform(0.05, 0.95, size=(ni, 2))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seeds, st.integers(3, 10), st.integers(2, 20), st.sampled_from([1.5, 2.0, 3.0]))
+def test_the_sparse_solvers_order_and_factor_are_the_cores_definitions(seed, nb, ni, rho):
+    """The sparse solver's fast path (k-maximin by KD-tree, λ-supernodes, batched factor)
+    with p = 1 orders the points and the big list as ``core.elimination_order`` does
+    (exactly: random points have no ties; the lengths to the rounding of a distance, 4ε
+    relative), and its big factor is ``core.kl_factor``, the KL-optimal column formula,
+    on the fast path's own pattern (supernodes enlarge the ρ-ball pattern, so the
+    patterns differ; the formula on a pattern does not). Both compute each column from a
+    Cholesky factorization of a block Θ_SS (S ⊇ the column's rows, one supernode) + ηI:
+    the forward error of such a solve is at most γ κ(Θ_SS) relative, γ = 10 |S| ε
+    (Higham, Thm. 10.4 and Sec. 7.1); κ(Θ_SS) is the largest condition number of the
+    columns' blocks, since S is the first column's row set of its supernode. A relative
+    nugget η ∈ [1e-6, 1e-3] keeps the bound meaningful (κ ≤ |S| / η).
+    """
+    rng = np.random.default_rng(seed)
+    boundary, interior = boundary_and_interior(rng, nb, ni)
+    eta = 10.0 ** rng.uniform(-6, -3)
+    solver = SparseSolver(
+        KERNEL, CollocationSystem(boundary, interior, PROBLEM.basis), eta, rho=rho, p=1
+    )
+    point_order, point_lengths, big_order, big_lengths = core.elimination_order(boundary, interior)
+    np.testing.assert_array_equal(solver.point_order, point_order)
+    np.testing.assert_array_equal(solver.order, big_order)
+    order, lengths = multiset_maximin_ordering(boundary, interior, p=1)
+    _, m_lengths = measurement_ordering(order, lengths, nb, 2, "follow")
+    np.testing.assert_allclose(m_lengths, big_lengths, rtol=4 * EPS, atol=0)
+
+    fast = scipy.sparse.csc_matrix(solver._big.lu.U.T)  # the factor L, from its Lᵀ
+    mask = fast.toarray() != 0
+    points, a = core.big_list(boundary, interior)
+    points, a = points[big_order], a[big_order]
+    L = core.kl_factor(points, a, mask, eta, ELL)
+    conditions, sizes = [], []
+    for i in range(len(points)):
+        rows = np.flatnonzero(mask[:, i])
+        block = core.covariance(points[rows], a[rows], points[rows], a[rows], ELL)
+        sd = np.sqrt(np.diag(block))
+        conditions.append(np.linalg.cond(block / np.outer(sd, sd) + eta * np.eye(len(rows))))
+        sizes.append(len(rows))
+    tol = 10 * max(sizes) * EPS * max(conditions) * np.abs(L).max()
+    np.testing.assert_allclose(fast.toarray(), L, rtol=0, atol=tol)
 
 
 def test_core_runs_on_the_inputs_backend(xp):

@@ -50,16 +50,21 @@ def as_groups(sn):
     return [(sn.member_columns(s), sn.row_set(s)) for s in range(sn.count)]
 
 
-@given(CLOUDS, st.integers(1, 3))
-def test_reverse_maximin_is_the_public_ordering(points, p):
-    """Order and lengths equal both public orderings exactly: the same greedy choices
-    (ties to the lowest index, the first p points by their farthest chosen point) on
-    bitwise-equal distances, and lengths are those distances (inf for the last p)."""
-    order, lengths = core.reverse_maximin(points, p)
-    for public in (maximin_ordering_brute_force, maximin_ordering):
-        expected_order, expected_lengths = public(points, p=p)
-        np.testing.assert_array_equal(order, expected_order)
-        np.testing.assert_array_equal(lengths, expected_lengths)
+@given(CLOUDS, st.integers(1, 3), st.data())
+def test_reverse_maximin_is_the_public_ordering(points, p, data):
+    """Order and lengths equal both public orderings exactly, from point 0 and from a
+    drawn sequence of initial points: the same greedy choices (ties to the lowest index,
+    the first p points by their farthest chosen point) on bitwise-equal distances, and
+    lengths are those distances (inf for the last p). The brute force is the core behind
+    its checks; the fast ordering is a different algorithm held to it here."""
+    n = len(points)
+    drawn = data.draw(st.permutations(range(n)))[: data.draw(st.integers(1, min(n, 4)))]
+    for initial in ([0], drawn):
+        order, lengths = core.reverse_maximin(points, p, initial)
+        for public in (maximin_ordering_brute_force, maximin_ordering):
+            expected_order, expected_lengths = public(points, p=p, initial=initial)
+            np.testing.assert_array_equal(order, expected_order)
+            np.testing.assert_array_equal(lengths, expected_lengths)
 
 
 @given(CLOUDS, RHOS, st.integers(1, 3))
@@ -118,9 +123,10 @@ def test_supernodal_factor_loop_is_supernodal_kl_factor(points, kernel, rho, lam
 
 @given(CLOUDS, KERNELS)
 def test_inverse_cholesky_is_dense_inverse_cholesky(points, kernel):
-    """Cholesky of FΘF and a triangular solve against the package's blocked LAPACK
-    Cholesky and trtri: both backward stable, a relative error of n κ(Θ) ε each, so
-    ``10 * n * condition(theta) * EPS * scale``; above the diagonal both are exactly 0."""
+    """The core's Cholesky of FΘF against the package's blocked LAPACK Cholesky, each
+    followed by the core's triangular solve: both backward stable, a relative error of
+    n κ(Θ) ε each, so ``10 * n * condition(theta) * EPS * scale``; above the diagonal
+    both are exactly 0."""
     x, _ = ordered(points)
     theta = kernel(x, x)
     L = core.inverse_cholesky(theta)
@@ -128,7 +134,7 @@ def test_inverse_cholesky_is_dense_inverse_cholesky(points, kernel):
     scale = np.abs(expected).max()
     atol = 10 * len(x) * condition(theta) * EPS * scale
     np.testing.assert_allclose(L, expected, rtol=0, atol=atol)
-    assert np.all(np.triu(L, 1) == 0)
+    assert np.all(np.triu(L, 1) == 0) and np.all(np.triu(expected, 1) == 0)
 
 
 @given(CLOUDS, KERNELS, st.floats(0.5, 3.0))

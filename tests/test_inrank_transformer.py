@@ -254,3 +254,147 @@ def test_mlp_heldout_figure_noise_floor_and_a_test_loss_recomputed(tmp_path):
     for got, w, w0 in zip(data["full"]["update_sv"][0], W, W0, strict=True):
         np.testing.assert_allclose(got, np.linalg.svd(w - w0, compute_uv=False), atol=1e-9)
     assert all(max(r) <= data["rank_cap"] for r in data["inrank"]["ranks"])
+
+
+# --- issue 23: the contract at the boundary of every public function and method
+
+
+def _small_memory(monkeypatch, n_bytes):
+    """Pretend the machine has ``n_bytes`` of memory (the size checks read it)."""
+    import refimpl.validation
+
+    monkeypatch.setattr(refimpl.validation, "_memory_bytes", lambda: n_bytes)
+
+
+def _backward_cases():
+    x = np.random.default_rng(0).standard_normal((2, 3, 6))
+    return {
+        "layer_norm": (
+            layer_norm_backward,
+            np.ones((2, 3, 6)),
+            layer_norm_forward(x, np.ones(6), np.zeros(6))[1],
+        ),
+        "gelu": (gelu_backward, np.ones((2, 3, 6)), gelu_forward(x)[1]),
+        "attention": (
+            causal_attention_backward,
+            np.ones((2, 3, 2)),
+            causal_attention_forward(x, 1)[1],
+        ),
+    }
+
+
+@pytest.mark.parametrize("piece", ["layer_norm", "gelu", "attention"])
+def test_backward_refuses_a_missing_or_broken_cache_by_name(piece):
+    backward, dy, cache = _backward_cases()[piece]
+    backward(dy, cache)  # the valid call works
+    nan = [c.copy() for c in cache]
+    nan[0].flat[0] = np.nan
+    short = list(cache)[:-1]
+    for bad in (None, "abc", short, nan):  # None used to raise TypeError
+        with pytest.raises(ValueError, match="^cache:"):
+            backward(dy, bad)
+
+
+def test_layer_norm_backward_refuses_a_cache_of_inconsistent_shapes():
+    xhat, rstd, gain = layer_norm_forward(
+        np.ones((2, 3)) * [1.0, 2.0, 4.0], np.ones(3), np.zeros(3)
+    )[1]
+    with pytest.raises(ValueError, match="^cache:"):
+        layer_norm_backward(np.ones((2, 3)), (xhat, rstd, np.ones(2)))
+    with pytest.raises(ValueError, match="^cache:"):
+        layer_norm_backward(np.ones((2, 3)), (xhat, -rstd, gain))  # 1/σ is positive
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int64, np.int32, np.complex128, np.float16, bool, "abc", None]
+)
+def test_transformer_accepts_only_real_floating_dtypes(dtype):
+    # int64 used to build a model whose weights were all rounded to zero
+    with pytest.raises(ValueError, match="^dtype:"):
+        Transformer(7, 8, 2, 1, 4, rng=0, dtype=dtype)
+
+
+def test_transformer_float32_keeps_its_dtype_and_float64_values():
+    m64 = Transformer(7, 8, 2, 1, 4, rng=0)
+    m32 = Transformer(7, 8, 2, 1, 4, rng=0, dtype="float32")
+    for key, value in m32.params.items():
+        assert value.dtype == np.float32
+        np.testing.assert_array_equal(value, m64.params[key].astype(np.float32))
+    # the in-place scaling of the initial draw gives the values std * draw gave
+    draw = 0.02 * np.random.default_rng(0).standard_normal((7, 8))
+    np.testing.assert_array_equal(m64.params["wte"], draw)
+
+
+@pytest.mark.parametrize(
+    "sizes, name",
+    [
+        ((10**12, 8, 2, 1, 4), "vocab_size"),  # used to blame d_model
+        ((7, 8, 2, 10**13, 4), "n_layers"),  # used to blame d_model
+        ((7, 10**13, 1, 1, 4), "d_model"),  # used to blame context
+        ((7, 8, 2, 1, 10**13), "context"),
+    ],
+)
+def test_transformer_too_large_names_the_size_the_caller_passed(sizes, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        Transformer(*sizes)
+
+
+def test_transformer_size_check_counts_every_parameter(monkeypatch):
+    # The position table (51 200 entries, 410 kB) and the block (49 984 entries, 400 kB)
+    # each fit in 500 kB, which the old checks looked at one by one; together they do not.
+    Transformer(7, 64, 2, 1, 800)
+    _small_memory(monkeypatch, 500_000)
+    with pytest.raises(ValueError, match="^context:"):
+        Transformer(7, 64, 2, 1, 800)
+
+
+def test_activations_are_counted_before_the_forward_pass(monkeypatch):
+    model = Transformer(7, 8, 2, 1, 64, rng=0)
+    tokens = np.zeros((16, 65), dtype=np.int64)
+    # per window: 64 (2 · 2 · 64 + 32 · 8) + 5 · 64 · 7 = 35 008 entries; 16 windows
+    # hold 4.5 MB, more than 1 MB
+    _small_memory(monkeypatch, 10**6)
+    for method, arg in ((model.loss, tokens), (model.logits, tokens[:, :-1])):
+        with pytest.raises(ValueError, match="^tokens:"):
+            method(arg)
+    with pytest.raises(ValueError, match="^qkv:"):  # (1, 1, 400, 400) weights: 1.28 MB
+        causal_attention_forward(np.zeros((1, 400, 3)), 1)
+
+
+def test_sample_windows_checks_the_product_of_sizes_before_allocating(monkeypatch):
+    _small_memory(monkeypatch, 10**6)
+    with pytest.raises(ValueError, match="^batch, length:"):  # 1000 × 501 ids: 4 MB
+        sample_windows(np.arange(1000), 1000, 500, rng=0)
+    assert sample_windows(np.arange(1000), 10, 50, rng=0).shape == (10, 51)
+
+
+def test_overflowing_weights_are_reported_not_returned():
+    model = Transformer(7, 8, 2, 1, 4, rng=0)
+    model.params["lnf_g"][:] = 1e306  # the logits overflow
+    model.params["wte"][:] *= 1e6
+    tokens = np.arange(10).reshape(2, 5) % 7
+    for method, arg in (
+        (model.loss, tokens),
+        (model.logits, tokens[:, :4]),
+        (model.loss_and_gradients, tokens),
+    ):
+        with pytest.raises(ValueError, match="diverged"):
+            method(arg)
+
+
+def test_train_transformer_counts_the_activations_before_training(monkeypatch):
+    corpus = grammar_corpus(600, rng=0)
+    model = Transformer(corpus.vocab_size, 8, 2, 1, 16, rng=0)
+    # 64 windows of 16: 64 (16 (2 · 2 · 16 + 32 · 8) + 5 · 16 · 24) = 419 840 entries
+    _small_memory(monkeypatch, 10**6)
+    with pytest.raises(ValueError, match="^batch_size, length:"):
+        train_transformer(model, corpus.train, corpus.validation, 2, 1e-3, batch_size=2)
+
+
+def test_train_transformer_blames_overflowing_initial_weights_on_the_model():
+    corpus = grammar_corpus(600, rng=0)
+    model = Transformer(corpus.vocab_size, 8, 2, 1, 4, rng=0)
+    model.params["lnf_g"][:] = 1e306  # the logits overflow before any step
+    model.params["wte"][:] *= 1e6
+    with pytest.raises(ValueError, match="^model:"):  # was a DivergenceError at step 1
+        train_transformer(model, corpus.train, corpus.validation, 2, 1e-3, batch_size=2)

@@ -175,3 +175,30 @@ def test_init_is_seeded_and_scaled(seed, width):
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+# ---------------------------------------------------------------- issue 23: names and sizes
+
+
+@pytest.mark.parametrize(
+    "v", [np.zeros(3), np.full(13, np.nan), "abc", np.zeros((1, 13)), np.zeros(13) + 1j]
+)
+def test_hvp_errors_name_v_not_the_internal_dtheta(v):
+    net = MLP((2, 3, 1), "tanh")
+    with pytest.raises(ValueError, match="^v: "):
+        squared_error_hvp(net, net.init(0), np.ones((4, 2)), np.ones((4, 1)), v)
+
+
+def test_a_loss_that_overflows_names_the_callers_arguments():
+    net = MLP((1, 1), bias=False)  # out = θx = 1e308, Y = -1e308: the residual overflows
+    with pytest.raises(ValueError, match="^theta, X, Y: "):  # was "cotangent: ..."
+        squared_error(net, np.array([1e308]), np.ones((1, 1)), np.full((1, 1), -1e308))
+
+
+def test_batch_times_widths_is_checked_before_the_forward_pass(monkeypatch):
+    from refimpl import validation
+
+    monkeypatch.setattr(validation, "_memory_bytes", lambda: 10**7)  # a 10 MB machine
+    net = MLP((2, 50, 1), "tanh")  # a trace keeps 4 × 53 floats a sample
+    with pytest.raises(ValueError, match="^X: an array of shape"):
+        net.forward(net.init(0), np.zeros((10**4, 2)))

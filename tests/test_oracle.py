@@ -173,13 +173,17 @@ def test_bad_candidate_folders_get_a_report_not_a_traceback(exported, tmp_path):
         },
     )
     (case_directory(candidate, "cgd.gda_quadratic") / "outputs.npz").unlink()  # missing case
-    report = oracle.check_directory(exported, candidate)
+    report = oracle.check_directory(exported, candidate, require_all=True)
     detail = {(r.case, r.output): r.detail for r in report.rows if not r.passed}
     assert "shape" in detail[("inrank.gradients", "grad_W1")]
     assert "non-finite" in detail[("inrank.gradients", "grad_W2")]
     assert "dtype" in detail[("inrank.gradients", "grad_W3")]
     assert "missing" in detail[("cgd.gda_quadratic", "-")]
     assert len(detail) == 4
+    # Without require_all a case the candidate lacks is not checked, and fails nothing.
+    partial = oracle.check_directory(exported, candidate)
+    (skipped,) = [r for r in partial.rows if not r.checked]
+    assert skipped.case == "cgd.gda_quadratic" and skipped.detail == "not checked"
     assert "-  " in report.table()  # unmeasurable errors print as "-", never inf
 
 

@@ -10,6 +10,7 @@ from refimpl.pde import (
     MeasurementKernel,
     NonlinearElliptic,
     SparseSolver,
+    multiset_maximin_ordering,
     solve,
 )
 from refimpl.validation import DivergenceError
@@ -42,12 +43,28 @@ def test_kernel_without_the_needed_derivatives_is_refused():
 
 
 def test_duplicated_or_boundary_interior_points_are_refused():
+    """Found by the outside sweep (issue 23): the system took an interior point equal to a
+    boundary point, as its docstring says it does not, and the dense solver then returned
+    numbers; only the sparse solver's ordering refused it. Now both paths refuse it with
+    the same check, at the system and at the ordering."""
     boundary = np.array([[0.0, 0.0], [1.0, 1.0]])
     with pytest.raises(ValueError, match="interior"):
         CollocationSystem(boundary, np.array([[0.5, 0.5], [0.5, 0.5]]), P.basis)
-    system = CollocationSystem(boundary, np.array([[0.0, 0.0], [0.5, 0.5]]), P.basis)
-    with pytest.raises(ValueError, match="interior"):
-        SparseSolver(MeasurementKernel(P.kernel), system)
+    interior = np.array([[0.5, 0.5], [1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"^interior: .*interior\[1\] == boundary\[1\]"):
+        CollocationSystem(boundary, interior, P.basis)
+    with pytest.raises(ValueError, match=r"^interior: .*interior\[1\] == boundary\[1\]"):
+        multiset_maximin_ordering(boundary, interior)
+    with pytest.raises(ValueError, match="^interior"):
+        solve(_OnePointOnTheBoundary(), 0.25, method="dense")
+
+
+class _OnePointOnTheBoundary(NonlinearElliptic):
+    """The elliptic problem with a boundary corner among its interior points."""
+
+    def collocation(self, h):
+        boundary, interior = super().collocation(h)
+        return boundary, np.vstack([interior, boundary[:1]])
 
 
 def test_points_outside_the_domain_are_refused():

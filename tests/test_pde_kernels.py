@@ -214,3 +214,67 @@ def test_a_derivative_the_kernel_lacks_is_refused_by_name():
         K.gram(laplacians(np.zeros((1, 2))))
     with pytest.raises(ValueError, match="kernel"):
         MeasurementKernel(Matern(1.3, 1.0))
+
+
+def test_radial_functions_refuse_bad_distances_and_pairs_by_name():
+    """Found by the outside sweep (issue 23): ``G(0, 0, [nan, 0.5])`` returned
+    ``[nan, 0.23]``; negative distances, foreign arrays, non-integer or unsupported (k, m)
+    and a malformed ``pairs`` raised other types or named ``kernel``."""
+    G = RadialDerivatives(Matern(3.5, 0.3))
+    for bad in (np.array([np.nan, 0.5]), np.array([np.inf]), np.array([-0.5, 0.5]), "abc", True):
+        for call in (
+            lambda r: G(0, 0, r),
+            lambda r: G.evaluate([(0, 0)], r),
+            lambda r: G.laplacian_forms(2, r),
+        ):
+            with pytest.raises(ValueError, match="^r: "):
+                call(bad)
+    with pytest.raises(ValueError, match="^k: "):
+        G(1.5, 0, 0.5)
+    with pytest.raises(ValueError, match="^m: "):
+        G(1, None, 0.5)
+    with pytest.raises(ValueError, match="^k, m: "):
+        G(9, 0, 0.5)  # total order 18: no closed form
+    for pairs in (None, [], [(1,)], [(1.5, 0)], [(9, 0)], "ab"):
+        with pytest.raises(ValueError, match="^pairs: "):
+            G.evaluate(pairs, 0.5)
+    with pytest.raises(ValueError, match="^d: "):
+        G.laplacian_forms(0, 0.5)
+    with pytest.raises(ValueError, match="^kernel: "):
+        RadialDerivatives(Matern(1.5, 0.3)).laplacian_forms(2, 0.5)
+
+
+@pytest.mark.parametrize("kernel", [Matern(20.5, 0.3), Matern(3.5, 0.3), Gaussian(0.3)])
+def test_far_apart_measurements_have_covariance_exactly_zero(kernel):
+    """Found while fixing issue 23: beyond x = c r ≈ 745 (Matérn) or r/l ≈ 38.6 (Gaussian)
+    the exponential underflows to 0 while the polynomial factor overflows, and 0 · inf gave
+    NaN covariances for points 1e16 apart (Matérn-41/2) or 1e99 apart (Gaussian). Every
+    term is e^{−x} times a polynomial, below the smallest float there: exactly 0."""
+    for distance in (1e16, 1e60, 1e99):
+        points = np.array([[0.0, 0.0], [distance, 0.0]])
+        parts = [point_values(points), first_derivatives(points, 0)]
+        if RadialDerivatives(kernel).order == 2:
+            parts.append(laplacians(points))
+        rows = concatenate(parts).rows()
+        K = MeasurementKernel(kernel)(rows, rows)
+        far = np.abs(rows[:, None, 0] - rows[None, :, 0]) > 0
+        assert np.all(K[far] == 0.0), (kernel, distance)
+    G = RadialDerivatives(kernel)
+    assert G(0, 0, np.array([1e300]))[0] == 0.0
+    assert all(np.all(F == 0.0) for F in G.laplacian_forms(3, np.array([1e300])))
+
+
+@pytest.mark.parametrize(
+    "kernel", [Matern(3.5, 1e300), Matern(3.5, 1e-300), Gaussian(1e300), Gaussian(1e-300)]
+)
+def test_a_length_scale_whose_derivatives_leave_the_float_range_is_blamed(kernel):
+    """Found by the outside sweep (issue 23): ``solve(..., kernel=Matern(3.5, 1e300))``
+    blamed ``factors`` (the variances σ²c⁴ underflowed to 0 and their inverse square roots
+    were inf); other such kernels raised OverflowError or ZeroDivisionError. Every
+    derivative covariance carries a factor σ²c^j, which must be a normal float."""
+    from refimpl.pde import NonlinearElliptic, solve
+
+    with pytest.raises(ValueError, match="^kernel: "):
+        MeasurementKernel(kernel)
+    with pytest.raises(ValueError, match="^kernel: "):
+        solve(NonlinearElliptic(terms=20), 0.25, kernel=kernel)

@@ -25,10 +25,14 @@ from refimpl.cgd import QuadraticGame
 from refimpl.inrank import orthogonal_init, teacher, teacher_data
 from refimpl.inrank import train as train_linear
 from refimpl.inrank.algorithm import full_rank_train, inrank
-from refimpl.inrank.dynamics import mode_strength, mode_time
+from refimpl.inrank.dynamics import (
+    integrate_mode_ode,
+    mode_strength,
+    mode_time,
+    quadrature_mode_time,
+)
 from refimpl.inrank.efficient import inrank_efficient
 from refimpl.inrank.layers import LowRankUpdateLayer
-from refimpl.inrank.reference import integrate_mode_ode, quadrature_mode_time
 from refimpl.inrank.truncation import gram_factor, triangular_factor
 from refimpl.nn import MLP, squared_error, squared_error_hvp
 from refimpl.validation import DivergenceError

@@ -245,3 +245,115 @@ def test_a_user_kernel_gives_the_builtin_factor_and_its_blocks_are_not_modified(
     np.testing.assert_array_equal(order_user, order_own)
     np.testing.assert_array_equal(L_user.toarray(), L_own.toarray())
     assert returned and all(np.array_equal(block, copy) for block, copy in returned)
+
+
+# --- issue 23: methods, sizes before allocating, messages naming the caller's argument -------
+
+GROUPS = supernodes(*(lambda o, l: (ball_pattern(X[o], l, 2.0), l))(*maximin_ordering(X)), 1.5)
+
+
+@pytest.mark.parametrize("n", ["30", True, 30.0, np.nan, 0, -1, 10**13, 10**40])
+def test_column_pointers_refuses_a_bad_n_naming_it(n):
+    """Found by the method sweep: TypeError, IndexError, MemoryError or numpy's own words."""
+    with pytest.raises(ValueError, match=r"^n: "):
+        GROUPS.first(2).column_pointers(n)
+
+
+def test_column_pointers_refuses_fewer_columns_than_the_indices():
+    part = GROUPS.first(2)
+    largest = max(part.members.max(), part.rows.max())
+    with pytest.raises(ValueError, match=r"^n: expected an integer in \["):
+        part.column_pointers(int(largest))  # one too few: silently cut before
+    counts, indptr = part.column_pointers(int(largest) + 1)
+    assert counts.sum() == indptr[-1] == part.pattern().nnz
+
+
+def test_the_factor_uses_the_unchecked_column_pointers(monkeypatch):
+    """The checks of the public method cost nothing inside the factor."""
+
+    def checked(self, n=None):
+        raise AssertionError("the checked column_pointers was called by the factor")
+
+    monkeypatch.setattr(Supernodes, "column_pointers", checked)
+    order, lengths = maximin_ordering(X)
+    assert supernodal_kl_factor(X[order], K, GROUPS).nnz > 0
+    assert GROUPS.pattern().nnz > 0
+
+
+@pytest.mark.parametrize("name", [None, 3, b"points"])
+def test_check_points_refuses_a_name_that_is_no_string(name):
+    from refimpl.vecchia import check_points
+
+    with pytest.raises(ValueError, match=r"^name: "):
+        check_points(X, name=name)
+
+
+def test_rho_is_any_real_number_and_an_integer_beyond_floats_is_refused_by_name():
+    """Fraction(5, 2) was refused although it is a real number; 10**400 raised OverflowError."""
+    from fractions import Fraction
+
+    order, lengths = maximin_ordering(X)
+    assert (
+        ball_pattern(X[order], lengths, Fraction(5, 2)).nnz
+        == ball_pattern(X[order], lengths, 2.5).nnz
+    )
+    with pytest.raises(ValueError, match=r"^rho: "):
+        kl_cholesky(X, K, rho=10**400)
+
+
+def test_shape_mismatches_name_both_arguments():
+    """theta one row short was blamed on L alone, and points of another dimension on
+    new_points alone: the message now names the argument each is matched against."""
+    theta = K(X, X)
+    L = dense_inverse_cholesky(theta)
+    with pytest.raises(ValueError, match=r"^L: expected shape \(29, 29\) to match theta"):
+        kl_divergence(theta[:-1, :-1], L)
+    y = np.zeros(30)
+    with pytest.raises(ValueError, match=r"new_points: expected dimension 3 like points"):
+        predict(np.hstack([X, X[:, :1]]), y, X[:2] + 0.01, Matern(1.5, 0.2), rho=2.0)
+
+
+def test_an_initial_index_out_of_range_says_how_many_points_there_are():
+    with pytest.raises(ValueError, match=r"^initial: .*indices of the 2 rows of points"):
+        maximin_ordering(X[:2], initial=3)
+
+
+def test_lower_triangle_pattern_of_an_empty_matrix_names_matrix():
+    """It raised about `indptr`, an argument the caller never wrote."""
+    import scipy.sparse as sp
+
+    from refimpl.vecchia import lower_triangle_pattern
+
+    with pytest.raises(ValueError, match=r"^matrix: expected a non-empty square matrix"):
+        lower_triangle_pattern(sp.csc_matrix((0, 0)))
+
+
+@pytest.fixture
+def small_memory(monkeypatch):
+    """A machine of 4 MB: every size check refuses what would not fit there."""
+    import refimpl.validation
+
+    monkeypatch.setattr(refimpl.validation, "_memory_bytes", lambda: 4 * 2**20)
+
+
+def test_dense_patterns_are_refused_before_they_are_allocated(small_memory):
+    """ρ = ∞ (or a huge ρ) makes the pattern dense, m ≥ N makes the m-nearest pattern dense:
+    N² entries, checked against memory before the KD-tree queries allocate them."""
+    x = np.random.default_rng(1).uniform(size=(2000, 2))
+    order, lengths = maximin_ordering(x)
+    for rho in (np.inf, 1e300, 1e3):
+        with pytest.raises(ValueError, match=r"^rho, lengths: an array of shape"):
+            ball_pattern(x[order], lengths, rho)
+    with pytest.raises(ValueError, match=r"^m: an array of shape"):
+        knn_pattern(x[order], 10**6)
+    ball_pattern(x[order], lengths, 2.0)  # a sparse pattern fits
+
+
+def test_kernel_blocks_are_refused_before_they_are_allocated(small_memory):
+    """One column of the full pattern is a block of N² entries."""
+    x = np.random.default_rng(1).uniform(size=(400, 2))
+    with pytest.raises(ValueError, match=r"^pattern: an array of shape \(400, 400, 4\)"):
+        kl_factor(x, K, full_pattern(400))
+    groups = supernodes(full_pattern(400), np.ones(400), 1.5)
+    with pytest.raises(ValueError, match=r"^groups: an array of shape \(400, 400, 4\)"):
+        supernodal_kl_factor(x, K, groups)

@@ -103,3 +103,67 @@ def test_bad_input():
         fit_hyperparameters(x, y, initial={"length_scale": -1.0})
     with pytest.raises(ValueError, match="y"):
         VecchiaLikelihood(x, y[:-1])
+
+
+# --- options checked by name; the optimizer's evaluations skip the checks (issue 23) -------
+
+
+@pytest.mark.parametrize(
+    "options, key",
+    [
+        ({"maxiter": -1}, "maxiter"),  # ran: the outside sweep's example
+        ({"maxiter": 0}, "maxiter"),
+        ({"maxiter": 2.5}, "maxiter"),
+        ({"maxiter": True}, "maxiter"),
+        ({"maxiter": "5"}, "maxiter"),  # TypeError inside SciPy
+        ({"maxfun": 0}, "maxfun"),
+        ({"maxfun": None}, "maxfun"),
+        ({"ftol": np.nan}, "ftol"),
+        ({"gtol": 0.0}, "gtol"),
+        ({"gtol": 1e-5 + 0j}, "gtol"),
+    ],
+)
+def test_each_option_value_is_checked_by_its_name(options, key):
+    x, y = draw(30, 5)
+    with pytest.raises(ValueError, match=rf"^options\['{key}'\]: "):
+        fit_hyperparameters(x, y, rho=2.0, options=options)
+
+
+def test_initial_values_are_named_by_their_key():
+    """A per-coordinate initial length scale without anisotropic=True raised NumPy's
+    broadcasting error; other bad values named only `initial`."""
+    x, y = draw(30, 5)
+    with pytest.raises(ValueError, match=r"^initial\['length_scale'\]: expected 2 positive"):
+        fit_hyperparameters(x, y, rho=2.0, initial={"length_scale": np.array([0.1, 0.2])})
+    with pytest.raises(ValueError, match=r"^initial\['variance'\]: "):
+        fit_hyperparameters(x, y, rho=2.0, initial={"variance": -1.0})
+
+
+def test_a_length_scale_of_the_wrong_dimension_is_blamed_on_length_scale():
+    """It was blamed on `points`, which the caller of the likelihood never passes."""
+    x, y = draw(30, 5)
+    like = VecchiaLikelihood(x, y, rho=2.0)
+    with pytest.raises(ValueError, match=r"^length_scale: expected one length scale or 2"):
+        like(1.0, np.array([0.1, 0.2, 0.3]), 0.01)
+
+
+def test_the_optimizer_evaluates_without_the_public_checks(monkeypatch):
+    """Inside the optimizer the likelihood is the unchecked evaluation, bitwise the value of
+    the checked call (factor and log-likelihood of refimpl.vecchia)."""
+    from refimpl import vecchia
+
+    x, y = draw(40, 6)
+    like = VecchiaLikelihood(x, y, rho=2.0)
+    for args in [(1.0, 0.2, 0.01), (2.0, np.array([0.1, 0.3]), 0.0)]:
+        kernel = Matern(1.5, args[1], args[0])
+        L = vecchia.supernodal_kl_factor(like.points, kernel, like.groups, nugget=args[2])
+        assert like(*args) == vecchia.log_likelihood(L, like.y)
+
+    def checked(*args, **kwargs):
+        raise AssertionError("a checked public function ran inside the optimizer")
+
+    monkeypatch.setattr(VecchiaLikelihood, "__call__", checked)
+    monkeypatch.setattr(vecchia, "supernodal_kl_factor", checked)
+    monkeypatch.setattr(vecchia, "log_likelihood", checked)
+    fit = fit_hyperparameters(x, y, rho=2.0, options={"maxiter": 3})
+    assert np.isfinite(fit.log_likelihood)

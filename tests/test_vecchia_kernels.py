@@ -105,3 +105,98 @@ def test_kernels_follow_the_array_backend(xp, nu):
     assert type(block) is type(points)
     reference = Matern(nu, 0.3)(np.asarray(points.get() if hasattr(points, "get") else points))
     np.testing.assert_allclose(block.get() if hasattr(block, "get") else block, reference)
+
+
+# --- the public methods check their arguments; __call__ skips the checks (issue 23) ---------
+
+PROFILES = [Matern(0.5, 0.3), Matern(2.7, 0.3), Matern(3.5, 0.3), Gaussian(0.3)]
+
+
+@pytest.mark.parametrize("kernel", PROFILES, ids=repr)
+@pytest.mark.parametrize(
+    "r",
+    [
+        None,
+        "abc",
+        True,
+        np.array([0.5, -0.1]),
+        np.array([0.5, np.nan]),
+        np.array([np.inf]),
+        np.array([0.5 + 1j]),
+        np.array([True, False]),
+    ],
+    ids=["None", "str", "bool", "negative", "nan", "inf", "complex", "bool array"],
+)
+def test_profiles_refuse_what_is_no_distance_naming_r(kernel, r):
+    """Found by the method sweep: NaN in, NaN out (Gaussian); TypeError for None and str;
+    complex, negative and boolean distances accepted; a NaN blamed on nu (Bessel form)."""
+    with pytest.raises(ValueError, match=r"^r: "):
+        kernel.profile(r)
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5, 3.5, 2.7])
+def test_matern_profile_is_zero_at_huge_distances_not_nan(nu):
+    """polynomial(s)·e^{-s} was inf·0 = NaN once s³ (ν = 7/2) or s² (ν = 5/2) overflowed;
+    the value there is 0.0, as it already is from s = 745 on."""
+    kernel = Matern(nu, 1.0)
+    huge = np.array([800.0, 1e103, 1e200, np.finfo(float).max])
+    np.testing.assert_array_equal(kernel.profile(huge), 0.0)
+
+
+@pytest.mark.parametrize("kernel", PROFILES, ids=repr)
+def test_profile_is_the_kernel_at_scaled_distances(kernel):
+    r = np.array([0.0, 1e-9, 0.3, 2.0, 50.0])
+    points = np.stack([r * kernel.length_scale, np.zeros_like(r)], axis=1)
+    np.testing.assert_array_equal(kernel.profile(r), kernel(points[:1], points)[0])
+    assert kernel.profile(0.5).shape == ()  # a scalar gives a 0-d array
+    assert kernel.profile(np.zeros((2, 0))).shape == (2, 0)
+
+
+def test_kernel_calls_skip_the_checked_profile(monkeypatch):
+    """The blocks of the factor call the unchecked profile: the checks cost nothing there."""
+
+    def checked(self, r):
+        raise AssertionError("the checked profile was called from __call__")
+
+    x = np.random.default_rng(0).uniform(size=(5, 2))
+    for kernel in (Matern(2.7, 0.3), Matern(3.5, 0.3), Gaussian(0.3)):
+        monkeypatch.setattr(type(kernel), "profile", checked)
+        assert np.all(np.isfinite(kernel(x, x)))
+
+
+@pytest.mark.parametrize(
+    "d, name, word",
+    [
+        (None, "X", "d"),
+        ("2", "X", "d"),
+        (True, "X", "d"),
+        (2.0, "X", "d"),
+        (0, "X", "d"),
+        (2, None, "name"),
+        (2, 3, "name"),
+    ],
+)
+def test_check_dimension_checks_its_own_arguments(d, name, word):
+    """Found by the method sweep: an isotropic kernel accepted any d and any name."""
+    for kernel in (Matern(1.5, 0.3), Matern(1.5, np.array([0.2, 0.4]))):
+        with pytest.raises(ValueError, match=rf"^{word}: "):
+            kernel.check_dimension(d, name)
+
+
+def test_check_dimension_names_the_callers_points():
+    kernel = Gaussian(np.array([0.2, 0.4]))
+    kernel.check_dimension(np.int64(2), "new_points")  # fits
+    with pytest.raises(ValueError, match=r"^new_points: expected points of dimension 2"):
+        kernel.check_dimension(3, "new_points")
+
+
+def test_a_numpy_scalar_length_scale_is_one_length_scale():
+    """np.float64(0.3) has a shape, (), and was refused as a per-coordinate array."""
+    assert Matern(1.5, np.float64(0.3)).length_scale == 0.3
+    assert Gaussian(np.float32(0.5)).dim is None
+
+
+def test_boolean_length_scales_are_refused():
+    """A boolean array was read as length scales of 1.0."""
+    with pytest.raises(ValueError, match="length_scale"):
+        Gaussian(np.array([True, True]))

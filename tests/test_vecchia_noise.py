@@ -21,11 +21,12 @@ from refimpl.vecchia.noise import (
     noisy_kl_cholesky,
     noisy_precision,
 )
-from refimpl.vecchia.noise_covariance import noisy_covariance, woodbury_precision
 from refimpl.vecchia.noise_kl import (
     expected_log_likelihood_error,
+    noisy_covariance,
     noisy_kl_divergences,
     woodbury_kl_divergence,
+    woodbury_precision,
 )
 from refimpl.vecchia.noisy_posterior import noisy_posterior_mean
 
@@ -359,3 +360,63 @@ def test_noise_figure_numbers_match_an_independent_dense_computation(tmp_path):
     score = 0.5 * (np.trace(np.linalg.solve(X, sigma)) + logdet_x - logdet_s - len(x))
     assert reported["ic_factor_score"] == pytest.approx(score, rel=1e-5, abs=1e-8)
     assert reported["naive_kl"] > 10 * reported["ic_factor_score"]
+
+
+# ----------------------------------------------------- the maths' preconditions (issue 23)
+
+SMALL = noisy_setting(n=40, seed=4)
+
+
+def _small_factors():
+    x, noise, kernel = SMALL
+    L, C, order = noisy_kl_cholesky(x, kernel, noise, rho=2.0)
+    return kernel(x[order], x[order]), noise[order], L, C
+
+
+@pytest.mark.parametrize(
+    "measure", [expected_log_likelihood_error, woodbury_kl_divergence, noisy_kl_divergences]
+)
+def test_every_noisy_measure_refuses_an_asymmetric_theta(measure):
+    """theta was read as it came: an asymmetric one gave a number (Σ = Θ + R is a
+    covariance only for symmetric Θ); now the same check as kl_divergence's."""
+    theta, noise, L, C = _small_factors()
+    asymmetric = theta + np.triu(np.full_like(theta, 0.01), 1)
+    with pytest.raises(ValueError, match=r"^theta: expected a symmetric matrix"):
+        measure(asymmetric, noise, L, C)
+    with pytest.raises(ValueError, match=r"^theta: expected a symmetric matrix"):
+        kl_divergence(asymmetric, L)  # the same words on the noise-free path
+    measure(theta + 1e-14 * np.triu(theta, 1), noise, L, C)  # symmetric to rounding: fine
+
+
+def _complex_kernel(X, Y=None):
+    return Matern(1.5, 0.3)(X, Y) + 1e-3j
+
+
+def _scalar_kernel(X, Y=None):
+    return 1.0
+
+
+@pytest.mark.parametrize("kernel", [_complex_kernel, _scalar_kernel], ids=["complex", "scalar"])
+def test_naive_and_noisy_factors_refuse_a_bad_kernel_alike(kernel):
+    """naive_kl_cholesky cast the kernel's block to float, dropping an imaginary part that
+    noisy_kl_cholesky refuses, and broadcast a scalar to a block of ones."""
+    x, noise, _ = SMALL
+    errors = []
+    for factor in (noisy_kl_cholesky, naive_kl_cholesky):
+        with pytest.raises(ValueError, match=r"^kernel: ") as caught:
+            factor(x, kernel, noise, rho=2.0)
+        errors.append(str(caught.value).rsplit("it returned", 1)[-1])
+    assert errors[0] == errors[1]  # the same diagnosis on both paths
+
+
+def test_factor_mismatches_name_what_they_are_matched_against():
+    """woodbury_precision said `noise: ... to match L`, but it takes no L; a short L was
+    blamed on C alone."""
+    theta, noise, L, C = _small_factors()
+    with pytest.raises(ValueError, match=r"^noise: expected 40 noise variances to match C"):
+        woodbury_precision(C, noise[:-1])
+    short = sp.csc_matrix(L.toarray()[:-1, :-1])
+    with pytest.raises(ValueError, match=r"^C: expected shape \(39, 39\) to match L"):
+        noisy_posterior_mean(short, C, noise[:-1], np.zeros(39))
+    with pytest.raises(ValueError, match=r"^C: expected shape \(39, 39\) to match L"):
+        noisy_covariance(short, C, noise[:-1])

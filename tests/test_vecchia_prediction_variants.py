@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from refimpl.vecchia import Matern, predict
-from refimpl.vecchia.prediction_variants import VARIANTS, predict_variant
+from refimpl.vecchia.prediction import VARIANTS, predict_variant
 
 
 def setting(n=200, m=30, seed=0, nu=1.5, length_scale=0.2):

@@ -83,9 +83,11 @@ print("closed form:", np.round(u_formula, 8))
 
 # %% [markdown]
 # The same closed forms, with the network, its gradients, the rank rule and the InRank
-# loop, are written out plainly in the package's readable core, `refimpl/inrank/core.py`;
-# `dynamics.mode_strength` is that formula behind the contract (the tests hold the two
-# together). The core gives the same numbers:
+# loop, are written out plainly in the package's readable core, `refimpl/inrank/core.py`
+# (start reading there). `dynamics.mode_strength` is that formula behind the contract:
+# it checks its arguments, calls the core and checks the result, so for `t > 0` the two
+# agree bit for bit (at `t = 0` the public function returns `u0` itself), and both agree
+# with the ODE:
 
 # %%
 from refimpl.inrank import core
@@ -93,6 +95,7 @@ from refimpl.inrank import core
 u_core = core.mode_strength(s, a0**3, t_grid, depth=3)
 print("core:       ", np.round(u_core, 8))
 assert np.abs(u_core - u_ode).max() < 1e-7 * s
+assert np.array_equal(u_core[1:], u_formula[1:])  # t_grid[0] = 0
 
 # %% [markdown]
 # Two consequences. For small $a_0$ the term $-1/(sa)$ dominates, so the **learning
@@ -139,6 +142,31 @@ ax.set_xlabel("step")
 ax.set_ylabel("mode strength $u_i$")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# Each of those steps needs the gradients of the loss. With
+# $G = (W_3W_2W_1X - Y)X^\top/n$ the chain rule gives
+# $\nabla_{W_1} = (W_3W_2)^\top G$, $\nabla_{W_2} = W_3^\top G W_1^\top$ and
+# $\nabla_{W_3} = G(W_2W_1)^\top$. Written out from scratch they agree with the core's
+# backward pass to rounding (it multiplies in another order), and the core agrees with
+# the public `refimpl.inrank.gradients` bit for bit:
+
+# %%
+from refimpl.inrank import gradients
+
+
+def my_gradients(W1, W2, W3, X, Y):
+    G = (W3 @ W2 @ W1 @ X - Y) @ X.T / X.shape[1]
+    return [(W3 @ W2).T @ G, W3.T @ G @ W1.T, G @ (W2 @ W1).T]
+
+
+W_check = orthogonal_init((5, 5, 5, 5), 0.5, rng=5)
+_, public_grads = gradients(W_check, X, Y)
+for mine, from_core, public in zip(
+    my_gradients(*W_check, X, Y), core.gradients(W_check, X, Y), public_grads, strict=True
+):
+    assert np.abs(mine - from_core).max() <= 1e-13 * np.abs(from_core).max()
+    assert np.array_equal(from_core, public)
 
 # %% [markdown]
 # ## 3. The staircase from a random orthogonal init
@@ -231,6 +259,38 @@ res = inrank(
 )
 print("ranks per layer over training:\n", res.ranks[::4].T)
 print("loss:", np.round(res.loss[::6], 5))
+
+# %% [markdown]
+# One step of InRank, from scratch: with $W = W_0 + U_kV_k^\top$ and $G = \nabla_W\mathcal L$
+# the factors move by $\nabla_U = GV_k$ and $\nabla_V = G^\top U_k$ (both from the old
+# factors). The core's `inrank_step` takes the same step, and the core's whole loop
+# (package defaults: start rank 2, buffer 2, cap 8 at width 16) picks the same ranks as
+# the public `inrank` with the same seed, with losses equal to rounding:
+
+# %%
+W16 = orthogonal_init((16, 16, 16, 16), 0.5, rng=3)
+state = core.init_layers(W16, rng=4)  # V = 0: training starts exactly at W0
+k = core.active(state[0])  # rank + buffer = 4 trained columns per layer
+grads16 = my_gradients(*[core.dense(layer) for layer in state], X16, Y16)
+mine = [
+    (L["U"][:, :k] - 0.05 * G @ L["V"][:, :k], L["V"][:, :k] - 0.05 * G.T @ L["U"][:, :k])
+    for L, G in zip(state, grads16, strict=True)
+]
+core.inrank_step(state, X16, Y16, lr=0.05, step=1)
+for (U, V), layer in zip(mine, state, strict=True):  # equal to rounding
+    assert np.allclose(U, layer["U"][:, :k], rtol=1e-12, atol=1e-15)
+    assert np.allclose(V, layer["V"][:, :k], rtol=1e-12, atol=1e-15)
+
+core_losses, core_ranks, _ = core.inrank(W16, X16, Y16, 0.05, 300, rng=4, warmup=100)
+public = inrank(W16, X16, Y16, lr=0.05, steps=300, warmup=100, rng=4)
+print("core ranks at the end:", core_ranks[-1], " public:", public.ranks[-1].tolist())
+assert np.array_equal(np.array(core_ranks), public.ranks)
+# The routes associate each step's products differently: within 10·steps·d·ε of the first
+# loss, d = n_samples + Σ widths (the bound derived in tests/test_core_inrank.py).
+d16 = X16.shape[1] + 4 * 16
+assert (
+    np.abs(np.array(core_losses) - public.loss).max() <= 10 * 300 * d16 * 2.3e-16 * public.loss[0]
+)
 
 # %% [markdown]
 # The rule settles on ranks (1, 2, 2) with `rank + buffer` = (3, 4, 4) trained columns,

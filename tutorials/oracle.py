@@ -206,6 +206,45 @@ with tempfile.TemporaryDirectory() as tmp:
 print(directory_report.table())
 
 # %% [markdown]
+# ## 6. A partial candidate, the portable checker, and a failure read end to end
+#
+# An implementation usually covers a few cases. `check_directory` (and `python -m refimpl
+# oracle check`) lists the exported cases the candidate lacks as "not checked" without
+# failing, unless they are asked for with `cases=` (`--case NAME`, repeatable) or
+# `require_all=True` (`--require-all`); a check that compares nothing fails. Each failing row
+# names its cause: how many entries fail, the first failing step of a trajectory, the first
+# position where an ordering departs, entries above a factor's diagonal, a sentinel where the
+# candidate wrote NaN, a sparse output's missing CSC part.
+#
+# `refimpl/oracle/portable_check.py` is the same check in about 150 lines that import only
+# NumPy: the reference for porting the check to C++, Julia or JAX. It gives the same verdicts
+# (it cannot hold a manifest's tolerance to refimpl's registered one, the single difference).
+
+# %%
+import importlib.util  # noqa: E402
+
+spec = importlib.util.spec_from_file_location(
+    "portable_check", Path(oracle.__file__).parent / "portable_check.py"
+)
+portable_check = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(portable_check)
+
+with tempfile.TemporaryDirectory() as tmp:
+    reference_dir, candidate_dir = Path(tmp) / "reference", Path(tmp) / "candidate"
+    oracle.export(reference_dir, case=["cgd.cgd_quadratic", "vecchia.maximin_p3_random"])
+    # the candidate covers one case, and gets two points of the ordering the wrong way round
+    case = oracle.get_case("vecchia.maximin_p3_random")
+    wrong = case.compute(case.make_inputs())
+    wrong["order"] = wrong["order"].copy()
+    wrong["order"][[5, 6]] = wrong["order"][[6, 5]]
+    (candidate_dir / "vecchia" / "maximin_p3_random").mkdir(parents=True)
+    oracle.write_arrays(candidate_dir / "vecchia" / "maximin_p3_random" / "outputs.npz", wrong)
+    partial = oracle.check_directory(reference_dir, candidate_dir)
+    print(partial.table())
+    verdicts = {(c, o): v for c, o, v, _ in portable_check.check(reference_dir, candidate_dir)}
+print("portable verdicts:", verdicts)
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. Replace `np.linalg.solve` in `my_vecchia_factor` by a Cholesky solve and check again. Which
@@ -226,4 +265,7 @@ assert oracle.check(cgd_case, my_cgd(cgd_inputs), raise_on_failure=False).passed
 assert not broken.passed
 assert {r.output for r in broken.rows if not r.passed} == {"x", "y"}
 assert directory_report.passed
+assert not partial.passed  # the ordering fails; the CGD case is "not checked"
+assert [r.checked for r in partial.rows if r.case == "cgd.cgd_quadratic"] == [False]
+assert verdicts == {(r.case, r.output): (r.passed if r.checked else None) for r in partial.rows}
 assert (10 + header_length) % 64 == 0

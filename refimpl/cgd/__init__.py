@@ -3,26 +3,32 @@
 Player x minimizes f(x, y) and player y minimizes g(x, y) (g = −f in zero-sum
 games, where y maximizes f).
 
-Games
-    :class:`Game` (the protocol, :mod:`~refimpl.cgd.games`); :class:`BilinearGame`,
-    :class:`QuadraticGame`, :class:`GeneralSumQuadraticGame`
-    (:mod:`~refimpl.cgd.quadratic_games`).
-Methods
-    :func:`gda_step`, :func:`altgda_step`, :func:`ogda_step`, :func:`extragradient_step`
-    (:mod:`~refimpl.cgd.gradient_methods`); :func:`sga_step`, :func:`conopt_step`
-    (:mod:`~refimpl.cgd.adjusted_gradients`); :func:`cgd_step`
-    (:mod:`~refimpl.cgd.competitive`, with :mod:`~refimpl.cgd.dense_solvers` and
-    :mod:`~refimpl.cgd.linear_solvers`); :func:`lcgd_step`, :func:`neumann_step`
-    (:mod:`~refimpl.cgd.neumann`); :func:`acgd_step` (:mod:`~refimpl.cgd.adaptive`).
-Runner
-    :func:`run` (:mod:`~refimpl.cgd.runner`) with the method names in :data:`METHODS`,
-    each a step function of one signature (:mod:`~refimpl.cgd.methods`);
-    :func:`compare_methods` and :func:`measured_rate` (:mod:`~refimpl.cgd.experiments`).
-Closed forms
-    :func:`iteration_matrix`, :func:`spectral_radius` (:mod:`~refimpl.cgd.closed_forms`);
-    :func:`game_iteration_matrix`, :func:`game_spectral_radius`
-    (:mod:`~refimpl.cgd.game_closed_forms`); :func:`cgd_bilinear_contraction`,
-    :func:`cgd_bilinear_closed_form` (:mod:`~refimpl.cgd.bilinear_closed_forms`).
+Start at :mod:`~refimpl.cgd.core`: the algorithms as plain array code, without checks
+(not public API). The public modules are the core plus the contract:
+
+Games (:mod:`~refimpl.cgd.games`)
+    :class:`Game` (the protocol); :class:`BilinearGame`, :class:`QuadraticGame`,
+    :class:`GeneralSumQuadraticGame`.
+CGD (:mod:`~refimpl.cgd.competitive`)
+    :func:`cgd_step`, its Krylov solvers :func:`conjugate_gradient` and :func:`gmres`, and
+    its dense solves.
+ACGD (:mod:`~refimpl.cgd.adaptive`)
+    :func:`acgd_step`, :func:`adaptive_step_sizes`.
+The methods compared with CGD (:mod:`~refimpl.cgd.gradient_methods`)
+    :func:`gda_step`, :func:`altgda_step`, :func:`ogda_step`, :func:`extragradient_step`,
+    :func:`sga_step`, :func:`conopt_step`, :func:`lcgd_step`, :func:`neumann_step`.
+Runner (:mod:`~refimpl.cgd.runner`)
+    :func:`run` with the method names in :data:`METHODS`, each a step function of one
+    signature, and :func:`method_options`; :func:`compare_methods` and
+    :func:`measured_rate` (:mod:`~refimpl.cgd.experiments`).
+Closed forms (:mod:`~refimpl.cgd.closed_forms`)
+    :func:`iteration_matrix`, :func:`spectral_radius` (f = αxy);
+    :func:`cgd_bilinear_contraction`, :func:`cgd_bilinear_closed_form` (f = xᵀAy);
+    :func:`game_iteration_matrix`, :func:`game_spectral_radius` (any quadratic game).
+Argument checks (:mod:`~refimpl.cgd.arguments`)
+    :func:`check_step_arguments`.
+The GAN (:mod:`~refimpl.cgd.gan`)
+    Implicit competitive regularization on a small GAN.
 
 The derivations behind every formula are in ``docs/derivations/cgd.md``.
 
@@ -34,20 +40,30 @@ References
 """
 
 from refimpl.cgd.adaptive import ACGDState, acgd_step, adaptive_step_sizes
-from refimpl.cgd.adjusted_gradients import conopt_step, sga_step
 from refimpl.cgd.arguments import check_step_arguments
-from refimpl.cgd.bilinear_closed_forms import cgd_bilinear_closed_form, cgd_bilinear_contraction
-from refimpl.cgd.closed_forms import LINEAR_METHODS, iteration_matrix, spectral_radius
-from refimpl.cgd.competitive import CGDInfo, cgd_step
+from refimpl.cgd.closed_forms import (
+    LINEAR_METHODS,
+    cgd_bilinear_closed_form,
+    cgd_bilinear_contraction,
+    game_iteration_matrix,
+    game_spectral_radius,
+    iteration_matrix,
+    spectral_radius,
+)
+from refimpl.cgd.competitive import CGDInfo, KrylovInfo, cgd_step, conjugate_gradient, gmres
 from refimpl.cgd.experiments import METHOD_STYLES, compare_methods, measured_rate
-from refimpl.cgd.game_closed_forms import game_iteration_matrix, game_spectral_radius
-from refimpl.cgd.games import Game
-from refimpl.cgd.gradient_methods import altgda_step, extragradient_step, gda_step, ogda_step
-from refimpl.cgd.linear_solvers import KrylovInfo, conjugate_gradient, gmres
-from refimpl.cgd.methods import METHODS, method_options
-from refimpl.cgd.neumann import lcgd_step, neumann_step
-from refimpl.cgd.quadratic_games import BilinearGame, GeneralSumQuadraticGame, QuadraticGame
-from refimpl.cgd.runner import RunResult, run
+from refimpl.cgd.games import BilinearGame, Game, GeneralSumQuadraticGame, QuadraticGame
+from refimpl.cgd.gradient_methods import (
+    altgda_step,
+    conopt_step,
+    extragradient_step,
+    gda_step,
+    lcgd_step,
+    neumann_step,
+    ogda_step,
+    sga_step,
+)
+from refimpl.cgd.runner import METHODS, RunResult, method_options, run
 
 __all__ = [
     "gan",

@@ -10,8 +10,10 @@ accompanies [1]_. For each player, with its gradient g at step t = 1, 2, …:
     \eta_t = \frac{\sqrt{1 - \beta^t}\; \eta}{\sqrt{v_t} + \epsilon},
 
 which gives diagonal step matrices H_x = diag(η_x,t), H_y = diag(η_y,t); the step
-is then :func:`refimpl.cgd.cgd_step` with these step vectors, which is how it is
-implemented. Derivation: ``docs/derivations/cgd.md``.
+is then the CGD step of :func:`refimpl.cgd.cgd_step` with these step vectors. The rule
+is :func:`refimpl.cgd.core.adaptive_step_sizes`, the one the GAN's alternating ACGD
+uses too; the functions here check their arguments once, call it and the unchecked
+CGD step, and check the result once. Derivation: ``docs/derivations/cgd.md``.
 
 References
 ----------
@@ -26,17 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.arguments import (
-    CheckedGame,
-    check_finite_result,
-    check_game,
-    check_point,
-    check_vector,
-)
-from refimpl.cgd.competitive import cgd_step
+from refimpl.cgd import core
+from refimpl.cgd.arguments import CheckedGame, check_game, check_point, check_vector, finished_step
+from refimpl.cgd.competitive import check_solver_options, unchecked_step
 from refimpl.validation import (
     DivergenceError,
+    all_finite,
     as_float_array,
+    check_divergence,
     check_in_interval,
     check_integer,
     check_positive,
@@ -163,26 +162,21 @@ def adaptive_step_sizes(v, gradient, t, eta, beta=0.99, eps=1e-5):
     beta = check_in_interval("beta", beta, 0.0, 1.0, closed="left")
     eps = check_positive("eps", eps)
     with np.errstate(over="ignore"):
-        v_new, step_sizes = rmsprop_step_sizes(v, gradient, t, eta, beta, eps)
-    check_finite_result("the running average of squared gradients", v_new, step=t)
-    check_finite_result("the adaptive step sizes", step_sizes, step=t, hint="raise eps")
-    if not bool(xp.all(step_sizes > 0)):
-        raise DivergenceError(
-            f"the adaptive step sizes underflowed to 0 at step {t} (gradients too large for eta)",
-            step=t,
-        )
+        v_new, step_sizes = core.adaptive_step_sizes(v, gradient, t, eta, beta, eps)
+    check_divergence(v_new, t, what="the running average of squared gradients")
+    _check_step_sizes(t, step_sizes)
     return v_new, step_sizes
 
 
-def rmsprop_step_sizes(v, gradient, t, eta, beta, eps):
-    """ACGD's rule without checks, shared with the GAN's alternating ACGD.
-
-    v ← βv + (1 − β)g², h = √(1 − βᵗ)·η / (√v + ε) (ε outside the root, as the authors'
-    code); returns ``(v_new, h)``.
-    """
-    xp = backend.array_namespace(v, gradient)
-    v_new = beta * v + (1.0 - beta) * gradient * gradient
-    return v_new, (1.0 - beta**t) ** 0.5 * eta / (xp.sqrt(v_new) + eps)
+def _check_step_sizes(t, *step_sizes):
+    """DivergenceError at step t unless every step size is finite and > 0 (H ≻ 0)."""
+    xp = backend.array_namespace(*step_sizes)
+    if not all_finite(*step_sizes) or not all(bool(xp.all(h > 0)) for h in step_sizes):
+        raise DivergenceError(
+            f"the adaptive step sizes left (0, inf) at step {t} (gradients too large for eta, "
+            "or eta / eps beyond the float range); raise eps or lower eta",
+            step=t,
+        )
 
 
 def _check_state(state, game, like):
@@ -281,16 +275,27 @@ def acgd_step(
     eta_x, eta_y = check_positive("eta_x", eta_x), check_positive("eta_y", eta_y)
     check_game(game)
     x, y = check_point(game, x, y)
-    game = game if isinstance(game, CheckedGame) else CheckedGame(game)
     if not isinstance(warm_start, bool):
         raise ValueError(f"warm_start: expected True or False, received {warm_start!r}")
-    state = ACGDState.zeros(x, y) if state is None else _check_state(state, game, x)
+    beta = check_in_interval("beta", beta, 0.0, 1.0, closed="left")
+    eps = check_positive("eps", eps)
+    solver, tol, maxiter, restart = check_solver_options(game, solver, tol, maxiter, restart)
+    if state is None:
+        xp = backend.array_namespace(x, y)
+        state = ACGDState(0, xp.zeros_like(x), xp.zeros_like(y))
+    else:
+        state = _check_state(state, game, x)
     t = state.t + 1
-    gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    v_x, step_x = adaptive_step_sizes(state.v_x, gx, t, eta_x, beta, eps)
-    v_y, step_y = adaptive_step_sizes(state.v_y, gy, t, eta_y, beta, eps)
+    # errors name the ACGD step; inside refimpl.cgd.run, the run's step (the same number)
+    game = game if isinstance(game, CheckedGame) else CheckedGame(game, step=t)
     guess = state.initial_guess if warm_start else None
-    x_new, y_new, info = cgd_step(
-        game, x, y, step_x, step_y, solver, tol, maxiter, guess, gradients=(gx, gy), restart=restart
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
+        v_x, h_x = core.adaptive_step_sizes(state.v_x, gx, t, eta_x, beta, eps)
+        v_y, h_y = core.adaptive_step_sizes(state.v_y, gy, t, eta_y, beta, eps)
+        _check_step_sizes(t, h_x, h_y)  # H ≻ 0, or the local game has no equilibrium
+        x_new, y_new, info = unchecked_step(
+            game, x, y, h_x, h_y, gx, gy, solver, tol, maxiter, guess, restart
+        )
+    finished_step("acgd_step", x_new, y_new, t, hint="raise eps or lower eta_x, eta_y")
     return x_new, y_new, ACGDState(t, v_x, v_y, info.solution), info

@@ -3,8 +3,9 @@ r"""Argument checks shared by the games, the single-step functions and the runne
 Every public function of :mod:`refimpl.cgd` keeps the package's contract: bad input
 raises ``ValueError`` naming the argument, and a computation that overflows raises
 :class:`refimpl.validation.DivergenceError` instead of returning NaN or inf. The
-helpers here implement that once, so that each step function starts with one call
-to :func:`check_step_arguments`.
+helpers here implement that once, at the boundary: each step function starts with one
+call to :func:`check_step_arguments`, calls the game through :class:`CheckedGame` (the
+boundary to the caller's game) and ends with one call to :func:`finished_step`.
 
 References
 ----------
@@ -20,7 +21,12 @@ import numbers
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import DivergenceError, all_finite, as_float_array, check_array_type
+from refimpl.validation import (
+    DivergenceError,
+    as_float_array,
+    check_array_type,
+    check_divergence,
+)
 
 __all__ = [
     "as_game_matrix",
@@ -28,9 +34,9 @@ __all__ = [
     "check_vector",
     "check_step_size",
     "check_step_arguments",
-    "check_finite_result",
     "check_point",
-    "finite_value",
+    "check_game_point",
+    "finished_step",
     "CheckedGame",
 ]
 
@@ -91,7 +97,10 @@ def check_step_size(name: str, eta, size: int, like=None):
     if getattr(eta, "ndim", None) == 0:  # a 0-d array of NumPy or CuPy
         eta = float(as_float_array(name, eta, ndim=0))
     if isinstance(eta, numbers.Real) and not isinstance(eta, bool | np.bool_):
-        value = float(eta)
+        try:
+            value = float(eta)
+        except OverflowError:  # a Python int beyond the float range
+            value = math.inf
         if not (0.0 < value < math.inf):
             raise ValueError(f"{name}: expected a step size > 0, received {eta!r}")
         return value
@@ -165,16 +174,6 @@ def check_step_arguments(game, x, y, eta_x, eta_y):
     return (game if isinstance(game, CheckedGame) else CheckedGame(game)), x, y, eta_x, eta_y
 
 
-def check_finite_result(what: str, *arrays, step: int = 1, hint: str = "") -> None:
-    """Raise DivergenceError if any of ``arrays`` holds NaN or inf (an overflow in ``what``).
-
-    ``step`` is the iteration at which it happened; single-step functions use 1.
-    """
-    if not all_finite(*arrays):
-        message = f"{what} overflowed: it produced non-finite values from finite input"
-        raise DivergenceError(message + (f"; {hint}" if hint else ""), step=step)
-
-
 def check_point(game, x, y):
     """(x, y) as finite float arrays of shapes (game.n,) and (game.m,)."""
     like = getattr(game, "A", None)
@@ -183,38 +182,57 @@ def check_point(game, x, y):
     return x, check_vector("y", y, game.m, like=x)
 
 
-def finite_value(what: str, value):
-    """``value`` if finite, else DivergenceError (step 0: one evaluation, outside any iteration).
+def check_game_point(game, x, y):
+    """(x, y) as float arrays of the game's shapes; ValueError naming game, x or y."""
+    check_game(game)
+    return check_point(game, x, y)
 
-    A game's derivative of huge but finite points can exceed the float range; then
-    there is no finite answer, and the error says so instead of returning inf.
+
+def finished_step(method: str, x_new, y_new, step: int = 1, hint: str = "reduce eta_x, eta_y"):
+    """``(x_new, y_new)``, or DivergenceError naming ``method`` and the step if one is not finite.
+
+    The one check of a step function's result. ``step`` is the iteration the step belongs
+    to: 1 for a single call, the run's step inside :func:`refimpl.cgd.run`.
     """
-    if not all_finite(value):
-        raise DivergenceError(
-            f"{what} overflowed: the value at this (x, y) exceeds the float range", step=0
-        )
-    return value
+    for name, value in (("x", x_new), ("y", y_new)):
+        check_divergence(value, step, what=f"the new {name} of {method}", hint=hint)
+    return x_new, y_new
 
 
 class CheckedGame:
-    """A view of a game that checks the type, shape and finiteness of what it returns.
+    """A view of a game: the boundary between the step functions and the caller's game.
 
     The step functions call the game through this view, so a game that returns a
-    wrong shape, a complex or foreign array raises ``ValueError`` naming ``game``,
-    and one that returns NaN or inf raises :class:`~refimpl.validation.DivergenceError`.
+    wrong shape, a complex or foreign array raises ``ValueError`` naming ``game``, and a
+    game that refuses a point or a direction of the step (a built-in game's value that
+    exceeds the float range, a direction that overflowed inside the step) raises
+    :class:`~refimpl.validation.DivergenceError` at ``step``: the iteration, not the
+    caller, went where the game cannot follow. What the game returns is not checked for
+    finiteness here; a step's result is checked once, at its end (:func:`finished_step`).
+
+    ``step`` is the iteration that the errors name: 1 for a single step, the run's step
+    inside :func:`refimpl.cgd.run` (which sets it before every step).
     """
 
-    def __init__(self, game):
+    def __init__(self, game, step: int = 1):
         self.game = game
         self.n, self.m, self.zero_sum = game.n, game.m, bool(game.zero_sum)
+        self.step = step
 
     def _call(self, name, shape, *args):
         method = getattr(self.game, name, None)
         if not callable(method):
             raise ValueError(f"game: this method needs game.{name}, which {self.game!r} lacks")
-        value = method(*args)
+        try:
+            value = method(*args)
+        except ValueError as exc:  # the step's arguments were checked: the iterate is refused
+            raise DivergenceError(
+                f"game.{name} refused the point or direction of step {self.step} ({exc}); "
+                "reduce the step sizes",
+                step=self.step,
+            ) from exc
         if backend.is_foreign_array(value) or not (
-            isinstance(value, np.ndarray) or backend.is_cupy_array(value)
+            isinstance(value, np.ndarray) or backend.is_device_array(value)
         ):
             raise ValueError(
                 f"game: {name} returned {type(value).__name__}, expected an array of shape {shape}"
@@ -224,7 +242,6 @@ class CheckedGame:
                 f"game: {name} returned an array of dtype {value.dtype} and shape "
                 f"{tuple(value.shape)}, expected real numbers of shape {shape}"
             )
-        check_finite_result(f"game.{name}", value)
         return value
 
     def _block_shape(self, rows, v):

@@ -1,14 +1,16 @@
 r"""Competitive gradient descent as plain array code: the algorithm, without the machinery.
 
 Read in this order: :func:`gda_step` (the method CGD corrects), :func:`cgd_step_dense`
-(the CGD update, Eq. (4) of [1], one dense solve per player), :func:`conjugate_gradient`
-and :func:`cgd_step_cg` (the same step of a zero-sum game, matrix-free),
-:func:`adaptive_step_sizes` and :func:`acgd_step` (adaptive CGD, [2]), and last
-:func:`cgd_iteration_matrix` and :func:`cgd_spectral_radius` (what CGD does to f = αxy).
-The public modules (``competitive``, ``dense_solvers``, ``linear_solvers``, ``adaptive``,
-``closed_forms``) compute the same things with input checks, overflow guards and faster
-solvers; ``tests/test_core_cgd.py`` checks that both agree. Not public API. Numbers such
-as "derivations (2.3)" point into ``docs/derivations/cgd.md``.
+(the CGD update, Eq. (4) of [1], one dense solve per player), :func:`conjugate_gradient`,
+:func:`zero_sum_moves` and :func:`cgd_step_cg` (the same step of a zero-sum game,
+matrix-free), :func:`adaptive_step_sizes` and :func:`acgd_step` (adaptive CGD, [2]), and
+last :func:`cgd_spectral_radius` and :func:`cgd_iteration_matrix` (what CGD does to
+f = αxy). The public modules (``competitive``, ``adaptive``, ``closed_forms`` and the GAN's
+``gan.acgd``) add input checks, one check of the result and faster solvers around these
+functions: they call :func:`zero_sum_moves`, :func:`adaptive_step_sizes` and the closed
+forms themselves, and ``tests/test_core_cgd.py`` holds their fast paths (the Cholesky
+solve, the warm-started CG) to the core. Not public API. Numbers such as
+"derivations (2.3)" point into ``docs/derivations/cgd.md``.
 
 A game is any object of the protocol of :mod:`refimpl.cgd.games`: player x minimizes
 f(x, y), player y minimizes g(x, y), and the game gives ``grad_x_f``, ``grad_y_g``, the
@@ -21,6 +23,8 @@ GANs", ICML 2020.
 """
 
 from __future__ import annotations
+
+import math
 
 from refimpl import backend
 
@@ -92,25 +96,46 @@ def conjugate_gradient(apply, b, tol=1e-12, maxiter=None):
     return w
 
 
+def zero_sum_moves(d_own, d_other, g_own, g_other, h_own, h_other, solve):
+    """Eq. (4) of [1] for a zero-sum game: solve one player's system, substitute the other's.
+
+    d_own(v) = D_own,other v and d_other(u) = D_other,own u are the mixed products of each
+    player's own loss (for player x: D_xy f and D_yx g; for player y the roles swap),
+    g_own, g_other the gradients, h_own, h_other the step sizes (scalars or per
+    coordinate). solve(apply, b) returns w with apply(w) = b: CG here; the package passes
+    a warm-started CG or a Cholesky solve. Returns Δ_own, Δ_other and w.
+    """
+    # Write D = D_own,other; zero sum gives D_other,own = −Dᵀ. For w = −H^{−1/2} Δ_own,
+    # H = diag(h_own), H' = diag(h_other), Eq. (4) for the own player is (derivations (4.1))
+    #   (I + H^{1/2} D H' Dᵀ H^{1/2}) w = H^{1/2} (g_own − D H' g_other),
+    # symmetric positive definite with eigenvalues >= 1.
+    sqrt_h = h_own**0.5  # scalar or (p,): the diagonal of H^{1/2}
+
+    def apply(w):  # (p,) -> (p,); D_other,own = −Dᵀ turns the "+" into "−"
+        return w - sqrt_h * d_own(h_other * d_other(sqrt_h * w))
+
+    rhs = sqrt_h * (g_own - d_own(h_other * g_other))  # (p,)
+    w = solve(apply, rhs)  # (p,)
+    move = -sqrt_h * w  # (p,)  Δ_own
+    # the other player's best response to Δ_own in the local game: its first-order
+    # condition (derivations (3.1)), no second solve
+    return move, -h_other * (g_other + d_other(move)), w
+
+
 def cgd_step_cg(game, x, y, eta_x, eta_y, tol=1e-12, maxiter=None):
     """One CGD step, Eq. (4) of [1], of a zero-sum game (g = −f) by CG, matrix-free."""
     # H_x = diag(η_x), H_y = diag(η_y): eta_x, eta_y are scalars or of shapes (n,), (m,).
-    # With D_yx g = −(D_xy f)ᵀ, Eq. (4) for x is, for w = −H_x^{−1/2} Δx (derivations (4.1)),
-    #   (I + H_x^{1/2} D_xy f H_y D_yx f H_x^{1/2}) w = H_x^{1/2} (∇ₓf + D_xy f H_y ∇_y f),
-    # symmetric positive definite with eigenvalues >= 1; then (derivations (3.1))
-    #   Δy = −H_y (∇_y g + D_yx g Δx).
     gx = game.grad_x_f(x, y)  # (n,)
     gy = game.grad_y_g(x, y)  # (m,)  = −∇_y f
-    sqrt_ex = eta_x**0.5  # scalar or (n,): the diagonal of H_x^{1/2}
-
-    def apply(w):  # (n,) -> (n,); D_yx f = −D_yx g turns the "+" of the system into "−"
-        return w - sqrt_ex * game.dxy_f(x, y, eta_y * game.dyx_g(x, y, sqrt_ex * w))
-
-    rhs = sqrt_ex * (gx - game.dxy_f(x, y, eta_y * gy))  # (n,)
-    w = conjugate_gradient(apply, rhs, tol, maxiter)  # (n,)
-    dx = -sqrt_ex * w  # (n,)
-    # y's best response to Δx in the local game: its first-order condition, no second solve
-    dy = -eta_y * (gy + game.dyx_g(x, y, dx))  # (m,)
+    dx, dy, _ = zero_sum_moves(
+        lambda v: game.dxy_f(x, y, v),  # (m,) -> (n,)
+        lambda u: game.dyx_g(x, y, u),  # (n,) -> (m,)
+        gx,
+        gy,
+        eta_x,
+        eta_y,
+        lambda apply, b: conjugate_gradient(apply, b, tol, maxiter),
+    )
     return x + dx, y + dy
 
 
@@ -142,18 +167,21 @@ def acgd_step(game, x, y, eta_x, eta_y, state, beta=0.99, eps=1e-5, tol=1e-12, m
 # ---------------------------------------------------------------- closed form on f = αxy
 
 
+def cgd_spectral_radius(alpha, eta):
+    """CGD's contraction factor per step on f = αxy [1, Fig. 2]: ρ = 1/√(1 + η²α²)."""
+    # M below is ρ times a rotation, so ‖z_{k+1}‖ = ρ ‖z_k‖ exactly: CGD contracts for
+    # every η, α ≠ 0. hypot(1, a) is √(1 + a²) without overflow in a².
+    return 1.0 / math.hypot(1.0, eta * alpha)
+
+
 def cgd_iteration_matrix(alpha, eta):
     """M with z_{k+1} = M z_k for CGD on f = αxy [1, Fig. 2]; z = (x, y), one step size η."""
     # ξ = (∇ₓf, ∇_y g) = (αy, −αx) = αJz with J = [[0, 1], [−1, 0]], and Eq. (4) gives
-    # (derivations §7)  M = (I + ηαJ)⁻¹ = (I − ηαJ) / (1 + η²α²), because J² = −I.
+    # (derivations §7)  M = (I + ηαJ)⁻¹ = (I − aJ) / (1 + a²), a = ηα, because J² = −I;
+    # that is ρ (ρ I − s J) with ρ = 1/√(1 + a²) and s = aρ: a rotation by arctan a
+    # scaled by ρ, written so that no a² overflows.
     xp = backend.array_namespace(alpha, eta)
-    a = eta * alpha
+    rho = cgd_spectral_radius(alpha, eta)
+    s = (eta * alpha) * rho  # sin of the rotation angle
     J = xp.asarray([[0.0, 1.0], [-1.0, 0.0]])  # (2, 2)
-    return (xp.eye(2) - a * J) / (1.0 + a * a)  # (2, 2)
-
-
-def cgd_spectral_radius(alpha, eta):
-    """CGD's contraction factor per step on f = αxy [1, Fig. 2]: ρ = 1/√(1 + η²α²)."""
-    # M is ρ times a rotation, so ‖z_{k+1}‖ = ρ ‖z_k‖ exactly: CGD contracts for every η, α ≠ 0
-    a = eta * alpha
-    return 1.0 / (1.0 + a * a) ** 0.5
+    return rho * (rho * xp.eye(2) - s * J)  # (2, 2)

@@ -13,9 +13,8 @@ import math
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.methods import METHODS, method_options
-from refimpl.cgd.runner import RunResult, run
-from refimpl.validation import check_nonnegative
+from refimpl.cgd.runner import METHODS, RunResult, method_options, run
+from refimpl.validation import as_float_array, check_nonnegative
 
 __all__ = ["METHOD_STYLES", "compare_methods", "measured_rate"]
 
@@ -153,6 +152,14 @@ def measured_rate(result, ogda_state=False):
         raise ValueError(f"result: expected a RunResult of refimpl.cgd.run, received {result!r}")
     if not isinstance(ogda_state, bool):
         raise ValueError(f"ogda_state: expected True or False, received {ogda_state!r}")
+    # a RunResult may be built by hand: its trajectories must be finite, one row per step
+    x = as_float_array("result", result.x, ndim=2)
+    y = as_float_array("result", result.y, ndim=2)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"result: expected trajectories x, y with one row per step, received shapes "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_norm = np.log(backend.to_numpy(result.norm))
         if ogda_state:  # log ‖(z_k, z_{k−1})‖ without squaring huge numbers
@@ -166,6 +173,11 @@ def measured_rate(result, ogda_state=False):
     if log_norm[half] == -np.inf:
         raise ValueError(f"result: ‖z‖ is 0 at step {half}; the growth rate is undefined there")
     exponent = (log_norm[K] - log_norm[half]) / (K - half)
+    if math.isnan(exponent):  # ‖z‖ = inf at both steps (a hand-made result)
+        raise ValueError(
+            f"result: ‖z‖ exceeds the float range at steps {half} and {K}; the growth rate "
+            "is undefined there"
+        )
     if exponent > 709:
         raise ValueError(f"result: the growth rate exp({exponent:.4g}) exceeds the float range")
     return float(math.exp(exponent))  # exp(-inf) = 0.0 when ‖z_K‖ underflowed

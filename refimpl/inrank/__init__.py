@@ -7,6 +7,9 @@ a time, largest first, and exploit it by training ``W = W0 + U Vᵀ`` with a gro
 
 Modules
 -------
+core
+    Start here: the network, the mode dynamics' closed forms, the rank rule, one InRank
+    step and the training loop as plain array code (a readable core, not public API).
 network
     The linear network ``W_L⋯W_1 x``, loss and hand-written gradients.
 init
@@ -25,9 +28,9 @@ train
 rank
     Energy- and variance-based explained ratios, effective rank, InRank's rank rule.
 dynamics
-    Closed-form mode dynamics (Saxe et al.), gathered from ``ode`` (the mode ODE and
-    null modes), ``depth3`` (the closed form ``F``), ``learning_times`` and
-    ``reference`` (SciPy integration and quadrature).
+    Mode dynamics (Saxe et al.): the mode ODE, null modes, the closed forms of the
+    readable core behind the contract (strength, the depth-3 time ``F``, learning times)
+    and the SciPy references (LSODA integration, quadrature) for other depths.
 algorithm, efficient, truncation, cost, results
     The InRank algorithm; its efficient variant (adapt, truncate, train at fixed rank);
     truncation through the factors; parameter and multiply-add counts; the result.

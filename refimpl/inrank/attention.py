@@ -3,7 +3,9 @@ r"""The pieces of a GPT-2 block with hand-written backward passes: LayerNorm, GE
 Every function works on activations of shape ``(batch, time, features)`` (rows are
 tokens) and through :mod:`refimpl.backend`, so CuPy arrays work. A ``*_forward``
 function returns its output and a cache; the matching ``*_backward`` takes the error
-``∂L/∂output`` and the cache and returns ``∂L/∂input`` (and parameter gradients).
+``∂L/∂output`` and the cache and returns ``∂L/∂input`` (and parameter gradients); it
+checks both, and the transformer's backward pass calls its unchecked core,
+``*_backward_unchecked``, with the caches its own forward pass made.
 The derivations are in ``docs/derivations/transformer.md``.
 
 Why this module is long: the three pieces of one block (LayerNorm, GELU, attention)
@@ -29,7 +31,13 @@ from __future__ import annotations
 import math
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer, check_positive, finite_or_overflow
+from refimpl.validation import (
+    as_float_array,
+    check_array_size,
+    check_integer,
+    check_positive,
+    finite_or_overflow,
+)
 
 __all__ = [
     "layer_norm_forward",
@@ -42,11 +50,8 @@ __all__ = [
 
 LAYER_NORM_EPS = 1e-5  # GPT-2's
 _GELU_C = math.sqrt(2.0 / math.pi)
-
-
-def _finite(name, y):
-    """``y``, or ValueError naming the input ``name`` whose size made it overflow."""
-    return finite_or_overflow(y, name, message="entries too large, the result overflows")
+# What finite_or_overflow says when a forward pass overflows: the named input was too large.
+_OVERFLOW = "entries too large, the result overflows"
 
 
 def _shaped(name, x, shape, like):
@@ -55,6 +60,32 @@ def _shaped(name, x, shape, like):
     if tuple(x.shape) != tuple(shape):
         raise ValueError(f"{name}: expected shape {tuple(shape)}, received {x.shape}")
     return x
+
+
+def _cache(cache, count, forward):
+    """The ``count`` finite arrays of a ``forward`` cache, or ValueError naming ``cache``."""
+    if not isinstance(cache, tuple | list) or len(cache) != count:
+        raise ValueError(
+            f"cache: expected the tuple of {count} arrays that {forward} returns, "
+            f"received {type(cache).__name__}"
+            + (f" of length {len(cache)}" if isinstance(cache, tuple | list) else "")
+        )
+    return [as_float_array("cache", part) for part in cache]
+
+
+def _error_signal(dy, shape, like):
+    """``dy`` as a finite float array of the forward output's ``shape`` (from the cache)."""
+    dy = as_float_array("dy", dy, like=like)
+    if tuple(dy.shape) != tuple(shape):
+        raise ValueError(
+            f"dy: expected shape {tuple(shape)}, the output's in the cache, received {dy.shape}"
+        )
+    return dy
+
+
+def _bad_cache(forward, arrays):
+    shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+    return ValueError(f"cache: expected what {forward} returns, received arrays of shapes {shapes}")
 
 
 def layer_norm_forward(x, gain, bias, eps=LAYER_NORM_EPS):
@@ -98,7 +129,7 @@ def layer_norm_forward(x, gain, bias, eps=LAYER_NORM_EPS):
     centred = x - mu
     rstd = 1.0 / xp.sqrt(xp.mean(centred * centred, axis=-1, keepdims=True) + eps)  # (..., 1)
     xhat = centred * rstd  # (..., d)
-    return _finite("x", xhat * gain + bias), (xhat, rstd, gain)
+    return finite_or_overflow(xhat * gain + bias, "x", message=_OVERFLOW), (xhat, rstd, gain)
 
 
 def layer_norm_backward(dy, cache):
@@ -135,8 +166,25 @@ def layer_norm_backward(dy, cache):
     >>> np.allclose(dx, 0.0)  # a uniform shift of y has no pre-image
     True
     """
+    xhat, rstd, gain = parts = _cache(cache, 3, "layer_norm_forward")
+    xp = backend.array_namespace(xhat)
+    if (
+        xhat.ndim < 1
+        or xhat.shape[-1] == 0
+        or rstd.shape != (*xhat.shape[:-1], 1)
+        or gain.shape != xhat.shape[-1:]
+        or not bool(xp.all(rstd > 0))
+    ):
+        raise _bad_cache("layer_norm_forward (x̂, 1/σ > 0, gain)", parts)
+    dy = _error_signal(dy, xhat.shape, xhat)
+    hint = "expected an error signal of moderate size"
+    grads = layer_norm_backward_unchecked(dy, (xhat, rstd, gain))
+    return finite_or_overflow(grads, "dy", hint=hint, message="the gradients overflow")
+
+
+def layer_norm_backward_unchecked(dy, cache):
+    """:func:`layer_norm_backward` unchecked, for the transformer's backward pass."""
     xhat, rstd, gain = cache
-    dy = _shaped("dy", dy, xhat.shape, xhat)
     xp = backend.array_namespace(dy)
     axes = tuple(range(dy.ndim - 1))
     dgain = xp.sum(dy * xhat, axis=axes)  # (d,)
@@ -145,8 +193,7 @@ def layer_norm_backward(dy, cache):
     dx = rstd * (
         g - xp.mean(g, axis=-1, keepdims=True) - xhat * xp.mean(g * xhat, axis=-1, keepdims=True)
     )
-    hint = "expected an error signal of moderate size"
-    return finite_or_overflow((dx, dgain, dbias), "dy", hint=hint, message="the gradients overflow")
+    return dx, dgain, dbias
 
 
 def gelu_forward(x):
@@ -180,7 +227,7 @@ def gelu_forward(x):
     x = as_float_array("x", x)
     xp = backend.array_namespace(x)
     t = xp.tanh(_GELU_C * (x + 0.044715 * (x * x * x)))
-    return _finite("x", 0.5 * x * (1.0 + t)), (x, t)
+    return finite_or_overflow(0.5 * x * (1.0 + t), "x", message=_OVERFLOW), (x, t)
 
 
 def gelu_backward(dy, cache):
@@ -213,8 +260,19 @@ def gelu_backward(dy, cache):
     >>> gelu_backward(np.ones(1), gelu_forward(np.zeros(1))[1]).tolist()
     [0.5]
     """
+    x, t = _cache(cache, 2, "gelu_forward")
+    xp = backend.array_namespace(x)
+    if t.shape != x.shape or not bool(xp.all(xp.abs(t) <= 1.0)):
+        raise _bad_cache("gelu_forward (x, tanh(·) in [-1, 1])", (x, t))
+    dy = _error_signal(dy, x.shape, x)
+    return finite_or_overflow(
+        gelu_backward_unchecked(dy, (x, t)), "dy", message="the gradient overflows"
+    )
+
+
+def gelu_backward_unchecked(dy, cache):
+    """:func:`gelu_backward` unchecked, for the transformer's backward pass."""
     x, t = cache
-    dy = _shaped("dy", dy, x.shape, x)
     slope = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
     return dy * slope
 
@@ -268,6 +326,7 @@ def causal_attention_forward(qkv, n_heads):
             f"qkv: expected a last axis 3 d with d divisible by n_heads={n_heads}, "
             f"received shape {qkv.shape}"
         )
+    check_array_size("qkv", (b, n_heads, t, t), qkv.dtype.itemsize)  # the weights P
     xp = backend.array_namespace(qkv)
     d = three_d // 3
     dh = d // n_heads
@@ -283,7 +342,7 @@ def causal_attention_forward(qkv, n_heads):
     P = xp.exp(scores)
     P = P / xp.sum(P, axis=-1, keepdims=True)  # (b, H, t, t)
     y = (P @ v).transpose(0, 2, 1, 3).reshape(b, t, d)  # (b, t, d)
-    return _finite("qkv", y), (q, k, v, P)
+    return finite_or_overflow(y, "qkv", message=_OVERFLOW), (q, k, v, P)
 
 
 def causal_attention_backward(dy, cache):
@@ -321,9 +380,21 @@ def causal_attention_backward(dy, cache):
     >>> causal_attention_backward(np.ones((1, 2, 1)), c).shape
     (1, 2, 3)
     """
+    q, k, v, P = parts = _cache(cache, 4, "causal_attention_forward")
+    if q.ndim != 4 or min(q.shape) == 0 or not k.shape == v.shape == q.shape:
+        raise _bad_cache("causal_attention_forward (q, k, v of one shape, P)", parts)
+    b, n_heads, t, dh = q.shape
+    if P.shape != (b, n_heads, t, t):
+        raise _bad_cache("causal_attention_forward (q, k, v, P of shape (b, H, t, t))", parts)
+    dy = _error_signal(dy, (b, t, n_heads * dh), q)
+    dqkv = causal_attention_backward_unchecked(dy, (q, k, v, P))
+    return finite_or_overflow(dqkv, "dy", message="the gradient overflows")
+
+
+def causal_attention_backward_unchecked(dy, cache):
+    """:func:`causal_attention_backward` unchecked, for the transformer's backward pass."""
     q, k, v, P = cache
     b, n_heads, t, dh = q.shape
-    dy = _shaped("dy", dy, (b, t, n_heads * dh), q)
     xp = backend.array_namespace(dy)
     dyh = dy.reshape(b, t, n_heads, dh).transpose(0, 2, 1, 3)  # (b, H, t, dh)
     dv = P.transpose(0, 1, 3, 2) @ dyh  # (b, H, t, dh)

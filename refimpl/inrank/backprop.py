@@ -1,9 +1,10 @@
 r"""Forward and backward pass through a list of layers (the one backward pass of inrank).
 
 Every network in :mod:`refimpl.inrank` (the deep linear network, the ReLU MLP and
-InRank's factored layers) is a list of layer objects with the protocol of
-:mod:`refimpl.inrank.layers` (``shape``, ``forward``, ``backward``, ``apply``,
-``param_keys``), and an activation between layers. This module runs it.
+InRank's factored layers) is a list of layers of :mod:`refimpl.inrank.layers`
+(``shape``, ``forward``, ``backward``, ``apply``, ``param_keys``), and an activation
+between layers. This module runs it: the public functions check the layers and the
+data once, then call the layers' unchecked ``_forward`` and ``_backward``.
 
 Examples
 --------
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
+from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
 from refimpl.validation import as_float_array, check_choice, finite_or_overflow
 
 __all__ = ["ACTIVATIONS", "forward_backward", "predict"]
@@ -42,8 +44,7 @@ def check_layers(layers, X, Y=None):
     """
     if not isinstance(layers, list | tuple) or not layers:
         raise ValueError(f"layers: expected a non-empty list of layers, received {layers!r}")
-    protocol = ("shape", "forward", "backward", "apply", "param_keys")
-    if not all(all(hasattr(layer, a) for a in protocol) for layer in layers):
+    if not all(isinstance(layer, DenseLayer | LowRankUpdateLayer) for layer in layers):
         raise ValueError(f"layers: expected DenseLayer or LowRankUpdateLayer, received {layers!r}")
     for i in range(1, len(layers)):
         if layers[i].shape[1] != layers[i - 1].shape[0]:
@@ -108,7 +109,7 @@ def predict_unchecked(layers, X, activation):
     xp = backend.array_namespace(X)
     A = X
     for i, layer in enumerate(layers):
-        A, _ = layer.forward(A)
+        A, _ = layer._forward(A)  # unchecked: X was checked once
         if activation == "relu" and i < len(layers) - 1:
             A = _relu(A, xp)
     return A
@@ -172,7 +173,7 @@ def forward_backward_unchecked(layers, X, Y, activation):
     last = len(layers) - 1
     for i, layer in enumerate(layers):
         inputs.append(A)
-        Z, cache = layer.forward(A)
+        Z, cache = layer._forward(A)  # unchecked: X was checked once
         caches.append(cache)
         pre.append(Z)
         A = _relu(Z, xp) if (activation == "relu" and i < last) else Z
@@ -182,7 +183,7 @@ def forward_backward_unchecked(layers, X, Y, activation):
     delta = residual / n
     grads = [None] * len(layers)
     for i in range(last, -1, -1):
-        grads[i], d_input = layers[i].backward(delta, inputs[i], caches[i], need_input=i > 0)
+        grads[i], d_input = layers[i]._backward(delta, inputs[i], caches[i], i > 0)
         if i > 0:
             delta = d_input * (pre[i - 1] > 0) if activation == "relu" else d_input
     return value, grads

@@ -58,7 +58,7 @@ def gradients(weights, X, Y):
 # With whitened inputs (X Xᵀ/n = I) and an aligned init, gradient flow splits into modes,
 # one per singular value s of the target; a mode's strength u = a^L (a per layer) obeys
 #     τ u̇ = L u^{2 − 2/L} (s − u),   τ = 1/η (time counted in steps)       [D 1], [S §3]
-# Here s > 0 (null modes, s = 0, are refimpl.inrank.ode.null_mode_strength) and L ≤ 3.
+# Here s > 0 (null modes, s = 0, are refimpl.inrank.dynamics.null_mode_strength) and L ≤ 3.
 
 BISECTION_STEPS = 64  # halvings of a bracket ≤ ~1500 wide in log a: float64 resolution
 
@@ -84,8 +84,11 @@ def mode_strength(s, u0, t, depth, tau=1.0):
     if depth == 1:  # τ u̇ = s − u
         return s + (u0 - s) * xp.exp(-t / tau)
     if depth == 2:  # logistic [S 6]: u = s e^{2st/τ} / (e^{2st/τ} − 1 + s/u0), divided through
+        # by e^{2st/τ}, and s, u0 by m = max(s, u0) so that s·u0 cannot overflow or underflow
+        m = xp.maximum(s, u0)
+        s_, u0_ = s / m, u0 / m
         decay = xp.exp(-2.0 * s * (t / tau))
-        return s * u0 / (u0 + (s - u0) * decay)
+        return m * (s_ * u0_) / (u0_ + (s_ - u0_) * decay)
     # Depth 3: a = u^{1/3} solves F(a) = F(a0) + t/τ. F increases on (0, c) and decreases on
     # (c, ∞), c = s^{1/3}, so a(t) lies between a0 and c: bisect there, in log a.
     a0, c = xp.cbrt(u0), xp.cbrt(s)

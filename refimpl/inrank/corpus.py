@@ -36,7 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.validation import as_generator, check_array_type, check_in_interval, check_integer
+from refimpl.validation import (
+    as_generator,
+    check_array_size,
+    check_array_type,
+    check_in_interval,
+    check_integer,
+)
 
 __all__ = ["Corpus", "check_token_ids", "grammar_corpus", "sample_windows", "validation_windows"]
 
@@ -248,6 +254,7 @@ def sample_windows(ids, batch, length, rng=None):
     length = check_integer("length", length, minimum=1)
     if ids.size <= length:
         raise ValueError(f"ids: expected more than length={length} tokens, received {ids.size}")
+    check_array_size("batch, length", (batch, length + 1))  # the windows and their indices
     starts = as_generator(rng).integers(0, ids.size - length, size=batch)
     return ids[starts[:, None] + np.arange(length + 1)]
 
@@ -285,6 +292,7 @@ def validation_windows(ids, length, max_windows=64):
     ids = check_token_ids("ids", ids)
     length = check_integer("length", length, minimum=1)
     max_windows = check_integer("max_windows", max_windows, minimum=1)
+    # w (length + 1) ≤ 2 (n − 1): the windows are never larger than twice ``ids``.
     w = min(max_windows, (ids.size - 1) // length)
     if w < 1:
         raise ValueError(f"ids: expected more than length={length} tokens, received {ids.size}")

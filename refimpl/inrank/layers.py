@@ -13,6 +13,10 @@ error ``δ = ∂L/∂Z``, returns the gradients of its own parameters and ``∂L
   ``m × n`` is formed except ``W0 A``: without a base, a step costs
   ``O((m + n) k · batch)`` instead of ``O(m n · batch)``.
 
+The public methods (``forward``, ``backward``, ``apply``) check their arguments and
+their result; the training loops (:mod:`refimpl.inrank.loop`, the transformer's) call
+the unchecked ``_forward``, ``_backward`` and ``_apply``, whose inputs they built.
+
 Examples
 --------
 >>> import numpy as np
@@ -28,11 +32,80 @@ True
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.inrank.truncation import triangular_factor
-from refimpl.validation import as_float_array, check_integer
+from refimpl.validation import as_float_array, check_integer, finite_or_overflow
 
 __all__ = ["DenseLayer", "LowRankUpdateLayer"]
+
+
+def _check_flag(name, value):
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name}: expected True or False, received {value!r}")
+    return bool(value)
+
+
+def _check_matrix(name, x, shape, like):
+    """``x`` as a finite float matrix of exactly ``shape``, or ValueError naming ``name``."""
+    x = as_float_array(name, x, ndim=2, like=like)
+    if tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, received {x.shape}")
+    return x
+
+
+def _check_input(layer, A, like):
+    """A layer's input ``A`` of shape ``(n, batch)``, batch ≥ 1."""
+    A = as_float_array("A", A, ndim=2, like=like)
+    if A.shape[0] != layer.shape[1] or A.shape[1] == 0:
+        raise ValueError(
+            f"A: expected shape ({layer.shape[1]}, batch) with batch >= 1, received {A.shape}"
+        )
+    return A
+
+
+def _check_backward(layer, delta, A, need_input, like):
+    """``delta`` of shape ``(m, batch)`` and ``A`` of shape ``(n, batch)``, checked."""
+    need_input = _check_flag("need_input", need_input)
+    delta = as_float_array("delta", delta, ndim=2, like=like)
+    if delta.shape[0] != layer.shape[0] or delta.shape[1] == 0:
+        raise ValueError(
+            f"delta: expected shape ({layer.shape[0]}, batch) with batch >= 1, "
+            f"received {delta.shape}"
+        )
+    A = _check_input(layer, A, like)
+    if A.shape[1] != delta.shape[1]:
+        raise ValueError(
+            f"A: expected {delta.shape[1]} columns (the batch of delta), received {A.shape}"
+        )
+    return delta, A, need_input
+
+
+def _check_updates(layer, updates, like):
+    """One finite update per entry of ``layer.param_keys()``, each of its active shape."""
+    keys = layer.param_keys()
+    if not isinstance(updates, list | tuple) or len(updates) != len(keys):
+        raise ValueError(
+            f"updates: expected a list of {len(keys)} arrays (for {[k[0] for k in keys]}), "
+            f"received {updates!r}"[:300]
+        )
+    shapes = [shape if cols is None else (shape[0], cols) for _, shape, cols in keys]
+    return [_check_matrix("updates", u, s, like) for u, s in zip(updates, shapes, strict=True)]
+
+
+def _checked_result(compute, names):
+    """``compute()``; an overflow is a ValueError naming ``names``, not a warning.
+
+    The result is an array, or a tuple of arrays, lists of arrays and None.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = compute()
+    arrays = []
+    for part in value if isinstance(value, tuple) else (value,):
+        arrays += part if isinstance(part, list) else [] if part is None else [part]
+    finite_or_overflow(arrays, names, message="entries too large, the result overflows")
+    return value
 
 
 class DenseLayer:
@@ -83,16 +156,66 @@ class DenseLayer:
     active = rank
 
     def forward(self, A):
-        """``Z = W A`` and nothing to cache."""
+        """``Z = W A`` and nothing to cache.
+
+        Parameters
+        ----------
+        A : ndarray, shape (n, batch)
+
+        Returns
+        -------
+        Z : ndarray, shape (m, batch)
+        cache : None
+        """
+        A = _check_input(self, A, self.W)
+        return _checked_result(lambda: self._forward(A)[0], "A"), None
+
+    def _forward(self, A):
+        """:meth:`forward` unchecked, for the training loops (their inputs are sound)."""
         return self.W @ A, None
 
     def backward(self, delta, A, cache, need_input):
-        r"""Gradient :math:`\delta A^\top` and input error :math:`W^\top\delta`."""
+        r"""Gradient :math:`\delta A^\top` and input error :math:`W^\top\delta`.
+
+        Parameters
+        ----------
+        delta : ndarray, shape (m, batch)
+            ``∂L/∂Z``.
+        A : ndarray, shape (n, batch)
+            The input of :meth:`forward`.
+        cache : None
+            What :meth:`forward` returned (a dense layer caches nothing).
+        need_input : bool
+            Whether to return ``∂L/∂A``.
+
+        Returns
+        -------
+        grads : list of ndarray
+            ``[∇W]``.
+        d_input : ndarray of shape (n, batch), or None
+        """
+        delta, A, need_input = _check_backward(self, delta, A, need_input, self.W)
+        if cache is not None:
+            raise ValueError(f"cache: expected None (DenseLayer.forward's), received {cache!r}")
+        return _checked_result(lambda: self._backward(delta, A, cache, need_input), "delta, A")
+
+    def _backward(self, delta, A, cache, need_input):
+        """:meth:`backward` unchecked, for the training loops (their inputs are sound)."""
         grad = delta @ A.T  # (m, n)
         return [grad], (self.W.T @ delta if need_input else None)
 
     def apply(self, updates):
-        """Add ``updates[0]`` to ``W``."""
+        """Add ``updates[0]`` to ``W``.
+
+        Parameters
+        ----------
+        updates : list of one ndarray, shape (m, n)
+        """
+        (update,) = _check_updates(self, updates, self.W)
+        self.W = _checked_result(lambda: self.W + update, "updates")
+
+    def _apply(self, updates):
+        """:meth:`apply` unchecked, for the training loops (their inputs are sound)."""
         self.W = self.W + updates[0]
 
     def param_keys(self):
@@ -209,6 +332,7 @@ class LowRankUpdateLayer:
         ----------
         U : ndarray, shape (m, r)
         V : ndarray, shape (n, r)
+            ``1 ≤ r ≤ min(m, n)``.
         keep_base : bool
             Whether the new layer keeps ``W0`` (already checked, so not checked again:
             the cost follows the factors, not the ``m × n`` base).
@@ -218,16 +342,37 @@ class LowRankUpdateLayer:
         LowRankUpdateLayer
             ``rank = cap = r``, ``buffer = 0``.
         """
+        keep_base = _check_flag("keep_base", keep_base)
+        m, n = self.shape
         U = as_float_array("U", U, ndim=2, like=self.U)
+        if U.shape[0] != m or not 1 <= U.shape[1] <= min(m, n):
+            raise ValueError(
+                f"U: expected shape ({m}, r) with 1 <= r <= {min(m, n)}, received {U.shape}"
+            )
+        V = _check_matrix("V", V, (n, U.shape[1]), self.U)
         new = LowRankUpdateLayer(None, U, V, rank=U.shape[1])
-        if new.shape != self.shape:
-            raise ValueError(f"U, V: expected factors of a {self.shape} layer, got {new.shape}")
         new.cap = new.rank
         new.base = self.base if keep_base else None
         return new
 
     def forward(self, A):
-        """``Z = W0 A + U_k (V_kᵀ A)``, caching ``V_kᵀ A``."""
+        """``Z = W0 A + U_k (V_kᵀ A)``, caching ``V_kᵀ A``.
+
+        Parameters
+        ----------
+        A : ndarray, shape (n, batch)
+
+        Returns
+        -------
+        Z : ndarray, shape (m, batch)
+        cache : ndarray, shape (active, batch)
+            ``V_kᵀ A``, for :meth:`backward`.
+        """
+        A = _check_input(self, A, self.U)
+        return _checked_result(lambda: self._forward(A), "A")
+
+    def _forward(self, A):
+        """:meth:`forward` unchecked, for the training loops (their inputs are sound)."""
         k = self.active
         T = self.V[:, :k].T @ A  # (k, batch)
         Z = self.U[:, :k] @ T  # (m, batch)
@@ -236,7 +381,33 @@ class LowRankUpdateLayer:
         return Z, T
 
     def backward(self, delta, A, cache, need_input):
-        """Gradients of ``U_k``, ``V_k`` and, if asked, the input error."""
+        """Gradients of ``U_k``, ``V_k`` and, if asked, the input error.
+
+        Parameters
+        ----------
+        delta : ndarray, shape (m, batch)
+            ``∂L/∂Z``.
+        A : ndarray, shape (n, batch)
+            The input of :meth:`forward`.
+        cache : ndarray, shape (active, batch)
+            What :meth:`forward` returned with ``Z``.
+        need_input : bool
+            Whether to return ``∂L/∂A``.
+
+        Returns
+        -------
+        grads : list of ndarray
+            ``[∇U_k, ∇V_k]``, shapes ``(m, active)`` and ``(n, active)``.
+        d_input : ndarray of shape (n, batch), or None
+        """
+        delta, A, need_input = _check_backward(self, delta, A, need_input, self.U)
+        cache = _check_matrix("cache", cache, (self.active, delta.shape[1]), self.U)
+        return _checked_result(
+            lambda: self._backward(delta, A, cache, need_input), "delta, A, cache"
+        )
+
+    def _backward(self, delta, A, cache, need_input):
+        """:meth:`backward` unchecked, for the training loops (their inputs are sound)."""
         k = self.active
         S = self.U[:, :k].T @ delta  # (k, batch)
         grad_u = delta @ cache.T  # (m, k)
@@ -249,7 +420,21 @@ class LowRankUpdateLayer:
         return [grad_u, grad_v], d_input
 
     def apply(self, updates):
-        """Add updates to the active columns of ``U`` and ``V`` (in place)."""
+        """Add updates to the active columns of ``U`` and ``V`` (in place).
+
+        Parameters
+        ----------
+        updates : list of two ndarrays, shapes (m, active) and (n, active)
+            Nothing changes if either sum overflows (ValueError naming ``updates``).
+        """
+        du, dv = _check_updates(self, updates, self.U)
+        k = self.active
+        new_u = _checked_result(lambda: self.U[:, :k] + du, "updates")
+        new_v = _checked_result(lambda: self.V[:, :k] + dv, "updates")
+        self.U[:, :k], self.V[:, :k] = new_u, new_v
+
+    def _apply(self, updates):
+        """:meth:`apply` unchecked, for the training loops (their inputs are sound)."""
         k = self.active
         self.U[:, :k] += updates[0]
         self.V[:, :k] += updates[1]

@@ -170,15 +170,15 @@ def run_training(
             started = time.perf_counter()  # the clock counts training, not the records
             if before_step is not None:
                 before_step(step + 1, layers)
-            Xb, Yb = batches.next(X, Y)
+            Xb, Yb = batches._next(X, Y)  # unchecked: X, Y were checked once
             value, grads = forward_backward_unchecked(layers, Xb, Yb, activation)
             check_loss(value, step, hint)  # the mini-batch loss of the iterate at `step`
             opt.begin_step()
             for i, (layer, g) in enumerate(zip(layers, grads, strict=True)):
                 updates = [
-                    opt.update((i, name), gi, shape=shape, cols=cols)
+                    opt._update((i, name), gi, shape=shape, cols=cols)
                     for (name, shape, cols), gi in zip(layer.param_keys(), g, strict=True)
                 ]
-                layer.apply(updates)
+                layer._apply(updates)
             log.clock += time.perf_counter() - started
     return log

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
+from refimpl.inrank.algorithm import full_rank_train
 from refimpl.inrank.backprop import forward_backward
 from refimpl.inrank.layers import DenseLayer
 from refimpl.inrank.network import check_network
@@ -255,8 +256,6 @@ def train_mlp(weights, X, Y, lr, steps, optimizer="gd", record_every=1, rng=None
     >>> bool(res.loss[-1] < res.loss[0])
     True
     """
-    from refimpl.inrank.algorithm import full_rank_train
-
     check_options("options", options, ("batch_size", "adam_options"))
     _check_mlp(weights, X, Y)
     return full_rank_train(

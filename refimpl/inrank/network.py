@@ -29,9 +29,9 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.backprop import finite_or_overflow, forward_backward
+from refimpl.inrank.backprop import forward_backward
 from refimpl.inrank.layers import DenseLayer
-from refimpl.validation import as_float_array
+from refimpl.validation import as_float_array, finite_or_overflow
 
 __all__ = ["check_network", "forward", "end_to_end", "loss", "gradients"]
 

@@ -6,6 +6,9 @@ parameter's state (InRank grows its factors by activating columns). Mini-batches
 from :class:`MiniBatches`, shared by both training loops: "sgd" is
 :class:`GradientDescent` on mini-batches, "gd" is always full batch.
 
+The public methods check their arguments; the training loops call the unchecked
+``_update`` and ``_next`` with the gradients and data they made themselves.
+
 Examples
 --------
 >>> import numpy as np
@@ -18,6 +21,8 @@ array([-0.1,  0.1])
 
 from __future__ import annotations
 
+import numpy as np
+
 from refimpl import backend
 from refimpl.validation import (
     as_float_array,
@@ -28,6 +33,7 @@ from refimpl.validation import (
     check_integer,
     check_options,
     check_positive,
+    finite_or_overflow,
 )
 
 __all__ = ["OPTIMIZERS", "GradientDescent", "Adam", "make_optimizer", "MiniBatches"]
@@ -75,7 +81,16 @@ class GradientDescent:
 
     def update(self, key, grad, shape=None, cols=None):
         """The update ``−η g`` for parameter ``key`` (``shape``/``cols`` are unused)."""
-        return -self.lr * check_gradient(grad)
+        grad = check_gradient(grad)
+        with np.errstate(over="ignore"):  # reported below, naming grad
+            step = self._update(key, grad, shape, cols)
+        return finite_or_overflow(
+            step, "grad", message=f"the step -lr * grad overflows (lr={self.lr})"
+        )
+
+    def _update(self, key, grad, shape=None, cols=None):
+        """:meth:`update` unchecked, for the training loops (their gradients are sound)."""
+        return -self.lr * grad
 
 
 class Adam:
@@ -148,6 +163,15 @@ class Adam:
             )
         if key in self._m and self._m[key].shape != full:
             raise ValueError(f"shape: expected {self._m[key].shape} for {key!r}, received {full}")
+        with np.errstate(over="ignore"):
+            squares = grad * grad
+        # An infinite second moment would stay in the state and zero every later step.
+        finite_or_overflow(squares, "grad", message="entries too large, g² overflows")
+        return self._update(key, grad, full, cols)
+
+    def _update(self, key, grad, shape=None, cols=None):
+        """:meth:`update` unchecked, for the training loops (their gradients are sound)."""
+        full = grad.shape if shape is None else tuple(shape)
         xp = backend.array_namespace(grad)
         if key not in self._m:
             self._m[key] = xp.zeros(full, dtype=grad.dtype)
@@ -256,7 +280,29 @@ class MiniBatches:
         self.cursor = 0
 
     def next(self, X, Y):
-        """The next mini-batch ``(X[:, idx], Y[:, idx])`` (columns are samples)."""
+        """The next mini-batch ``(X[:, idx], Y[:, idx])`` (columns are samples).
+
+        Parameters
+        ----------
+        X, Y : ndarray, shapes (n_in, n) and (n_out, n)
+            Finite data with one column per sample.
+
+        Returns
+        -------
+        Xb, Yb : ndarray, shapes (n_in, batch_size) and (n_out, batch_size)
+        """
+        X = as_float_array("X", X, ndim=2)
+        Y = as_float_array("Y", Y, ndim=2, like=X)
+        for name, data in (("X", X), ("Y", Y)):
+            if data.shape[1] != self.n or data.shape[0] == 0:
+                raise ValueError(
+                    f"{name}: expected shape (features, {self.n}) with features >= 1 "
+                    f"(a column per sample), received {data.shape}"
+                )
+        return self._next(X, Y)
+
+    def _next(self, X, Y):
+        """:meth:`next` unchecked, for the training loops (their data are checked)."""
         if self.batch_size == self.n:
             return X, Y
         if self.cursor + self.batch_size > self.n:

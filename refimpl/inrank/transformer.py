@@ -50,11 +50,11 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.inrank.attention import (
-    causal_attention_backward,
+    causal_attention_backward_unchecked,
     causal_attention_forward,
-    gelu_backward,
+    gelu_backward_unchecked,
     gelu_forward,
-    layer_norm_backward,
+    layer_norm_backward_unchecked,
     layer_norm_forward,
 )
 from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
@@ -70,11 +70,56 @@ __all__ = ["Transformer", "MLP_LAYERS"]
 
 MLP_LAYERS = ("fc", "mlp_proj")  # the matrices the official code replaces
 
+# What a public method says when its result overflows: the tokens are checked, so the
+# weights (trained with too large a step, or set by hand) are to blame.
+_DIVERGED = "the result overflows for this model's weights (have they diverged?)"
+
+# Python objects per block beyond its weights (array headers, layer objects, dict
+# entries): measured about 3 kB, counted as 4 kB in the memory estimate.
+_BLOCK_OBJECT_BYTES = 4096
+
+
+def _float_dtype(dtype):
+    """``dtype`` as float32 or float64, or ValueError naming ``dtype``.
+
+    Only a real floating type can hold the weights: an integer type would round every
+    N(0, 0.02²) entry to zero, a complex one has no order for the softmax.
+    """
+    try:
+        resolved = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        resolved = None
+    if resolved is None or resolved.type not in (np.float32, np.float64):
+        raise ValueError(f"dtype: expected float32 or float64, received {dtype!r}")
+    return resolved
+
+
+def _check_model_size(V, d, L, context, tied, dtype):
+    """ValueError naming the size argument that makes the parameters exceed the memory.
+
+    Every parameter is counted before any is allocated: the token embedding (and an
+    untied head) ``V d``, the position table ``context · d``, ``L`` blocks of
+    ``12 d² + 13 d`` and the final LayerNorm ``2 d``; plus the float64 draw of the
+    largest matrix and the Python objects of every block. The largest of the three
+    terms names the argument to blame (its larger factor).
+    """
+    block = 12 * d * d + 13 * d
+    terms = [
+        ("vocab_size" if V >= d else "d_model", (1 if tied else 2) * V * d),
+        ("context" if context >= d else "d_model", context * d),
+        ("n_layers" if L >= block else "d_model", L * block),
+    ]
+    blame = max(terms, key=lambda term: term[1])[0]
+    largest = max(V * d, context * d, 4 * d * d)
+    overhead = -(-(8 * largest + L * _BLOCK_OBJECT_BYTES) // dtype.itemsize)  # ceil
+    count = sum(n for _, n in terms) + 2 * d
+    check_array_size(blame, (count + overhead,), dtype.itemsize)
+
 
 def _linear(layer, x, bias):
     """``x Wᵀ + b`` for rows ``x`` of shape (..., n), through a column-convention layer."""
     flat = x.reshape(-1, x.shape[-1])  # (N, n)
-    z, cache = layer.forward(flat.T)  # (m, N)
+    z, cache = layer._forward(flat.T)  # (m, N); unchecked: the model made x
     return z.T.reshape(*x.shape[:-1], -1) + bias, (flat, cache)
 
 
@@ -82,7 +127,7 @@ def _linear_backward(layer, dz, cache):
     """Parameter gradients, input error and bias gradient of :func:`_linear`."""
     flat, inner = cache
     dflat = dz.reshape(-1, dz.shape[-1])  # (N, m)
-    grads, dx = layer.backward(dflat.T, flat.T, inner, True)
+    grads, dx = layer._backward(dflat.T, flat.T, inner, True)  # unchecked, as _linear
     return grads, dx.T.reshape(*dz.shape[:-1], -1), dflat.sum(axis=0)
 
 
@@ -104,7 +149,8 @@ class Transformer:
     rng : numpy.random.Generator or int, optional
         Seeds GPT-2's initialization: entries N(0, 0.02²), residual projections
         (``attn_proj``, ``mlp_proj``) N(0, (0.02/√(2 L))²), biases 0, gains 1.
-    dtype : numpy dtype
+    dtype : {numpy.float64, numpy.float32}
+        Of every parameter.
 
     Attributes
     ----------
@@ -145,23 +191,29 @@ class Transformer:
             raise ValueError(f"n_heads: expected a divisor of d_model={d}, received {n_heads}")
         self.n_layers = check_integer("n_layers", n_layers, minimum=1)
         self.context = check_integer("context", context, minimum=1)
-        check_array_size("context", (self.context, d))
         if not isinstance(tied, bool | np.bool_):
             raise ValueError(f"tied: expected True or False, received {tied!r}")
         self.tied = bool(tied)
-        check_array_size("d_model", (self.n_layers * 12 + 2, d, max(d, self.vocab_size)))
-        rng = as_generator(rng)
+        dtype = _float_dtype(dtype)
         V, L = self.vocab_size, self.n_layers
+        _check_model_size(V, d, L, self.context, self.tied, dtype)
+        rng = as_generator(rng)
+
+        # Parameters are created from nothing, so on the default backend (refimpl.backend);
+        # the draws come from the host generator, the same values on every backend.
+        xp = backend.default_namespace()
 
         def normal(shape, std=0.02):
-            return (std * rng.standard_normal(shape)).astype(dtype)
+            x = rng.standard_normal(shape)
+            x *= std  # in place: one float64 array at a time, the same values as std * x
+            return backend.asarray(x.astype(dtype, copy=False))  # to the default's device
 
         p = {"wte": normal((V, d)), "wpe": normal((self.context, d))}
         self.layers = {}
         resid = 0.02 / math.sqrt(2 * L)
         for l in range(L):
             for ln in ("ln1", "ln2"):
-                p[f"h{l}.{ln}_g"], p[f"h{l}.{ln}_b"] = np.ones(d, dtype), np.zeros(d, dtype)
+                p[f"h{l}.{ln}_g"], p[f"h{l}.{ln}_b"] = xp.ones(d, dtype), xp.zeros(d, dtype)
             for name, (m, n), std in (
                 ("qkv", (3 * d, d), 0.02),
                 ("attn_proj", (d, d), resid),
@@ -169,8 +221,8 @@ class Transformer:
                 ("mlp_proj", (d, 4 * d), resid),
             ):
                 self.layers[f"h{l}.{name}"] = DenseLayer(normal((m, n), std))
-                p[f"h{l}.{name}_b"] = np.zeros(m, dtype)
-        p["lnf_g"], p["lnf_b"] = np.ones(d, dtype), np.zeros(d, dtype)
+                p[f"h{l}.{name}_b"] = xp.zeros(m, dtype)
+        p["lnf_g"], p["lnf_b"] = xp.ones(d, dtype), xp.zeros(d, dtype)
         if not self.tied:
             p["head"] = normal((V, d))
         self.params = p
@@ -180,7 +232,12 @@ class Transformer:
         if backend.is_foreign_array(tokens):
             raise ValueError(f"tokens: expected a NumPy or CuPy array, received {type(tokens)}")
         xp = backend.array_namespace(self.params["wte"])
-        arr = xp.asarray(tokens)
+        if backend.is_device_array(tokens) and backend.array_namespace(tokens) is not xp:
+            raise ValueError(
+                f"tokens: expected host or {xp.__name__} arrays (the parameters' backend), "
+                f"received {type(tokens).__module__}.{type(tokens).__name__}"
+            )
+        arr = xp.asarray(tokens)  # host tokens go to the parameters' device: their one transfer
         if (
             arr.dtype.kind not in "iu"
             or arr.ndim != 2
@@ -197,6 +254,7 @@ class Transformer:
             )
         if int(arr.min()) < 0 or int(arr.max()) >= self.vocab_size:
             raise ValueError(f"tokens: expected ids in [0, {self.vocab_size}), received outside")
+        check_array_size("tokens", activation_shape(self, arr.shape[0], arr.shape[1] - shift))
         return arr
 
     def logits(self, tokens):
@@ -210,7 +268,10 @@ class Transformer:
         -------
         ndarray, shape (batch, time, vocab_size)
         """
-        return self._forward(self._check_tokens(tokens, shift=0))[0]
+        tokens = self._check_tokens(tokens, shift=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, once
+            logits = self._forward(tokens)[0]
+        return finite_or_overflow(logits, "tokens", message=_DIVERGED)
 
     def _forward(self, x):
         p = self.params
@@ -247,8 +308,9 @@ class Transformer:
         float
         """
         tokens = self._check_tokens(tokens)
-        logits = self._forward(tokens[:, :-1])[0]
-        return float(_cross_entropy(logits, tokens[:, 1:])[0])
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, once
+            value = float(_cross_entropy(self._forward(tokens[:, :-1])[0], tokens[:, 1:])[0])
+        return finite_or_overflow(value, "tokens", message=_DIVERGED)
 
     def loss_and_gradients(self, tokens):
         r"""Loss and the gradient of every parameter, by the hand-written backward pass.
@@ -266,6 +328,16 @@ class Transformer:
             ``backward`` returns (``[∇W]`` or ``[∇U_k, ∇V_k]``).
         """
         tokens = self._check_tokens(tokens)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, once
+            value, grads = self._loss_and_gradients(tokens)
+        arrays = [
+            g for grad in grads.values() for g in (grad if isinstance(grad, list) else [grad])
+        ]
+        finite_or_overflow([value, *arrays], "tokens", message=_DIVERGED)
+        return value, grads
+
+    def _loss_and_gradients(self, tokens):
+        """:meth:`loss_and_gradients` unchecked: the backward pass runs without checks."""
         p = self.params
         xp = backend.array_namespace(p["wte"])
         x = tokens[:, :-1]
@@ -274,32 +346,36 @@ class Transformer:
         head = p["wte"] if self.tied else p["head"]
         grads = {k: None for k in p}
         dhead = dlogits.reshape(-1, self.vocab_size).T @ z.reshape(-1, self.d_model)  # (V, d)
-        dh, grads["lnf_g"], grads["lnf_b"] = layer_norm_backward(dlogits @ head, cf)
+        dh, grads["lnf_g"], grads["lnf_b"] = layer_norm_backward_unchecked(dlogits @ head, cf)
         for l in reversed(range(self.n_layers)):
             c = caches[l]
             grads[f"h{l}.mlp_proj"], dg, grads[f"h{l}.mlp_proj_b"] = _linear_backward(
                 self.layers[f"h{l}.mlp_proj"], dh, c["mlp_proj"]
             )
-            du = gelu_backward(dg, c["gelu"])
+            du = gelu_backward_unchecked(dg, c["gelu"])
             grads[f"h{l}.fc"], dz, grads[f"h{l}.fc_b"] = _linear_backward(
                 self.layers[f"h{l}.fc"], du, c["fc"]
             )
-            dx, grads[f"h{l}.ln2_g"], grads[f"h{l}.ln2_b"] = layer_norm_backward(dz, c["ln2"])
+            dx, grads[f"h{l}.ln2_g"], grads[f"h{l}.ln2_b"] = layer_norm_backward_unchecked(
+                dz, c["ln2"]
+            )
             dh = dh + dx
             grads[f"h{l}.attn_proj"], dy, grads[f"h{l}.attn_proj_b"] = _linear_backward(
                 self.layers[f"h{l}.attn_proj"], dh, c["attn_proj"]
             )
-            dqkv = causal_attention_backward(dy, c["attn"])
+            dqkv = causal_attention_backward_unchecked(dy, c["attn"])
             grads[f"h{l}.qkv"], dz, grads[f"h{l}.qkv_b"] = _linear_backward(
                 self.layers[f"h{l}.qkv"], dqkv, c["qkv"]
             )
-            dx, grads[f"h{l}.ln1_g"], grads[f"h{l}.ln1_b"] = layer_norm_backward(dz, c["ln1"])
+            dx, grads[f"h{l}.ln1_g"], grads[f"h{l}.ln1_b"] = layer_norm_backward_unchecked(
+                dz, c["ln1"]
+            )
             dh = dh + dx
         t = x.shape[1]
         grads["wpe"] = xp.zeros_like(p["wpe"])
         grads["wpe"][:t] = dh.sum(axis=0)
         dwte = xp.zeros_like(p["wte"])
-        if backend.is_cupy_array(dwte):
+        if backend.is_device_array(dwte):
             xp.add.at(dwte, x.ravel(), dh.reshape(-1, self.d_model))
         else:
             np.add.at(dwte, x.ravel(), dh.reshape(-1, self.d_model))
@@ -400,6 +476,22 @@ class Transformer:
                 trainable += (m + n) * layer.active
                 stored += (m + n) * layer.active + (0 if layer.base is None else m * n)
         return {"trainable": trainable, "stored": stored}
+
+
+def activation_shape(model, batch, time):
+    r"""``(batch, entries per window)`` that a forward and backward pass of ``model`` hold.
+
+    Counted before the pass runs, so that a size check names the caller's argument
+    instead of a ``MemoryError`` deep inside. Per block and position: LayerNorms
+    ``2 · 2d``, qkv ``3d``, attention output, projections and residuals ``4d``, the
+    MLP's ``4d``-wide input, tanh and output ``12d`` (``21 d`` in all, with temporaries
+    under ``32 d``), and two rows of ``H t`` attention scores; then the logits, their
+    shift, exponential, log-softmax and gradient, ``5 V`` per position.
+
+    .. math:: \text{entries} = B\,\bigl(L\,T\,(2 H T + 32 d) + 5\,T\,V\bigr)
+    """
+    per_window = model.n_layers * time * (2 * model.n_heads * time + 32 * model.d_model)
+    return (batch, per_window + 5 * time * model.vocab_size)
 
 
 def _cross_entropy(logits, targets):

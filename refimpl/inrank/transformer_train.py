@@ -43,10 +43,11 @@ from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import LowRankUpdateLayer
 from refimpl.inrank.optim import make_optimizer
 from refimpl.inrank.rank import RATIO_KINDS
-from refimpl.inrank.transformer import Transformer
+from refimpl.inrank.transformer import Transformer, activation_shape
 from refimpl.validation import (
     DivergenceError,
     as_generator,
+    check_array_size,
     check_choice,
     check_divergence,
     check_in_interval,
@@ -80,18 +81,19 @@ def _rank_check(model, options, step):
 
 
 def _step(model, opt, tokens, stage):
+    # loss_and_gradients checks its result once; the updates then run unchecked.
     value, grads = model.loss_and_gradients(tokens)
     opt.begin_step()
     for key, g in grads.items():
         if key in model.params:
-            model.params[key] = model.params[key] + opt.update(key, g)
+            model.params[key] = model.params[key] + opt._update(key, g)
             continue
         layer = model.layers[key]
         updates = [
-            opt.update((stage, key, name), gi, shape, cols)
+            opt._update((stage, key, name), gi, shape, cols)
             for (name, shape, cols), gi in zip(layer.param_keys(), g, strict=True)
         ]
-        layer.apply(updates)
+        layer._apply(updates)
     return value
 
 
@@ -101,8 +103,8 @@ def _unless_diverged(step, updates, function, *args):
     try:
         return function(*args)
     except ValueError as error:
-        if updates == 0:
-            raise
+        if updates == 0:  # the inputs are checked: the initial weights are to blame
+            raise ValueError(f"model: its initial weights overflow ({error})") from error
         message = f"the activations overflowed at step {step} ({error}); lower lr"
         raise DivergenceError(message, step) from error
 
@@ -210,6 +212,8 @@ def train_transformer(
     for name, ids in (("train_ids", train_ids), ("validation_ids", validation_ids)):
         if ids.size <= length:
             raise ValueError(f"{name}: expected more than length={length} ids, got {ids.size}")
+    # the largest pass: a training batch, or the (at most 64) validation windows
+    check_array_size("batch_size, length", activation_shape(model, max(batch_size, 64), length))
     val = validation_windows(validation_ids, length)
     options = None
     if inrank is not None:
@@ -262,9 +266,8 @@ def train_transformer(
     for step in range(steps + 1):
         if step % record_every == 0 or step == steps:
             if step == 0:
-                running = [
-                    model.loss(xp.asarray(sample_windows(train_ids, batch_size, length, rng=rng)))
-                ]
+                first = xp.asarray(sample_windows(train_ids, batch_size, length, rng=rng))
+                running = [_unless_diverged(1, 0, model.loss, first)]
             record(step)
             running = []
         if step == steps:

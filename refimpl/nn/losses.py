@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl import backend
 from refimpl.nn.mlp import MLP
 from refimpl.validation import as_float_array, finite_or_overflow
 
@@ -25,16 +26,24 @@ __all__ = ["squared_error", "squared_error_hvp"]
 
 
 def _trace(net, theta, X, Y, v=None):
-    """The network's trace on X (with tangent v) and Y checked against its output."""
+    """The network's trace on X (with tangent v) and Y, every argument checked by its name.
+
+    The forward pass is the unchecked one: the losses check their own result once.
+    """
     if not isinstance(net, MLP):
         raise ValueError(f"net: expected a refimpl.nn.MLP, received {type(net).__name__}")
-    trace = net.linearize(theta, X, dtheta=v)
+    theta = net._check_vector("theta", theta)
+    X = net._check_batch("X", X)
+    v = None if v is None else net._check_vector("v", v)
     Y = as_float_array("Y", Y, ndim=2)
-    if Y.shape != trace.output.shape:
+    if Y.shape != (X.shape[0], net.n_outputs):
         raise ValueError(
-            f"Y: expected shape {trace.output.shape} to match X and the network, received {Y.shape}"
+            f"Y: expected shape {(X.shape[0], net.n_outputs)} to match X and the network, "
+            f"received {Y.shape}"
         )
-    return trace, Y
+    backend.array_namespace(theta, X, Y, *([] if v is None else [v]))  # one backend
+    with np.errstate(over="ignore", invalid="ignore"):
+        return net._trace(theta, X, v), Y
 
 
 def squared_error(net, theta, X, Y):
@@ -68,13 +77,16 @@ def squared_error(net, theta, X, Y):
     (2.0, array([2.]))
     """
     trace, Y = _trace(net, theta, X, Y)
-    residual = trace.output - Y
-    B = residual.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
+        residual = trace.output - Y
+        B = residual.shape[0]
         value = 0.5 * float((residual * residual).sum()) / B
-    gradient = trace.backward(residual / B).theta
+        gradient = trace._backward(residual / B).theta
     finite_or_overflow(
-        value, "theta, X, Y", hint="rescale the data", message="the loss overflows float64"
+        [value, gradient],
+        "theta, X, Y",
+        hint="rescale the data",
+        message="the loss or its gradient overflows float64",
     )
     return value, gradient
 
@@ -122,4 +134,13 @@ def squared_error_hvp(net, theta, X, Y, v):
         raise ValueError("v: expected a direction of shape (n_params,), received None")
     trace, Y = _trace(net, theta, X, Y, v)
     B = Y.shape[0]
-    return trace.backward((trace.output - Y) / B, trace.output_tangent / B).theta_tangent
+    with np.errstate(over="ignore", invalid="ignore"):
+        cotangent, tangent = (trace.output - Y) / B, trace.output_tangent / B
+        product = trace._backward(cotangent, tangent).theta_tangent
+    finite_or_overflow(
+        product,
+        "theta, X, Y, v",
+        hint="rescale the data or v",
+        message="the Hessian-vector product overflows float64",
+    )
+    return product

@@ -41,7 +41,7 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.nn.activations import ACTIVATIONS, derivatives
-from refimpl.nn.trace import Trace, check_finite_output
+from refimpl.nn.trace import OVERFLOW, Trace
 from refimpl.validation import (
     as_float_array,
     as_generator,
@@ -261,12 +261,7 @@ class MLP:
         array([[2.]])
         """
         theta = self._check_vector("theta", theta)
-        X = as_float_array("X", X, ndim=2)
-        if X.shape[0] < 1 or X.shape[1] != self.n_inputs:
-            raise ValueError(
-                f"X: expected shape (B, {self.n_inputs}) with B >= 1 (one sample per row), "
-                f"received {tuple(X.shape)}"
-            )
+        X = self._check_batch("X", X)
         if dtheta is not None:
             dtheta = self._check_vector("dtheta", dtheta)
         if dX is not None:
@@ -277,7 +272,7 @@ class MLP:
         with np.errstate(over="ignore", invalid="ignore"):
             trace = self._trace(theta, X, dtheta, dX)
             parts = [trace.output] + ([trace.output_tangent] if trace._dpres else [])
-        check_finite_output("theta, X, dtheta, dX", *parts)
+        finite_or_overflow(parts, "theta, X, dtheta, dX", **OVERFLOW)
         return trace
 
     # ------------------------------------------------------------------ unchecked core
@@ -289,6 +284,17 @@ class MLP:
                 f"{name}: expected shape ({self.n_params},) for {self!r}, received {theta.shape}"
             )
         return theta
+
+    def _check_batch(self, name, X):
+        X = as_float_array(name, X, ndim=2)
+        if X.shape[0] < 1 or X.shape[1] != self.n_inputs:
+            raise ValueError(
+                f"{name}: expected shape (B, {self.n_inputs}) with B >= 1 (one sample per row), "
+                f"received {tuple(X.shape)}"
+            )
+        # the trace keeps activations, pre-activations and two derivatives of every unit
+        check_array_size(name, (X.shape[0], 4 * sum(self.widths)))
+        return X
 
     def _unflatten(self, theta):
         layers, start = [], 0

@@ -17,7 +17,13 @@ from typing import NamedTuple
 from refimpl import backend
 from refimpl.validation import as_float_array, finite_or_overflow
 
-__all__ = ["Gradients", "Trace"]  # check_finite_output is shared with mlp.py only
+__all__ = ["Gradients", "Trace"]
+
+#: What a forward or reverse pass that overflows says (finite_or_overflow names the inputs).
+OVERFLOW = {
+    "hint": "received parameters or inputs too large for float64",
+    "message": "the network produced non-finite values (overflow)",
+}
 
 
 class Gradients(NamedTuple):
@@ -55,16 +61,6 @@ class Gradients(NamedTuple):
     input: object
     theta_tangent: object = None
     input_tangent: object = None
-
-
-def check_finite_output(names, *arrays):
-    """ValueError naming ``names`` unless every array is finite (an overflow in a pass)."""
-    finite_or_overflow(
-        arrays,
-        names,
-        hint="received parameters or inputs too large for float64",
-        message="the network produced non-finite values (overflow)",
-    )
 
 
 class Trace:
@@ -144,9 +140,8 @@ class Trace:
                     f"cotangent_tangent: expected shape {shape}, received {tuple(dcot.shape)}"
                 )
         result = self._backward(cot, dcot)
-        check_finite_output(
-            "theta, X, cotangent, cotangent_tangent", *(r for r in result if r is not None)
-        )
+        parts = [r for r in result if r is not None]
+        finite_or_overflow(parts, "theta, X, cotangent, cotangent_tangent", **OVERFLOW)
         return result
 
     def _backward(self, cot, dcot=None):

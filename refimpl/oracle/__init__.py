@@ -30,7 +30,13 @@ True
 from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, Tolerance, cases, get_case
 from refimpl.oracle.checking import check, check_directory
 from refimpl.oracle.files import read_arrays, write_arrays
-from refimpl.oracle.recording import case_digest, export, record, recorded_outputs
+from refimpl.oracle.recording import (
+    case_digest,
+    conventions_table,
+    export,
+    record,
+    recorded_outputs,
+)
 from refimpl.oracle.report import CheckReport, CheckRow
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "record",
     "case_digest",
     "recorded_outputs",
+    "conventions_table",
     "read_arrays",
     "write_arrays",
 ]

@@ -16,19 +16,19 @@ Cases register themselves with :func:`register`; :func:`cases` lists them.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import importlib
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from refimpl.validation import check_nonnegative
+from refimpl.validation import as_float_array, check_nonnegative, finite_or_overflow
 
 __all__ = ["Case", "Tolerance", "Invariant", "register", "cases", "get_case", "SCHEMA_VERSION"]
 
 #: Version of the file layout and manifest schema; bumped on any incompatible change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _two_digits_up(value: float) -> float:
@@ -73,8 +73,11 @@ class Tolerance:
             raise ValueError(f"reason: expected a non-empty string, received {self.reason!r}")
 
     def bound(self, reference):
-        """The allowed deviation at each entry of ``reference``."""
-        return self.atol + self.rtol * np.abs(reference)
+        """The allowed deviation at each entry of ``reference`` (finite numbers)."""
+        if isinstance(reference, bool) or getattr(reference, "dtype", None) == bool:
+            raise ValueError(f"reference: expected numbers, received booleans {reference!r:.60}")
+        reference = as_float_array("reference", reference)
+        return finite_or_overflow(self.atol + self.rtol * np.abs(reference), "reference, rtol")
 
     def to_json(self) -> dict:
         return {"atol": self.atol, "rtol": self.rtol, "reason": self.reason}
@@ -138,8 +141,19 @@ class Case:
         ``make_inputs() -> dict`` of arrays and numbers (deterministic).
     compute : callable
         ``compute(inputs) -> dict`` of outputs (NumPy arrays or SciPy sparse).
-    checks : dict
-        Output name -> :class:`Tolerance` or :class:`Invariant`.
+    checks : dict or callable
+        Output name -> :class:`Tolerance` or :class:`Invariant`; or a function
+        returning that dict, called once on first use (for tolerances that need a
+        computed output, so that registering a case costs nothing).
+    kinds : dict, optional
+        Output name -> ``"trajectory"`` (steps along axis 0: a report names the first
+        failing step), ``"ordering"`` (a sequence of indices: the first position where
+        it departs) or ``"factor"`` (a lower triangular matrix: entries above the
+        diagonal are named); other outputs are ``"array"``.
+    sentinels : dict, optional
+        Input or output name -> {value: meaning} for entries that stand for something
+        else (``{-1.0: "infinite length"}``); written into the manifest, and a
+        candidate's NaN or inf where an output holds one is named in the report.
 
     Examples
     --------
@@ -155,6 +169,8 @@ class Case:
     make_inputs: Callable[[], dict]
     compute: Callable[[dict], dict]
     checks: dict
+    kinds: dict = dataclasses.field(default_factory=dict)
+    sentinels: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or self.name.count(".") != 1:
@@ -165,12 +181,25 @@ class Case:
         for field in ("make_inputs", "compute"):
             if not callable(getattr(self, field)):
                 raise ValueError(f"{field}: expected a callable, received {getattr(self, field)!r}")
-        if not isinstance(self.checks, dict) or not all(
-            isinstance(c, Tolerance | Invariant) for c in self.checks.values()
-        ):
-            raise ValueError(
-                f"checks: expected a dict of Tolerance or Invariant, received {self.checks!r}"
-            )
+        if callable(self.checks) and not isinstance(self.checks, dict):
+            # Built on first use: some tolerances need a computed output (max |L|), and
+            # `oracle check` should build only the cases it checks.
+            object.__setattr__(self, "checks", _LazyChecks(self.checks))
+        else:
+            _check_checks(self.checks)
+        for field, allowed in (("kinds", OUTPUT_KINDS), ("sentinels", None)):
+            value = getattr(self, field)
+            if not isinstance(value, dict):
+                raise ValueError(f"{field}: expected a dict, received {value!r}")
+            if allowed and isinstance(self.checks, dict) and not set(value) <= set(self.checks):
+                raise ValueError(
+                    f"{field}: expected a dict keyed by output names {sorted(self.checks)}, "
+                    f"received {value!r}"
+                )
+            if allowed and not set(value.values()) <= set(allowed):
+                raise ValueError(f"{field}: expected values in {allowed}, received {value!r}")
+            if not allowed and not all(isinstance(v, dict) for v in value.values()):
+                raise ValueError(f"{field}: expected dicts {{value: meaning}}, received {value!r}")
 
     @property
     def subpackage(self) -> str:
@@ -180,6 +209,58 @@ class Case:
     def short_name(self) -> str:
         return self.name.split(".", 1)[1]
 
+
+def _check_checks(checks) -> dict:
+    if not isinstance(checks, dict) or not all(
+        isinstance(c, Tolerance | Invariant) for c in checks.values()
+    ):
+        raise ValueError(f"checks: expected a dict of Tolerance or Invariant, received {checks!r}")
+    return checks
+
+
+class _LazyChecks(Mapping):
+    """The checks of a case, made by ``make()`` on first use."""
+
+    def __init__(self, make):
+        self._make, self._checks = make, None
+
+    def _resolved(self) -> dict:
+        if self._checks is None:
+            self._checks = _check_checks(self._make())
+        return self._checks
+
+    def __getitem__(self, key):
+        return self._resolved()[key]
+
+    def __iter__(self):
+        return iter(self._resolved())
+
+    def __len__(self):
+        return len(self._resolved())
+
+    def __repr__(self):
+        return "<checks built on first use>" if self._checks is None else repr(self._checks)
+
+
+class LazyModule:
+    """A refimpl subpackage imported on first attribute access.
+
+    The case modules name the subpackages they exercise through these, so that
+    registering (and checking) cases imports a subpackage only when a case is computed.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __repr__(self):
+        return f"<{self._name}, imported on first use>"
+
+
+#: The kinds of output a report knows how to explain (see :class:`Case`).
+OUTPUT_KINDS = ("array", "trajectory", "ordering", "factor")
 
 _REGISTRY: dict[str, Case] = {}
 
@@ -192,18 +273,22 @@ def register(case: Case) -> Case:
     return case
 
 
-def _load_all() -> None:
-    # Importing the case modules registers their cases.
-    from refimpl.oracle import (  # noqa: F401
-        cases_cgd,
-        cases_gan,
-        cases_inrank,
-        cases_vecchia,
-        cases_vecchia_gp,
-    )
+#: The modules that register each subpackage's cases: importing one costs only the
+#: refimpl subpackage it exercises, so checking one kind of case stays cheap.
+CASE_MODULES = {
+    "cgd": ("cases_cgd", "cases_gan"),
+    "inrank": ("cases_inrank",),
+    "pde": ("cases_pde",),
+    "vecchia": ("cases_vecchia", "cases_vecchia_gp"),
+}
 
-    if importlib.util.find_spec("refimpl.oracle.cases_pde") is not None:
-        from refimpl.oracle import cases_pde  # noqa: F401
+
+def _load(subpackage: str | None = None) -> None:
+    # Importing a case module registers its cases.
+    topics = [subpackage] if subpackage in CASE_MODULES else list(CASE_MODULES)
+    for topic in topics:
+        for module in CASE_MODULES[topic]:
+            importlib.import_module(f"refimpl.oracle.{module}")
 
 
 def cases(subpackage: str | None = None) -> list[Case]:
@@ -223,10 +308,10 @@ def cases(subpackage: str | None = None) -> list[Case]:
     >>> len(cases("vecchia")) > 0
     True
     """
-    _load_all()
-    found = sorted(_REGISTRY.values(), key=lambda c: c.name)
     if subpackage is not None and not isinstance(subpackage, str):
         raise ValueError(f"subpackage: expected a string or None, received {subpackage!r}")
+    _load()
+    found = sorted(_REGISTRY.values(), key=lambda c: c.name)
     if subpackage is not None:
         topics = sorted({c.subpackage for c in found})
         if subpackage not in topics:
@@ -252,7 +337,8 @@ def get_case(name: str) -> Case:
     >>> get_case("cgd.cgd_step_bilinear").function
     'refimpl.cgd.run'
     """
-    _load_all()
+    if isinstance(name, str):
+        _load(name.split(".", 1)[0])
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"case: expected one of the registered case names, received {name!r}")
     return _REGISTRY[name]

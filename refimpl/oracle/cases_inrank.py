@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from refimpl import inrank
-from refimpl.oracle.case import Case, Tolerance, register
+from refimpl.oracle.case import Case, LazyModule, Tolerance, register
+
+inrank = LazyModule("refimpl.inrank")
 
 EPS = np.finfo(float).eps
 CONVENTIONS = (
@@ -89,6 +90,7 @@ register(
             "loss": Tolerance(0.0, 1e-12, "five steps of the gradient case's rounding"),
             "end_to_end": Tolerance(1e-13, 1e-12, "five steps of the gradient case's rounding"),
         },
+        kinds={"loss": "trajectory", "end_to_end": "trajectory"},
     )
 )
 
@@ -133,9 +135,14 @@ def _ranks(inputs):
         "effective_rank_variance": np.int64(
             inrank.effective_rank(s, 0.9, "variance", length=length)
         ),
-        "selected_rank": np.int64(inrank.rank.select_rank(s, 2, 2, 5, length=length)),
+        "selected_rank": np.int64(
+            inrank.rank.select_rank(s, 2, 2, 5, threshold=0.99, length=length)
+        ),
         "selected_rank_energy": np.int64(
-            inrank.rank.select_rank(s, 1, 3, 5, threshold=0.95, ratio="energy")
+            inrank.rank.select_rank(s, 1, 3, 5, threshold=0.999, ratio="energy")
+        ),
+        "selected_rank_fallback": np.int64(
+            inrank.rank.select_rank(s, 1, 1, 5, threshold=0.999, ratio="energy")
         ),
     }
 
@@ -146,10 +153,19 @@ register(
         name="inrank.explained_ratio",
         function="refimpl.inrank.explained_ratio / effective_rank / rank.select_rank",
         description="explained ratios of the first k singular values (k = 0..len(s)) by energy "
-        "Σ_{i≤k} s_i² / Σ s_i² and by the official variance ratio (s zero-padded to length 8); "
-        "effective ranks at threshold 0.9; InRank's rank choice from rank 2 with buffer 2, cap 5 "
-        "(variance ratio, threshold 0.9) and from rank 1 with buffer 3, cap 5 (energy, 0.95)",
-        conventions="singular values descending; ratios have len(s) + 1 entries, k = 0 first",
+        "and by the official variance ratio (s zero-padded to length 8); effective ranks at "
+        "threshold 0.9; InRank's rank choice from rank 2 with buffer 2, cap 5 (variance ratio, "
+        "threshold 0.99, length 8), from rank 1 with buffer 3, cap 5 (energy, 0.999), and from "
+        "rank 1 with buffer 1, cap 5 (energy, 0.999: no candidate passes, the fallback)",
+        conventions="singular values s descending, n = len(s), padded with zeros to N = input "
+        "`length` for the variance ratio; ratios have n + 1 entries, k = 0 first. Energy: "
+        "ρ_E(k) = Σ_{i≤k} s_i² / Σ_i s_i². Variance: ρ_V(k) = 1 − var(0, …, 0, s_{k+1}, …, s_N) "
+        "/ var(s_1, …, s_N), the first k entries of the padded s replaced by zeros, var the "
+        "population variance over all N entries. Effective rank: the smallest k with ρ(k) > "
+        "threshold (n if none). Rank choice (InRank's Algorithm 1): the candidates are k in "
+        "[r, top] with top = max(r, min(r + buffer, cap, n)); the new rank is the smallest "
+        "candidate with ρ(k) > threshold, else top (the fallback); the variance choice uses "
+        "the same padding to N",
         make_inputs=_rank_inputs,
         compute=_ranks,
         checks={
@@ -159,6 +175,7 @@ register(
             "effective_rank_variance": EXACT,
             "selected_rank": EXACT,
             "selected_rank_energy": EXACT,
+            "selected_rank_fallback": EXACT,
         },
     )
 )
@@ -198,9 +215,12 @@ register(
         description="one InRank gradient step: each layer is W_l = W0_l + U_l V_lᵀ with W0 frozen "
         "and rank-2 factors trained; the loss, the factors' gradients and the factors after one "
         "gradient-descent step (lr = 0.05)",
-        conventions=CONVENTIONS + "; ∇U = ∇W·V and ∇V = ∇Wᵀ·U (W = W0 + UVᵀ, W0 frozen)",
+        conventions=CONVENTIONS
+        + "; the inputs W1, W2, W3 are the frozen bases W0_l (not the full weights): layer l "
+        "applies W_l = W0_l + U_l V_lᵀ with the inputs U_l, V_l; ∇U = ∇W·V and ∇V = ∇Wᵀ·U; "
+        "U_next = U − lr·∇U, V_next = V − lr·∇V",
         make_inputs=_inrank_step_inputs,
         compute=_inrank_step,
-        checks={name: _ROUNDING for name in _inrank_step(_inrank_step_inputs())},
+        checks=lambda: {name: _ROUNDING for name in _inrank_step(_inrank_step_inputs())},
     )
 )

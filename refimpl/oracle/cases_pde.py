@@ -16,12 +16,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from refimpl import pde, vecchia
-from refimpl.oracle.case import Case, Tolerance, register
+from refimpl.oracle.case import Case, LazyModule, Tolerance, register
+
+pde = LazyModule("refimpl.pde")
+vecchia = LazyModule("refimpl.vecchia")
 
 ROWS = (
-    "row = [x (d), w0, w (d), W (d², row-major)]; covariance = φ_a^x φ_b^y k(x, y); "
-    "Matérn k(r) = σ² 2^{1−ν}/Γ(ν) s^ν K_ν(s), s = √(2ν) r / l; Gaussian k = exp(−r²/2l²)"
+    "a measurement φ(u) = w0 u(x) + w·∇u(x) + W : ∇²u(x) is one row [x (d), w0, w (d), "
+    "W (d², row by row)] of width (d + 1)², so d follows from the width; W is symmetric; "
+    "covariance[a, b] = φ_a^x φ_b^y k(x, y) (φ_a acting on the first argument, φ_b on the "
+    "second); unit variance σ² = 1: Matérn k(r) = 2^{1−ν}/Γ(ν) s^ν K_ν(s), s = √(2ν) r / l "
+    "(ν = nu, l = length_scale), Gaussian k = exp(−r²/(2l²)); the derivatives of the radial "
+    "k must be evaluated without cancellation near r = 0 (for half-integer ν, k is e^{−s} "
+    "times a polynomial, and the derivatives' polynomials can be formed exactly, e.g. with "
+    "rational coefficients), since two rows sit 1e-7 apart"
+)
+ELLIPTIC = (
+    "the problem −Δu + u³ = f on [0, 1]², u = g on the boundary, with the truth "
+    "u*(x) = Σ_{k=1}^{600} sin(πk x₁) sin(πk x₂)/k⁶, f = −Δu* + u*³ = Σ_k 2π²k² sin(πk x₁) "
+    "sin(πk x₂)/k⁶ + u*³ and g = u* (0 on the boundary); points: interior x_ij = (ih, jh), "
+    "1 ≤ i, j ≤ 1/h − 1, listed with i (x₁) slowest and j (x₂) fastest; boundary: the 4/h "
+    "points of spacing h counter-clockwise from (0, 0) along x₂ = 0 first, each corner once; "
+    "GP prior: Matérn (ν = nu, l = l, unit variance) on the measurement list "
+    "[δ at boundary; δ at interior; Δδ at interior]; Gauss–Newton from v = 0: linearized at v, "
+    "the interior measurement is (−Δ + 3v²)δ_x with data f + 2v³, the boundary one δ_x with "
+    "data g, and the new v is the GP mean of u at the interior points given those "
+    "measurements, with Θ the covariance matrix of the linearized measurements plus the "
+    "relative nugget: Θ + nugget·diag(diag Θ)"
 )
 
 
@@ -52,7 +73,18 @@ def _kernel_case(name, d, kernel_inputs, seed):
         rows = inputs["rows"]
         return {"covariance": pde.MeasurementKernel(base)(rows, rows)}
 
-    scale = float(np.abs(compute(make())["covariance"]).max())
+    def checks():
+        scale = float(np.abs(compute(make())["covariance"]).max())
+        return {
+            "covariance": Tolerance(
+                1e-11 * scale,
+                1e-11,
+                "closed forms with ≤ 4 derivatives of a radial function, evaluated "
+                "without cancellation at and near r = 0: ~100ε relative, 1e-11 allows "
+                "another correct evaluation order (absolute part: 1e-11·max|K|, for the zeros)",
+            )
+        }
+
     register(
         Case(
             name=f"pde.{name}",
@@ -62,15 +94,7 @@ def _kernel_case(name, d, kernel_inputs, seed):
             conventions=ROWS,
             make_inputs=make,
             compute=compute,
-            checks={
-                "covariance": Tolerance(
-                    1e-11 * scale,
-                    1e-11,
-                    "closed forms with ≤ 4 derivatives of a radial function, evaluated "
-                    "without cancellation at and near r = 0: ~100ε relative, 1e-11 allows "
-                    "another correct evaluation order (absolute part: 1e-11·max|K|, for the zeros)",
-                )
-            },
+            checks=checks,
         )
     )
 
@@ -114,8 +138,7 @@ for _steps, _label in ((1, "one_gauss_newton_step"), (3, "solve")):
             description=f"−Δu + u³ = f on [0, 1]², h = 1/8, Matérn-7/2 (l = 0.3), relative "
             f"nugget 1e-10, {_steps} Gauss–Newton step(s) from v = 0: values at the 49 "
             "interior points",
-            conventions="interior points row-major on the grid h, 2h, ..., 1 − h; "
-            "Δ = Σ ∂ᵢ²; the nugget is relative to diag Θ; " + ROWS,
+            conventions=ELLIPTIC + "; " + ROWS + "; outputs: the interior points and v there",
             make_inputs=_elliptic_inputs(_steps),
             compute=_elliptic,
             checks={
@@ -174,17 +197,24 @@ register(
         "1e-10, 3 Gauss–Newton steps from v = 0 by the sparse solver (ρ = 3, λ = 1.5, p = 3, "
         "CG to relative residual 1e-12): the values at the 49 interior points and the "
         "solution at 16 new points between them",
-        conventions="interior points row-major on the grid h, 2h, ..., 1 − h; Δ = Σ ∂ᵢ²; "
-        "big list [δ at boundary; δ at interior; Δδ at interior], each scaled to unit "
-        "variance, in the reverse multiset maximin order of refimpl.pde.multiset_maximin_"
-        "ordering (boundary points first, p-maximin lengths) with each point's Laplacian "
-        "right after its value (placement 'follow'); its KL factor on the ρ-ball pattern "
-        "with supernodes of λ, the nugget added to the unit diagonal; Θ = AΘ̃_big Aᵀ solved "
-        "by PCG with the KL factor of Θ on the points' ρ-pattern; values = the value part "
-        "of the state β = Θ̃_big Aᵀα; at a new point x, u(x) = k(δ_x, φ_N)(Θ_NN + 1e-14 "
-        "diag Θ_NN)⁻¹β_N with N the measurements at the collocation points within ρ·ℓ "
-        "of x (ℓ = h, the 10 % quantile of the points' positive ordering lengths), or at the "
-        "nearest point if none; " + ROWS,
+        conventions=ELLIPTIC
+        + "; the sparse solver: the big list [δ at boundary; δ at interior; Δδ at interior], "
+        "each measurement scaled to unit variance (Θ̃_big), is ordered by points: coarse to "
+        "fine, first the boundary points in p-maximin order (p = min(p, 4/h), started at the "
+        "boundary's first point (0, 0), ties to the lowest index), then the interior points "
+        "by p-maximin conditioned on the boundary (lengths = distance to the p-th nearest of "
+        "the boundary and the interior points chosen before); finest first for elimination, "
+        "each interior point's Laplacian comes immediately before its value (each keeps its "
+        "point's length); Θ̃_big ≈ (LLᵀ)⁻¹ with L the KL-optimal factor on the ρ-ball pattern "
+        "of these lengths enlarged by supernodes of λ, the nugget added to the unit diagonal; "
+        "A maps the big list to the linearized measurements (δ at boundary; (−Δ + 3v²)δ at "
+        "interior); Gauss–Newton solves Θ α = data with Θ = A Θ̃_big Aᵀ by conjugate gradients "
+        "to relative residual cg_rtol (any solver at least that accurate passes); values = "
+        "the interior-δ part of the state β = Θ̃_big Aᵀ α; at a new point x the solution is "
+        "u(x) = k(δ_x, φ_N)(Θ̃_NN + 1e-14 diag Θ̃_NN)⁻¹ β_N, with N the big-list measurements "
+        "(boundary and interior, all types) at the collocation points within distance ≤ ρ·ℓ "
+        "of x, ℓ the 10 % quantile of the points' positive lengths (= h on this grid), or at "
+        "the nearest collocation point if none; " + ROWS,
         make_inputs=_sparse_inputs,
         compute=_sparse,
         checks={"values": _SPARSE, "between": _SPARSE},

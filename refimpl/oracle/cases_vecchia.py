@@ -17,20 +17,57 @@ from __future__ import annotations
 
 import numpy as np
 
-from refimpl import vecchia
-from refimpl.oracle.case import Case, Invariant, Tolerance, register
+from refimpl.oracle.case import Case, Invariant, LazyModule, Tolerance, register
+
+vecchia = LazyModule("refimpl.vecchia")
 
 EPS = np.finfo(float).eps
 ORDER_CONVENTION = (
-    "reverse maximin order: order[0] is the finest point, order[-1] the first one chosen "
-    "(`initial`, length inf); exact ties (grids) may be broken either way, so cases with "
-    "ties check the maximin property instead of the order"
+    "reverse p-maximin order, built coarse to fine and then reversed: order[0] is the finest "
+    "point, order[-1] the first one chosen. The first point chosen is the input `initial`. "
+    "With C the set chosen so far (t = |C| points) and dist_k(x, C) the distance from x to "
+    "its k-th nearest point of C, the next point is argmax over unchosen i of "
+    "dist_min(t, p)(x_i, C) — so while fewer than p points are chosen it is the point "
+    "farthest from its farthest chosen point, and afterwards the one farthest from its p-th "
+    "nearest — with exact ties broken towards the lowest index. Distances are Euclidean. "
+    "lengths[k] belongs to the point order[k] (the same position, not the point's index) and "
+    "is dist_p(x_order[k], points chosen before it); the first min(p, N) points chosen have "
+    "fewer than p predecessors, so their length is infinite, written as the sentinel -1. "
+    "Grids have exact ties that rounding may break either way, so cases with ties check "
+    "the maximin property (invariant maximin_order) instead of the order"
+)
+KERNEL_CONVENTION = (
+    "the kernel is Matérn with unit variance: k(r) = 2^(1−ν)/Γ(ν) s^ν K_ν(s) with "
+    "s = sqrt(2ν) r / l, r the Euclidean distance, ν = input `nu`, l = input `length_scale` "
+    "(ν = 3/2: k = (1 + s) e^(−s)); Θ = K(x, x) + nugget·I for the ordered points "
+    "x = points[order]"
+)
+PATTERN_CONVENTION = (
+    "the ρ-ball pattern in the elimination order: column j holds the rows "
+    "s_j = {i ≥ j : |x_i − x_j| ≤ ρ·l_j} (x = points[order], l_j = lengths[j], input `rho`); "
+    "ρ = inf (stored as inf) means every i ≥ j (the full lower triangle); in the input "
+    "`lengths`, 1e300 stands for an infinite length and 0 for a repeated point"
 )
 FACTOR_CONVENTION = (
     "L is lower triangular with a positive diagonal in the elimination order "
-    "points[order]; inv(Θ[order][:, order]) ≈ L Lᵀ; column j has rows s_j (pattern) and "
-    "L[s_j, j] = Θ_{s_j s_j}⁻¹ e₁ / sqrt(e₁ᵀ Θ_{s_j s_j}⁻¹ e₁); compared as a matrix"
+    "points[order]; inv(Θ) ≈ L Lᵀ; column j has rows s_j (the pattern, ascending, j first) and "
+    "L[s_j, j] = Θ_{s_j s_j}⁻¹ e₁ / sqrt(e₁ᵀ Θ_{s_j s_j}⁻¹ e₁) (the KL-optimal column); "
+    "compared as a matrix, with entries outside the pattern 0; "
+    + KERNEL_CONVENTION
+    + "; "
+    + PATTERN_CONVENTION
 )
+SUPERNODE_CONVENTION = (
+    "supernodes: walk the columns j = 0, 1, … in the elimination order; an unassigned "
+    "column j becomes a leader and its supernode is {k ∈ s_j : k unassigned, l_k ≤ λ·l_j} "
+    "(λ = input `lam`, l the input `lengths`); the supernode's row set R is the union of "
+    "its members' s_k, and each member column k gets the rows R ∩ {i ≥ k} (an enlarged "
+    "pattern); L is the KL-optimal factor on that pattern, column by column as above"
+)
+LENGTH_SENTINELS = {
+    1e300: "an infinite length: the first point chosen, whose ball holds every later point",
+    0.0: "a repeated point (a second measurement at the same coordinates), placed finest",
+}
 EXACT = Tolerance(0.0, 0.0, "integers: exact")
 
 
@@ -107,11 +144,13 @@ for _name, _inputs, _order_check in (
         Case(
             name=f"vecchia.{_name}",
             function="refimpl.vecchia.maximin_ordering",
-            description="reverse p-maximin ordering and its length scales (inf stored as -1)",
+            description="reverse p-maximin ordering and its length scales (inf written as -1)",
             conventions=ORDER_CONVENTION,
             make_inputs=_inputs,
             compute=_compute_ordering,
             checks={"order": _order_check, "lengths": LENGTHS},
+            kinds={"order": "ordering"},
+            sentinels={"lengths": {-1.0: "an infinite length: fewer than p points before it"}},
         )
     )
 
@@ -167,18 +206,22 @@ def _factor_tolerance(inputs, reference_max=None):
     )
 
 
-def _register_factor(name, description, inputs, compute):
-    made = inputs()
-    scale = abs(compute(made)["L"]).max()
+def _register_factor(name, description, inputs, compute, function=None, conventions=None):
+    def checks():
+        made = inputs()
+        return {"L": _factor_tolerance(made, abs(compute(made)["L"]).max())}
+
     register(
         Case(
             name=f"vecchia.{name}",
-            function="refimpl.vecchia.kl_factor",
+            function=function or "refimpl.vecchia.kl_factor",
             description=description,
-            conventions=FACTOR_CONVENTION,
+            conventions=conventions or FACTOR_CONVENTION,
             make_inputs=inputs,
             compute=compute,
-            checks={"L": _factor_tolerance(made, scale)},
+            checks=checks,
+            kinds={"L": "factor"},
+            sentinels={"lengths": LENGTH_SENTINELS},
         )
     )
 
@@ -192,7 +235,7 @@ def _kl_factor(inputs):
 
 def _supernodal(inputs):
     x = ordered_points(inputs)
-    groups = vecchia.supernodes(pattern_of(inputs), inputs["lengths"], lam=1.5)
+    groups = vecchia.supernodes(pattern_of(inputs), inputs["lengths"], lam=float(inputs["lam"]))
     return {
         "L": vecchia.supernodal_kl_factor(x, kernel_of(inputs), groups, float(inputs["nugget"]))
     }
@@ -210,11 +253,19 @@ _register_factor(
     factor_inputs(np.inf),
     _kl_factor,
 )
+
+
+def _supernodal_inputs():
+    return {**factor_inputs(3.0)(), "lam": 1.5}
+
+
 _register_factor(
     "supernodal_factor_rho3",
-    "supernodal factor (λ = 1.5) on the enlarged ρ = 3 pattern",
-    factor_inputs(3.0),
+    "supernodal factor (λ = input lam = 1.5) on the ρ = 3 pattern enlarged by supernodes",
+    _supernodal_inputs,
     _supernodal,
+    function="refimpl.vecchia.supernodes + refimpl.vecchia.supernodal_kl_factor",
+    conventions=FACTOR_CONVENTION + "; " + SUPERNODE_CONVENTION,
 )
 _register_factor(
     "kl_factor_repeated_nugget",
@@ -238,9 +289,11 @@ register(
         function="refimpl.vecchia.ball_pattern",
         description="the ρ-ball sparsity pattern {(i, j): i ≥ j, |x_i − x_j| ≤ ρ l_j}, ρ = 3, "
         "as CSC indptr/indices (rows ascending within a column, the diagonal first)",
-        conventions=FACTOR_CONVENTION.split(";")[0] + "; the pattern is a set: exact",
+        conventions=PATTERN_CONVENTION
+        + "; the pattern is a set: exact. indptr[j]:indptr[j+1] are column j's rows in indices",
         make_inputs=factor_inputs(3.0),
         compute=_pattern_case,
         checks={"indptr": EXACT, "indices": EXACT},
+        sentinels={"lengths": LENGTH_SENTINELS},
     )
 )

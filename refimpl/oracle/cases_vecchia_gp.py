@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from refimpl import vecchia
-from refimpl.oracle.case import Case, Tolerance, register
+from refimpl.oracle.case import Case, LazyModule, Tolerance, register
 from refimpl.oracle.cases_vecchia import (
     EPS,
     FACTOR_CONVENTION,
+    LENGTH_SENTINELS,
     factor_inputs,
     kernel_of,
     ordered_points,
     pattern_of,
 )
+
+vecchia = LazyModule("refimpl.vecchia")
 
 
 def _diagnostics(inputs):
@@ -45,7 +47,10 @@ register(
         description="KL(N(0, Θ) ‖ N(0, (LLᵀ)⁻¹)), log-likelihood of y and log det (LLᵀ)⁻¹ "
         "for the ρ = 3 factor; y given in input order",
         conventions=FACTOR_CONVENTION
-        + "; log_likelihood = −½‖Lᵀy‖² + Σ log L_ii − (N/2) log 2π with y in elimination order",
+        + "; the factor is that of the ρ = 3 pattern with nugget 0, Θ = K(x, x); "
+        "kl_divergence = ½(tr(LᵀΘL) − log det(LᵀΘL) − N); "
+        "log_likelihood = −½‖Lᵀy‖² + Σ log L_ii − (N/2) log 2π with y in elimination order "
+        "(y[order]); logdet = log det((LLᵀ)⁻¹) = −2 Σ log L_ii",
         make_inputs=_diagnostic_inputs,
         compute=_diagnostics,
         checks={
@@ -53,6 +58,7 @@ register(
             "log_likelihood": Tolerance(0.0, 1e-10, "sparse triangular products, N·ε·‖L‖"),
             "logdet": Tolerance(0.0, 1e-12, "a sum of N logarithms"),
         },
+        sentinels={"lengths": LENGTH_SENTINELS},
     )
 )
 
@@ -103,10 +109,13 @@ register(
         description="posterior mean and variance (of a noisy observation: latent + nugget) at "
         "15 new points from 120 observations, Matérn-3/2, l = 0.2, nugget 1e-4, ρ = ∞ "
         "(so any correct GP regression, sparse or dense, must agree)",
-        conventions="outputs in the order of new_points (input order); variance includes the "
-        "nugget",
+        conventions="exact GP regression (ρ = inf): with X = points, Z = new_points, "
+        "K_AB the Matérn kernel (unit variance, s = sqrt(2ν) r / l, ν = nu, l = length_scale) and "
+        "σ² = nugget, mean = K_ZX (K_XX + σ² I)⁻¹ y and variance = diag(K_ZZ − K_ZX (K_XX + "
+        "σ² I)⁻¹ K_XZ) + σ² (the variance of a noisy observation); outputs in the order of "
+        "new_points",
         make_inputs=_prediction_inputs,
         compute=_prediction,
-        checks={"mean": _prediction_tolerance(), "variance": _prediction_tolerance()},
+        checks=lambda: {"mean": _prediction_tolerance(), "variance": _prediction_tolerance()},
     )
 )

@@ -10,7 +10,15 @@ import scipy.sparse
 
 from refimpl.oracle.case import Case, Invariant, get_case
 
-__all__ = ["CheckRow", "CheckReport", "compare_output", "reference_outputs", "as_case", "as_folder"]
+__all__ = [
+    "CheckRow",
+    "CheckReport",
+    "compare_output",
+    "reference_outputs",
+    "as_case",
+    "as_folder",
+    "case_names",
+]
 
 
 @dataclasses.dataclass
@@ -27,7 +35,11 @@ class CheckRow:
         (a missing output, a wrong shape or dtype, NaN).
     passed : bool
     detail : str
-        Why it failed, or the invariant's name.
+        Why it failed (how many entries, the first failing entry, step or position,
+        the missing part), or the invariant's name.
+    checked : bool
+        False for a case the candidate does not cover, reported as "not checked"
+        (it neither passes nor fails the report).
 
     Examples
     --------
@@ -41,6 +53,7 @@ class CheckRow:
     tolerance: float | None
     passed: bool
     detail: str = ""
+    checked: bool = True
 
 
 @dataclasses.dataclass
@@ -65,7 +78,9 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.rows) and all(r.passed for r in self.rows)
+        """True when at least one output was compared and every compared output passed."""
+        checked = [r for r in self.rows if r.checked]
+        return bool(checked) and all(r.passed for r in checked)
 
     def table(self) -> str:
         """The rows as an aligned text table."""
@@ -76,7 +91,8 @@ class CheckReport:
                 r.output,
                 "-" if r.error is None else f"{r.error:.3g}",
                 "-" if r.tolerance is None else f"{r.tolerance:.3g}",
-                ("pass" if r.passed else "FAIL") + (f"  {r.detail}" if r.detail else ""),
+                ("skip" if not r.checked else "pass" if r.passed else "FAIL")
+                + (f"  {r.detail}" if r.detail else ""),
             )
             for r in self.rows
         ]
@@ -85,8 +101,13 @@ class CheckReport:
         return "\n".join(fmt.format(*row) for row in [header, *lines])
 
     def raise_if_failed(self) -> None:
-        """Raise AssertionError naming every failing case and output, and the worst entry."""
-        failed = [r for r in self.rows if not r.passed]
+        """Raise AssertionError naming every failing case and output, and the worst entry.
+
+        A report that compared nothing fails too.
+        """
+        failed = [r for r in self.rows if r.checked and not r.passed]
+        if not any(r.checked for r in self.rows):
+            raise AssertionError("oracle check failed: no output was compared")
         if failed:
             lines = [
                 f"{r.case}: {r.output}: "
@@ -98,12 +119,39 @@ class CheckReport:
 
 
 def as_folder(name: str, value, must_exist: bool = True) -> Path:
-    """``value`` as a Path, refusing non-paths (and missing folders when ``must_exist``)."""
-    if not isinstance(value, str | Path):
+    """``value`` as a Path to a folder, else ValueError naming ``name`` and the path.
+
+    With ``must_exist`` the folder must exist; without, it may be missing (it will
+    be created) but its parent folder must exist, and it may not be an existing file.
+    """
+    if not isinstance(value, str | Path) or not str(value):
         raise ValueError(f"{name}: expected a folder path, received {value!r}")
-    if must_exist and not Path(value).is_dir():
+    path = Path(value)
+    if path.is_dir():
+        return path
+    if must_exist or path.exists():
         raise ValueError(f"{name}: expected an existing folder, received {str(value)!r}")
-    return Path(value)
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"{name}: the parent folder of {str(value)!r} does not exist; create it first"
+        )
+    return path
+
+
+def case_names(argument: str, value) -> list[str] | None:
+    """None, one case name or a list of them, as a list (ValueError naming ``argument``)."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(names, list | tuple)
+        or not names
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise ValueError(
+            f"{argument}: expected a case name or a non-empty list of them, received {value!r}"
+        )
+    return list(dict.fromkeys(names))
 
 
 def as_case(case) -> Case:
@@ -128,7 +176,7 @@ def reference_outputs(case) -> tuple[dict, dict]:
     --------
     >>> inputs, outputs = reference_outputs("inrank.explained_ratio")
     >>> int(outputs["selected_rank"])
-    2
+    3
     """
     case = as_case(case)
     inputs = case.make_inputs()
@@ -139,41 +187,114 @@ def _as_dense(value):
     return value.toarray() if scipy.sparse.issparse(value) else np.asarray(value)
 
 
-def compare_output(case: Case, name: str, check, candidate, reference, inputs) -> CheckRow:
-    """Judge one output of a candidate; never raises on what the candidate holds."""
+def _row(case, name, passed, detail, error=None, tolerance=None) -> CheckRow:
+    return CheckRow(case.name, name, error, tolerance, passed, detail)
+
+
+def _missing_detail(name: str, others: dict) -> str:
+    """Why an output is missing: a sparse matrix written without all its CSC parts."""
+    from refimpl.oracle.files import SPARSE_PARTS
+
+    found = [p for p in SPARSE_PARTS if f"{name}.{p}" in others]
+    if not found:
+        return "missing output"
+    missing = ", ".join(f"{name}.{p}" for p in SPARSE_PARTS if p not in found)
+    return f"sparse output without its CSC part(s) {missing} (found {', '.join(found)})"
+
+
+def _non_finite_detail(case, name, cand, ref) -> str:
+    bad = ~np.isfinite(cand)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    detail = f"{int(bad.sum())} non-finite entries, first at {first}"
+    for value, meaning in case.sentinels.get(name, {}).items():
+        if np.all(ref[bad] == value):
+            detail += f": the reference holds the sentinel {value:g} there ({meaning})"
+    return detail
+
+
+def _compare_ordering(case, name, cand, ref) -> CheckRow:
+    differ = np.flatnonzero(cand.ravel() != ref.ravel())
+    if not differ.size:
+        return _row(case, name, True, "", 0.0, 0.0)
+    first = int(differ[0])
+    detail = (
+        f"{differ.size} of {ref.size} positions differ; the sequence departs first at "
+        f"position {first}: candidate {cand.ravel()[first]}, reference {ref.ravel()[first]}"
+    )
+    return _row(case, name, False, detail, float(differ.size), 0.0)
+
+
+def _above_diagonal(candidate, bound_scale: float):
+    """Positions (i, j), i < j, where a factor that must be lower triangular has entries."""
+    upper = scipy.sparse.triu(scipy.sparse.csr_matrix(candidate), k=1).tocoo()
+    keep = np.abs(upper.data) > bound_scale
+    return upper.row[keep], upper.col[keep]
+
+
+def compare_output(
+    case: Case, name: str, check, candidate, reference, inputs, others: dict | None = None
+) -> CheckRow:
+    """Judge one output of a candidate; never raises on what the candidate holds.
+
+    The row names the cause: how many entries fail and the worst one; for a
+    trajectory (``case.kinds[name] == "trajectory"``, steps along axis 0) the first
+    failing step; for an ordering the first position where the sequences part; for a
+    factor entries above the diagonal; a sentinel where the candidate holds NaN or
+    inf; and the CSC parts missing from a sparse output (``others``: every array the
+    candidate wrote).
+    """
     if candidate is None:
-        return CheckRow(case.name, name, None, None, False, "missing output")
+        return _row(case, name, False, _missing_detail(name, others or {}))
     ref = _as_dense(reference)
     try:
         cand = _as_dense(candidate)
     except Exception as exc:  # noqa: BLE001 - a candidate file can hold anything
-        return CheckRow(case.name, name, None, None, False, f"unreadable: {exc}")
+        return _row(case, name, False, f"unreadable: {exc}")
     if cand.dtype.kind not in "biuf":
-        return CheckRow(case.name, name, None, None, False, f"dtype {cand.dtype} is not numeric")
+        return _row(case, name, False, f"dtype {cand.dtype} is not numeric")
     if cand.shape != ref.shape:
-        detail = f"shape {cand.shape}, expected {ref.shape}"
-        return CheckRow(case.name, name, None, None, False, detail)
+        return _row(case, name, False, f"shape {cand.shape}, expected {ref.shape}")
     if not np.all(np.isfinite(cand)):
-        return CheckRow(case.name, name, None, None, False, "non-finite entries")
+        return _row(case, name, False, _non_finite_detail(case, name, cand, ref))
+    kind = case.kinds.get(name, "array")
     if isinstance(check, Invariant):
         try:
             error, tolerance = check.test(candidate, reference, inputs)
         except Exception as exc:  # noqa: BLE001
-            return CheckRow(case.name, name, None, None, False, f"invariant failed: {exc}")
+            return _row(case, name, False, f"invariant failed: {exc}")
         ok = bool(error <= tolerance)
-        return CheckRow(case.name, name, float(error), float(tolerance), ok, f"[{check.name}]")
-    bound = check.bound(ref.astype(float))
-    diff = np.abs(cand.astype(float) - ref.astype(float))
+        return _row(case, name, ok, f"[{check.name}]", float(error), float(tolerance))
+    if kind == "ordering":
+        return _compare_ordering(case, name, cand, ref)
+    ref_f, cand_f = ref.astype(float), cand.astype(float)
+    bound = check.bound(ref_f)
+    diff = np.abs(cand_f - ref_f)
     if diff.size == 0:
-        return CheckRow(case.name, name, 0.0, 1.0, True)
+        return _row(case, name, True, "", 0.0, 1.0)
+    if kind == "factor":
+        # The reference is zero above the diagonal, where the bound is atol.
+        rows, cols = _above_diagonal(candidate, check.atol)
+        if rows.size:
+            detail = (
+                f"{rows.size} entries above the diagonal, first at ({rows[0]}, {cols[0]}): "
+                "the factor must be lower triangular"
+            )
+            return _row(case, name, False, detail)
     # The worst entry is the one furthest beyond its own bound (exact entries: any miss).
     ratio = np.where(
         bound > 0, diff / np.where(bound > 0, bound, 1.0), np.where(diff > 0, np.inf, 0)
     )
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-    passed = bool(ratio[worst] <= 1)
+    failing = ratio > 1
+    passed = not failing.any()
     detail = ""
     if not passed:
         at = tuple(int(i) for i in worst)
-        detail = f"worst entry {at}: {float(cand[worst]):.17g} vs {float(ref[worst]):.17g}"
-    return CheckRow(case.name, name, float(diff[worst]), float(bound[worst]), passed, detail)
+        detail = (
+            f"{int(failing.sum())} of {failing.size} entries beyond tolerance; worst entry "
+            f"{at}: {float(cand_f[worst]):.17g} vs {float(ref_f[worst]):.17g}"
+        )
+        if kind == "trajectory":
+            step = int(np.flatnonzero(failing.reshape(len(failing), -1).any(axis=1))[0])
+            detail = f"first failing step {step}; " + detail
+    return _row(case, name, passed, detail, float(diff[worst]), float(bound[worst]))

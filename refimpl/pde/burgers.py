@@ -25,11 +25,21 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer, check_positive
+from refimpl.validation import (
+    as_float_array,
+    check_choice,
+    check_integer,
+    check_positive,
+    finite_or_overflow,
+)
 from refimpl.vecchia import Matern
 
-from .gauss_newton import Solution, gauss_newton
+from .dense import DenseSolver
+from .gauss_newton import Solution, gauss_newton_loop
 from .measurements import check_not_bool
+from .problems import LINEARIZATION_OVERFLOWS, RESIDUAL_OVERFLOWS, check_state
+from .solve import METHODS
+from .sparse import SparseSolver
 
 __all__ = ["Burgers", "cole_hopf"]
 
@@ -171,53 +181,108 @@ class Burgers:
         return cole_hopf(x, self.T if t is None else t, self.nu)
 
     def initial_state(self, x):
-        """(u₀, u₀', u₀'') at the points."""
+        """(u₀, u₀', u₀'') at points x, shape (m,) or (m, 1) in [−1, 1] -> (m, 3)."""
+        return self._initial_state(check_line("x", x))
+
+    def _initial_state(self, x):
         x = x[:, 0]
         return np.stack(
             [-np.sin(np.pi * x), -np.pi * np.cos(np.pi * x), np.pi**2 * np.sin(np.pi * x)], 1
         )
 
     def linearize(self, state, b):
-        """Weights of (δ, ∂ₓ, ∂ₓ²) and the right-hand side at the state (v, vₓ, vₓₓ)."""
+        """Weights of (δ, ∂ₓ, ∂ₓ²) and the right-hand side at the state (v, vₓ, vₓₓ).
+
+        Parameters
+        ----------
+        state : ndarray, shape (n, 3)
+            (v, vₓ, vₓₓ) at n interior points.
+        b : ndarray, shape (n,)
+            The time step's data bⁿ there.
+
+        Returns
+        -------
+        weights : ndarray, shape (n, 3)
+        rhs : ndarray, shape (n,)
+        """
+        state, b = check_state(self, state, b, "b")
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            result = self._linearize(state, b)
+        return finite_or_overflow(result, "state, b", message=LINEARIZATION_OVERFLOWS)
+
+    def _linearize(self, state, b):
+        """:meth:`linearize` of checked arrays (a Gauss–Newton step)."""
         half = 0.5 * self.dt
         v, vx = state[:, 0], state[:, 1]
         weights = np.stack([1 + half * vx, half * v, np.full_like(v, -half * self.nu)], axis=1)
         return weights, b + half * v * vx
 
     def residual(self, state, b):
-        """u + Δt/2 (u uₓ − ν uₓₓ) − bⁿ."""
+        """u + Δt/2 (u uₓ − ν uₓₓ) − bⁿ, shape (n,); arguments as in :meth:`linearize`."""
+        state, b = check_state(self, state, b, "b")
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            result = self._residual(state, b)
+        return finite_or_overflow(result, "state, b", message=RESIDUAL_OVERFLOWS)
+
+    def _residual(self, state, b):
+        """:meth:`residual` of checked arrays."""
         u, ux, uxx = state.T
         return u + 0.5 * self.dt * (u * ux - self.nu * uxx) - b
 
     def run(self, solver, system, steps, method):
-        """Advance to time T; returns the Solution at T (history of every GN step)."""
+        """Advance to time T; returns the Solution at T (history of every GN step).
+
+        Parameters
+        ----------
+        solver : DenseSolver or SparseSolver
+            Built for ``system``.
+        system : CollocationSystem
+            The solver's system: points in [−1, 1] with this problem's basis.
+        steps : int
+            Gauss–Newton steps per time step (>= 1).
+        method : {"sparse", "dense"}
+            The solver's name, recorded in the Solution.
+
+        Returns
+        -------
+        Solution
+        """
+        if not isinstance(solver, DenseSolver | SparseSolver):
+            raise ValueError(f"solver: expected a DenseSolver or SparseSolver, received {solver!r}")
+        if system is not solver.system:
+            raise ValueError(
+                f"system: expected the solver's collocation system, received {system!r:.80}"
+            )
+        if system.basis != self.basis:
+            raise ValueError(f"system: expected the basis {self.basis}, received {system.basis}")
+        check_line("system", system.points)
+        steps = check_integer("steps", steps, minimum=1, maximum=10_000)
+        method = check_choice("method", method, METHODS)
+        return self._run(solver, system, steps, method)
+
+    def _run(self, solver, system, steps, method):
+        """:meth:`run` of checked arguments."""
         interior = system.interior
-        state = self.initial_state(interior)
+        state = self._initial_state(interior)
         history = []
         half = 0.5 * self.dt
         for n in range(self.time_steps):
             u, ux, uxx = state.T
             b = u - half * (u * ux - self.nu * uxx)
-            state, weights, alpha, steps_taken = gauss_newton(
+            state, weights, alpha, steps_taken = gauss_newton_loop(
                 solver,
-                lambda s, b=b: self.linearize(s, b),
+                lambda s, b=b: self._linearize(s, b),
                 np.zeros(system.n_boundary),
                 state,
                 steps,
-                residual=lambda s, b=b: self.residual(s, b),
+                residual=lambda s, b=b: self._residual(s, b),
             )
             for record in steps_taken:
                 record["time_step"] = n + 1
             history.extend(steps_taken)
 
         def evaluate(x):
-            x = backend.to_numpy(as_float_array("x", check_not_bool("x", x), ndim=(1, 2)))
-            if x.shape[0] == 0 or (x.ndim == 2 and x.shape[1] != 1):
-                raise ValueError(f"x: expected points of shape (m,) or (m, 1), received {x.shape}")
-            x = x.reshape(-1, 1)
-            if np.any(np.abs(x) > 1):
-                raise ValueError("x: expected points in the domain [-1, 1]")
-            return solver.evaluate(weights, alpha, x)
+            return solver.evaluate(weights, alpha, check_line("x", x))
 
         return Solution(
             points=interior,
@@ -229,3 +294,14 @@ class Burgers:
             method=method,
             _evaluate=evaluate,
         )
+
+
+def check_line(name, x):
+    """Return points ``x`` of shape (m,) or (m, 1) in [−1, 1] as (m, 1), or raise ValueError."""
+    x = backend.to_numpy(as_float_array(name, check_not_bool(name, x), ndim=(1, 2)))
+    if x.shape[0] == 0 or (x.ndim == 2 and x.shape[1] != 1):
+        raise ValueError(f"{name}: expected points of shape (m,) or (m, 1), received {x.shape}")
+    x = x.reshape(-1, 1)
+    if np.any(np.abs(x) > 1):
+        raise ValueError(f"{name}: expected points in the domain [-1, 1]")
+    return x

@@ -190,8 +190,8 @@ def elimination_order(boundary, interior):
     nb, ni = boundary.shape[0], interior.shape[0]
     order_b, len_b = maximin(boundary, xp.full(nb, math.inf))
     order_i, len_i = maximin(interior, distances(interior, boundary).min(axis=1))
-    point_order = ([nb + k for k in order_i] + order_b)[::-1]
-    lengths = (len_i + len_b)[::-1]
+    point_order = (order_b + [nb + k for k in order_i])[::-1]  # coarse to fine, reversed
+    lengths = (len_b + len_i)[::-1]
     big_order, big_lengths = [], []
     for k, length in zip(point_order, lengths, strict=True):
         big_order += [k + ni, k] if k >= nb else [k]  # Δδ at interior point k is k + n_i

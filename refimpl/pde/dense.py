@@ -15,7 +15,12 @@ import numpy as np
 import scipy.linalg
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_array_size, check_nonnegative
+from refimpl.validation import (
+    as_float_array,
+    check_array_size,
+    check_nonnegative,
+    finite_or_overflow,
+)
 from refimpl.vecchia.dense import flipped_cholesky
 
 from .functionals import point_values
@@ -26,6 +31,9 @@ from .system import CollocationSystem
 __all__ = ["DenseSolver", "kernel_matvec"]
 
 ENTRIES_PER_CHUNK = 1_000_000  # kernel entries per chunk (each costs ~20 temporaries of 8 bytes)
+
+#: What overflows when a state or solution is not finite although its inputs are.
+OVERFLOW = "the solution overflows"
 
 
 def kernel_matvec(kernel, rows, others, vector):
@@ -75,6 +83,7 @@ def kernel_matvec(kernel, rows, others, vector):
         raise ValueError(f"others: expected rows of width {rows.shape[1]}, received {others.shape}")
     if vector.shape[0] != others.shape[0]:
         raise ValueError(f"vector: expected {others.shape[0]} rows, received {vector.shape}")
+    rows, others = kernel._check_rows(rows, others)  # sizes, orders the kernel has
     return kernel_product(kernel, rows, others, vector)
 
 
@@ -83,17 +92,23 @@ def kernel_product(kernel, rows, others, vector):
     chunk = max(1, ENTRIES_PER_CHUNK // max(others.shape[0], 1))
     out = np.empty((rows.shape[0],) + vector.shape[1:])
     for start in range(0, rows.shape[0], chunk):
-        out[start : start + chunk] = kernel(rows[start : start + chunk], others) @ vector
+        out[start : start + chunk] = (
+            kernel._covariance(rows[start : start + chunk], others) @ vector
+        )
     return out
 
 
 def kernel_block(kernel, rows):
-    """The Gram matrix K(rows, rows), (n, n), assembled in chunks of rows (unchecked)."""
+    """The Gram matrix K(rows, rows), (n, n), assembled in chunks of rows (unchecked).
+
+    ``kernel`` is a MeasurementKernel and ``rows`` are rows it supports (as in
+    :func:`kernel_product`).
+    """
     n = rows.shape[0]
     block = np.empty((n, n))
     chunk = max(1, ENTRIES_PER_CHUNK // max(n, 1))
     for start in range(0, n, chunk):
-        block[start : start + chunk] = kernel(rows[start : start + chunk], rows)
+        block[start : start + chunk] = kernel._covariance(rows[start : start + chunk], rows)
     return block
 
 
@@ -142,6 +157,8 @@ class DenseSolver:
         if not isinstance(system, CollocationSystem):
             raise ValueError(f"system: expected a CollocationSystem, received {system!r}")
         kernel.check_measurements(system.big_measurements(), "kernel")
+        n = system.n_boundary + system.n_interior
+        check_array_size("system", (n, n))  # the Gram matrix Θ of every step
         self.kernel, self.system = kernel, system
         self.nugget = check_nonnegative("nugget", nugget)
 
@@ -151,11 +168,14 @@ class DenseSolver:
         ``info`` holds ``time`` (seconds), ``cg_iterations`` (0) and ``residual``
         (relative residual of the regularized system).
         """
+        w = self.system.check_weights(weights)
+        return self._solve(w, check_rhs(rhs, self.system.n_boundary + len(w)), step)
+
+    def _solve(self, w, rhs, step):
+        """:meth:`solve` of checked weights and right-hand side (the Gauss–Newton step)."""
         start = time.perf_counter()
-        measurements = self.system.combined(weights)
+        measurements = self.system._combined(w)
         n = len(measurements)
-        rhs = check_rhs(rhs, n)
-        check_array_size("points", (n, n))
         theta = kernel_block(self.kernel, measurements.rows())
         theta[np.diag_indices(n)] *= 1.0 + self.nugget
         try:
@@ -174,11 +194,16 @@ class DenseSolver:
 
     def state(self, weights, alpha):
         """Values of the basis measurements of the GP mean at the interior points, (n_i, T)."""
-        rows = self.system.combined(weights).rows()
-        alpha = check_alpha(alpha, len(rows))
+        w = self.system.check_weights(weights)
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w))
+        return finite_or_overflow(self._state(w, alpha), "weights, alpha", message=OVERFLOW)
+
+    def _state(self, w, alpha):
+        """:meth:`state` of checked arguments, unchecked result (the Gauss–Newton step)."""
+        rows = self.system._combined(w).rows()
         return np.stack(
             [
-                kernel_matvec(self.kernel, t.rows(), rows, alpha)
+                kernel_product(self.kernel, t.rows(), rows, alpha)
                 for t in self.system.type_measurements
             ],
             axis=1,
@@ -186,10 +211,11 @@ class DenseSolver:
 
     def evaluate(self, weights, alpha, points):
         """The GP mean at new points, shape (m,)."""
-        rows = self.system.combined(weights).rows()
-        alpha = check_alpha(alpha, len(rows))
+        w = self.system.check_weights(weights)
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w))
         new_rows = new_point_rows(points, self.system.boundary.shape[1])
-        return kernel_matvec(self.kernel, new_rows, rows, alpha)
+        values = kernel_product(self.kernel, new_rows, self.system._combined(w).rows(), alpha)
+        return finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
 
 
 def check_alpha(alpha, n):

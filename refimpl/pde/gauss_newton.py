@@ -112,6 +112,17 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
             f"state: expected shape ({system.n_interior}, {system.n_types}), received {state.shape}"
         )
     steps = check_integer("steps", steps, minimum=1, maximum=10_000)
+    return gauss_newton_loop(solver, linearize, boundary_values, state, steps, residual)
+
+
+def gauss_newton_loop(solver, linearize, boundary_values, state, steps, residual=None):
+    """:func:`gauss_newton` of checked arguments: the loop, with the solvers' unchecked steps.
+
+    The callables' results are checked each step (they are the caller's code); the
+    solvers' own checks are not repeated.
+    """
+    system = solver.system
+    shapes = ((system.n_interior, system.n_types), (system.n_interior,))
     history = []
     for step in range(1, steps + 1):
         try:
@@ -121,6 +132,11 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
             raise ValueError(
                 f"linearize: expected it to return (weights, rhs) arrays; {error}"
             ) from None
+        if (weights.shape, rhs.shape) != shapes:
+            raise ValueError(
+                f"linearize: expected it to return weights of shape {shapes[0]} and rhs of "
+                f"shape {shapes[1]}, received {weights.shape} and {rhs.shape}"
+            )
         rhs = np.concatenate([boundary_values, rhs])
         largest = np.max(np.abs(np.concatenate([weights.ravel(), rhs.ravel()])), initial=0.0)
         if not largest <= LARGEST:  # also NaN
@@ -130,8 +146,8 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
                 "the solution",
                 step,
             )
-        alpha, info = solver.solve(weights, rhs, step)
-        new_state = solver.state(weights, alpha)
+        alpha, info = solver._solve(weights, rhs, step)
+        new_state = solver._state(weights, alpha)
         size = np.max(np.abs(new_state)) if new_state.size else 0.0
         if not np.isfinite(size) or size > 1e150:
             raise DivergenceError(

@@ -29,6 +29,8 @@ there, so each entry is its limit.
 
 from __future__ import annotations
 
+from math import isqrt
+
 import numpy as np
 
 from refimpl import backend
@@ -136,6 +138,11 @@ class MeasurementKernel:
         -------
         K : ndarray, shape (..., n, m)
         """
+        X, Y = self._check_rows(X, Y)
+        return self._covariance(X, Y)
+
+    def _check_rows(self, X, Y=None):
+        """Return ``X, Y`` as finite float rows of one width the kernel supports, or raise."""
         X = backend.to_numpy(as_float_array("X", X))
         Y = X if Y is None else backend.to_numpy(as_float_array("Y", Y))
         if X.ndim < 2 or Y.ndim < 2 or X.shape[-1] != Y.shape[-1]:
@@ -146,14 +153,20 @@ class MeasurementKernel:
         d = dimension_of_rows(X.shape[-1], "X, Y")
         check_coordinates("X, Y", X)
         check_coordinates("X, Y", Y)
-        x, a0, a1, A = _split(X, d)
-        y, b0, b1, B = _split(Y, d)
-        order = max(_order(a1, A), _order(b1, B))
+        order = max(_order(*_split(X, d)[2:]), _order(*_split(Y, d)[2:]))
         if order > self.order:
             raise ValueError(
                 f"X, Y: measurements of derivative order {order} need a smoother kernel than "
                 f"{self.base!r} (it supports order <= {self.order})"
             )
+        return X, Y
+
+    def _covariance(self, X, Y):
+        """:meth:`__call__` without its checks: rows of one width, orders the kernel has."""
+        d = isqrt(X.shape[-1]) - 1  # width (d + 1)²
+        x, a0, a1, A = _split(X, d)
+        y, b0, b1, B = _split(Y, d)
+        order = max(_order(a1, A), _order(b1, B))
         if order == 2 and _isotropic(a1, A, d) and _isotropic(b1, B, d):
             return self._laplacian_case(x, y, a0, b0, A, B, d)
         # Components as lists of (..., n, m) arrays: d is small, and elementwise products
@@ -166,7 +179,7 @@ class MeasurementKernel:
         pairs = [(0, 0), (1, 1), (1, 0), (2, 2)][: 1 if order == 0 else 4]
         if order == 2:
             pairs += [(3, 3), (2, 1), (4, 4), (3, 2), (2, 0)]
-        values = self.radial.evaluate(pairs, r)
+        values = self.radial._evaluate(pairs, r)
 
         def G(k, m, r):
             return values[(k, m)]
@@ -205,7 +218,7 @@ class MeasurementKernel:
     def _laplacian_case(self, x, y, a0, b0, A, B, d):
         """Diracs plus Laplacians only: three radial functions, no tensors (see radial)."""
         r = np.sqrt(sum((x[..., :, None, i] - y[..., None, :, i]) ** 2 for i in range(d)))
-        F0, F1, F2 = self.radial.laplacian_forms(d, r)
+        F0, F1, F2 = self.radial._laplacian_forms(d, r)
         la, lb = A[..., :, None, 0, 0], B[..., None, :, 0, 0]
         a0_, b0_ = a0[..., :, None], b0[..., None, :]
         F0 *= a0_ * b0_
@@ -235,5 +248,9 @@ class MeasurementKernel:
 
     def variances(self, measurements):
         r"""The diagonal of the Gram matrix, :math:`\phi_k^x\phi_k^y k(x_k, x_k)`, shape (n,)."""
-        rows = self.check_measurements(measurements).rows()[:, None, :]  # (n, 1, w)
-        return self(rows, rows)[:, 0, 0]
+        return self._variances(self.check_measurements(measurements))
+
+    def _variances(self, measurements):
+        """:meth:`variances` of measurements the kernel is known to support."""
+        rows = measurements.rows()[:, None, :]  # (n, 1, w)
+        return self._covariance(rows, rows)[:, 0, 0]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_integer
+from refimpl.validation import as_float_array, check_array_type, check_integer
 
 __all__ = [
     "Measurements",
@@ -173,19 +173,62 @@ class Measurements:
 
     def scaled(self, factors):
         """The measurements multiplied by ``factors`` (shape (n,)), e.g. to unit variance."""
-        f = backend.to_numpy(as_float_array("factors", factors, ndim=1))
+        f = backend.to_numpy(as_float_array("factors", check_not_bool("factors", factors), ndim=1))
         if f.shape != (len(self),):
             raise ValueError(f"factors: expected shape ({len(self)},), received {f.shape}")
-        return Measurements(
-            self.points, self.value * f, self.gradient * f[:, None], self.hessian * f[:, None, None]
+        scaled = self._scaled(f)
+        largest = max(float(np.max(np.abs(w), initial=0.0)) for w in scaled._weights())
+        if largest > LARGEST:
+            raise ValueError(
+                f"factors: the scaled weights reach {largest:.3g}; expected weights of "
+                f"magnitude <= {LARGEST:g} (squares must not overflow)"
+            )
+        return scaled
+
+    def _scaled(self, f):
+        """:meth:`scaled` without its checks."""
+        return unchecked_measurements(
+            self.points,
+            self.value * f,
+            self.gradient * f[:, None],
+            self.hessian * f[:, None, None],
         )
 
+    def _weights(self):
+        return self.value, self.gradient, self.hessian
+
     def take(self, index):
-        """The measurements at positions ``index``."""
-        index = np.asarray(index)
-        return Measurements(
+        """The measurements at positions ``index`` (a 1-D array of integers in [0, n))."""
+        check_array_type("index", index)
+        check_not_bool("index", index)
+        try:
+            index = np.asarray(backend.to_numpy(index))
+        except (TypeError, ValueError):
+            index = np.asarray(None)
+        n = len(self)
+        if index.ndim != 1 or index.dtype.kind not in "iu" or index.size == 0:
+            raise ValueError(
+                "index: expected a non-empty 1-D array of integer positions, received "
+                f"{index!r:.80}"
+            )
+        if np.any(index < 0) or np.any(index >= n):
+            raise ValueError(
+                f"index: expected positions 0 <= index < {n}, received {int(index.min())} to "
+                f"{int(index.max())}"
+            )
+        return unchecked_measurements(
             self.points[index], self.value[index], self.gradient[index], self.hessian[index]
         )
+
+
+def unchecked_measurements(points, value, gradient, hessian):
+    """Measurements from arrays already checked and shaped (no copy, no checks)."""
+    out = object.__new__(Measurements)
+    for name, array in zip(
+        ("points", "value", "gradient", "hessian"), (points, value, gradient, hessian), strict=True
+    ):
+        object.__setattr__(out, name, array)
+    return out
 
 
 def dimension_of_rows(width, name="X"):

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl.validation import finite_or_overflow
 from refimpl.vecchia import Matern
 
-from .problems import check_unit_square, unit_square_grid
+from .problems import (
+    LINEARIZATION_OVERFLOWS,
+    RESIDUAL_OVERFLOWS,
+    check_count,
+    check_state,
+    check_unit_square,
+    unit_square_grid,
+)
 
 __all__ = ["MongeAmpere"]
 
@@ -68,15 +76,42 @@ class MongeAmpere:
         return np.exp(s) * (1.0 + s)
 
     def initial_state(self, n):
-        """v = 0 with v₁₁ = v₂₂ = 1, v₁₂ = 0."""
-        return np.tile([0.0, 1.0, 0.0, 1.0], (n, 1))
+        """v = 0 with v₁₁ = v₂₂ = 1, v₁₂ = 0 at n interior points, shape (n, 4)."""
+        return np.tile([0.0, 1.0, 0.0, 1.0], (check_count(n), 1))
 
     def linearize(self, state, f):
-        """Weights of (δ, ∂₁₁, ∂₁₂, ∂₂₂) and the right-hand side at the state."""
+        """Weights of (δ, ∂₁₁, ∂₁₂, ∂₂₂) and the right-hand side at the state.
+
+        Parameters
+        ----------
+        state : ndarray, shape (n, 4)
+            (v, v₁₁, v₁₂, v₂₂) at n interior points.
+        f : ndarray, shape (n,)
+            The right-hand side there.
+
+        Returns
+        -------
+        weights : ndarray, shape (n, 4)
+        rhs : ndarray, shape (n,)
+        """
+        state, f = check_state(self, state, f, "f")
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            result = self._linearize(state, f)
+        return finite_or_overflow(result, "state, f", message=LINEARIZATION_OVERFLOWS)
+
+    def _linearize(self, state, f):
+        """:meth:`linearize` of checked arrays (a Gauss–Newton step)."""
         v11, v12, v22 = state[:, 1], state[:, 2], state[:, 3]
         weights = np.stack([np.zeros_like(v11), v22, -2.0 * v12, v11], axis=1)
         return weights, f + v11 * v22 - v12**2
 
     def residual(self, state, f):
-        """det D²v − f at the interior points."""
+        """det D²v − f at the interior points, shape (n,); arguments as in :meth:`linearize`."""
+        state, f = check_state(self, state, f, "f")
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            result = self._residual(state, f)
+        return finite_or_overflow(result, "state, f", message=RESIDUAL_OVERFLOWS)
+
+    def _residual(self, state, f):
+        """:meth:`residual` of checked arrays."""
         return state[:, 1] * state[:, 3] - state[:, 2] ** 2 - f

@@ -29,13 +29,13 @@ Two placements of the derivative measurements in the elimination order:
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from refimpl import backend
 from refimpl.validation import check_array_type, check_choice, check_integer
 from refimpl.vecchia import check_points, conditional_maximin_ordering, maximin_ordering
 
 from .measurements import check_coordinates
+from .system import check_apart
 
 __all__ = ["multiset_maximin_ordering", "measurement_ordering", "PLACEMENTS"]
 
@@ -99,13 +99,7 @@ def multiset_maximin_ordering(boundary, interior, p=1):
     p = check_integer("p", p, minimum=1)
     nb = boundary.shape[0]
     order_b, lengths_b = maximin_ordering(boundary, p=min(p, nb))
-    gap, nearest = cKDTree(boundary).query(interior)
-    if np.any(gap == 0):
-        i = int(np.flatnonzero(gap == 0)[0])
-        raise ValueError(
-            f"interior: expected points apart from the boundary points, received interior[{i}] "
-            f"== boundary[{int(nearest[i])}]"
-        )
+    check_apart(boundary, interior)
     order_i, lengths_i = conditional_maximin_ordering(interior, boundary, p=min(p, nb))
     return np.concatenate([order_i + nb, order_b]), np.concatenate([lengths_i, lengths_b])
 

@@ -11,12 +11,23 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_positive
+from refimpl.validation import (
+    as_float_array,
+    check_array_size,
+    check_integer,
+    check_positive,
+    finite_or_overflow,
+)
 from refimpl.vecchia import Matern
 
 from .measurements import check_not_bool
 
-__all__ = ["NonlinearElliptic", "unit_square_grid", "check_unit_square"]
+__all__ = ["NonlinearElliptic", "unit_square_grid", "check_unit_square", "check_state"]
+
+
+#: What overflows when a linearization or residual of finite arrays is not finite.
+LINEARIZATION_OVERFLOWS = "the linearization overflows; expected a state of moderate size"
+RESIDUAL_OVERFLOWS = "the residual overflows; expected a state of moderate size"
 
 
 def unit_square_grid(h):
@@ -72,6 +83,35 @@ def check_unit_square(name, x):
     if np.any(x < 0) or np.any(x > 1):
         raise ValueError(f"{name}: expected points in the domain [0, 1]^2, received some outside")
     return x
+
+
+def check_state(problem, state, data, data_name):
+    """Return ``state`` (n, T) and ``data`` (n,) of a problem as float arrays, or raise.
+
+    ``state`` holds the basis measurements (``problem.basis``, T of them) of an iterate at
+    n interior points; ``data`` the right-hand side there, named ``data_name``.
+    """
+    state = backend.to_numpy(as_float_array("state", check_not_bool("state", state), ndim=2))
+    types = len(problem.basis)
+    if state.shape[0] == 0 or state.shape[1] != types:
+        raise ValueError(
+            f"state: expected shape (n, {types}) of the basis {problem.basis}, received "
+            f"{state.shape}"
+        )
+    data = backend.to_numpy(as_float_array(data_name, check_not_bool(data_name, data), ndim=1))
+    if data.shape != (state.shape[0],):
+        raise ValueError(
+            f"{data_name}: expected shape ({state.shape[0]},) like the state's rows, received "
+            f"{data.shape}"
+        )
+    return state, data
+
+
+def check_count(n):
+    """Return ``n`` as a number of interior points whose (n, 4) state fits in memory."""
+    n = check_integer("n", n, minimum=1)
+    check_array_size("n", (n, 4))  # the widest state, Monge–Ampère's
+    return n
 
 
 class NonlinearElliptic:
@@ -162,15 +202,45 @@ class NonlinearElliptic:
         return 2.0 * self._series(x, 2) + self.alpha * self.truth(x) ** self.m
 
     def initial_state(self, n):
-        """v = 0 (and Δv = 0)."""
-        return np.zeros((n, 2))
+        """v = 0 (and Δv = 0) at n interior points, shape (n, 2)."""
+        return np.zeros((check_count(n), 2))
 
     def linearize(self, state, f):
-        """Weights of (δ, Δδ) and the right-hand side at the state (v, Δv)."""
+        """Weights of (δ, Δδ) and the right-hand side at the state (v, Δv).
+
+        Parameters
+        ----------
+        state : ndarray, shape (n, 2)
+            v and Δv at n interior points.
+        f : ndarray, shape (n,)
+            The right-hand side there.
+
+        Returns
+        -------
+        weights : ndarray, shape (n, 2)
+        rhs : ndarray, shape (n,)
+        """
+        state, f = check_state(self, state, f, "f")
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            result = self._linearize(state, f)
+        return finite_or_overflow(result, "state, f", message=LINEARIZATION_OVERFLOWS)
+
+    def _linearize(self, state, f):
+        """:meth:`linearize` of checked arrays (a Gauss–Newton step)."""
         v = state[:, 0]
         weights = np.stack([self.alpha * self.m * v ** (self.m - 1), -np.ones_like(v)], axis=1)
         return weights, f + self.alpha * (self.m - 1) * v**self.m
 
     def residual(self, state, f):
-        """The PDE residual −Δv + α v^m − f at the interior points."""
+        """The PDE residual −Δv + α v^m − f at the interior points, shape (n,).
+
+        ``state`` (n, 2) and ``f`` (n,) as in :meth:`linearize`.
+        """
+        state, f = check_state(self, state, f, "f")
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            result = self._residual(state, f)
+        return finite_or_overflow(result, "state, f", message=RESIDUAL_OVERFLOWS)
+
+    def _residual(self, state, f):
+        """:meth:`residual` of checked arrays."""
         return -state[:, 1] + self.alpha * state[:, 0] ** self.m - f

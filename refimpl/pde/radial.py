@@ -36,17 +36,27 @@ decides the highest derivative order a kernel supports. For the Gaussian kernel,
 from __future__ import annotations
 
 from fractions import Fraction
-from math import factorial, sqrt
+from math import factorial, log, sqrt
 
 import numpy as np
 
 from refimpl import backend
+from refimpl.validation import as_float_array, check_integer
 from refimpl.vecchia import Gaussian, Matern
+
+from .measurements import check_not_bool
 
 __all__ = ["RadialDerivatives", "MAX_ORDER"]
 
 #: Highest derivative order of one measurement (second derivatives, the Laplacian).
 MAX_ORDER = 2
+
+# Past these arguments e^{-x} (Matérn, x = c r) and e^{-r²/2l²} (Gaussian, r/l) underflow
+# to exactly 0 (e^{-745.2} is the smallest subnormal), so every G_{k,m} is exactly 0
+# there. Capping x and r/l at them changes no finite value and keeps the polynomial
+# factors finite where the distance is huge (otherwise inf · 0 = NaN).
+_MATERN_CAP = 800.0
+_GAUSSIAN_CAP = 40.0  # (40²)/2 = 800
 
 # (k, m) pairs that a covariance of two measurements of order <= 2 needs: total order
 # n = 0..4 and k from ceil(n/2) to n, with m = 2k - n.
@@ -123,6 +133,9 @@ class RadialDerivatives:
                     f"(closed-form derivatives), received nu = {kernel.nu!r}"
                 )
             self._init_matern(int(p), kernel.length_scale, kernel.variance)
+            # G_{k,m} = σ² c^{2k−m} e^{−x} x^m Q_k(x): powers of c up to the largest 2k − m
+            powers = max(2 * k - m for k, m in self._poly)
+            _check_scales(kernel, self.c, powers, self.variance)
         elif isinstance(kernel, Gaussian):
             if not isinstance(kernel.length_scale, float):
                 raise ValueError(
@@ -132,6 +145,8 @@ class RadialDerivatives:
             self.kind = "gaussian"
             self.order = MAX_ORDER
             self.length_scale, self.variance = kernel.length_scale, kernel.variance
+            # g_k = σ² (−1/l²)^k e^{−r²/2l²}, k <= 2·order: powers of 1/l up to 4·order
+            _check_scales(kernel, 1.0 / self.length_scale, 4 * self.order, self.variance)
         else:
             raise ValueError(
                 "kernel: expected refimpl.vecchia.Matern (half-integer nu) or "
@@ -170,23 +185,80 @@ class RadialDerivatives:
         self.order = min(self.order, MAX_ORDER)
 
     def __call__(self, k, m, r):
-        r"""Evaluate :math:`G_{k,m}(r)` on an array of distances ``r >= 0``."""
-        return self.evaluate([(k, m)], r)[(k, m)]
+        r"""Evaluate :math:`G_{k,m}(r)` on an array of distances ``r >= 0``.
+
+        Parameters
+        ----------
+        k, m : int
+            :math:`0 \le m \le k`, total derivative order :math:`2k - m` at most
+            ``2 * order``.
+        r : float or ndarray
+            Distances, any shape.
+
+        Returns
+        -------
+        ndarray, the shape of ``r``
+        """
+        k = check_integer("k", k, minimum=0)
+        m = check_integer("m", m, minimum=0)
+        self._check_pairs([(k, m)], "k, m")
+        return self._evaluate([(k, m)], _check_distances(r))[(k, m)]
 
     def evaluate(self, pairs, r):
-        r"""Evaluate several :math:`G_{k,m}` at once (one exponential), as a dict."""
+        r"""Evaluate several :math:`G_{k,m}` at once (one exponential), as a dict.
+
+        Parameters
+        ----------
+        pairs : sequence of (int, int)
+            The (k, m) pairs, each as in :meth:`__call__`.
+        r : float or ndarray
+            Distances >= 0, any shape.
+
+        Returns
+        -------
+        dict
+            (k, m) -> ndarray of the shape of ``r``.
+        """
+        if not isinstance(pairs, list | tuple) or not pairs:
+            raise ValueError(
+                f"pairs: expected a non-empty list of (k, m) pairs, received {pairs!r:.80}"
+            )
+        checked = []
+        for pair in pairs:
+            if (
+                not isinstance(pair, list | tuple)
+                or len(pair) != 2
+                or any(
+                    isinstance(v, bool | np.bool_) or not isinstance(v, int | np.integer)
+                    for v in pair
+                )
+            ):
+                raise ValueError(f"pairs: expected (k, m) pairs of integers, received {pair!r:.80}")
+            checked.append((int(pair[0]), int(pair[1])))
+        self._check_pairs(checked, "pairs")
+        return self._evaluate(checked, _check_distances(r))
+
+    def _check_pairs(self, pairs, name):
+        """Raise ValueError naming ``name`` for a pair without a finite closed form here."""
+        available = self._poly if self.kind == "matern" else _PAIRS
+        top = max(2 * k - m for k, m in available)
+        for k, m in pairs:
+            if (k, m) not in available:
+                raise ValueError(
+                    f"{name}: expected 0 <= m <= k with total order 2k - m <= {top} (this "
+                    f"kernel supports measurements of order <= {self.order}), received "
+                    f"(k, m) = ({k}, {m})"
+                )
+
+    def _evaluate(self, pairs, r):
+        """:meth:`evaluate` without its checks (pairs available, r >= 0 finite)."""
         xp = backend.array_namespace(r)
         if self.kind == "gaussian":
             scale = self.length_scale
+            r = xp.minimum(r, _GAUSSIAN_CAP * scale)
             e = self.variance * xp.exp(-0.5 * (r / scale) ** 2)
             return {(k, m): (-1.0 / scale**2) ** k * r**m * e for k, m in pairs}
-        for k, m in pairs:
-            if (k, m) not in self._poly:
-                raise ValueError(
-                    f"kernel: derivatives of total order {2 * k - m} are not finite for this "
-                    f"Matérn kernel (it supports measurements of order <= {self.order})"
-                )
-        x = self.c * r
+        x = xp.minimum(self.c * r, _MATERN_CAP)
         e = self.variance * xp.exp(-x)
         return {
             (k, m): _horner(self.c ** (2 * k - m) * self._poly[(k, m)], x) * e for k, m in pairs
@@ -203,9 +275,30 @@ class RadialDerivatives:
 
             F_0 = G_{00},\quad F_1 = d\,G_{10} + G_{22},\quad
             F_2 = G_{44} + (2d + 4)\,G_{32} + d(d + 2)\,G_{20}.
+
+        Parameters
+        ----------
+        d : int
+            The dimension, >= 1.
+        r : float or ndarray
+            Distances >= 0, any shape.
+
+        Returns
+        -------
+        tuple of three ndarrays, the shape of ``r``
         """
-        if self.kind == "gaussian" or self.order < 2:
-            G = self.evaluate([(0, 0), (1, 0), (2, 2), (4, 4), (3, 2), (2, 0)], r)
+        d = check_integer("d", d, minimum=1)
+        if self.order < MAX_ORDER:
+            raise ValueError(
+                f"kernel: Laplacians need derivatives of order {MAX_ORDER}; this kernel "
+                f"supports order <= {self.order}"
+            )
+        return self._laplacian_forms(d, _check_distances(r))
+
+    def _laplacian_forms(self, d, r):
+        """:meth:`laplacian_forms` without its checks."""
+        if self.kind == "gaussian":
+            G = self._evaluate([(0, 0), (1, 0), (2, 2), (4, 4), (3, 2), (2, 0)], r)
             return (
                 G[(0, 0)],
                 d * G[(1, 0)] + G[(2, 2)],
@@ -228,9 +321,38 @@ class RadialDerivatives:
                 combine((1.0, (4, 4)), (2 * d + 4, (3, 2)), (d * (d + 2), (2, 0))),
             )
             self._forms[d] = polys
-        x = self.c * r
+        x = np.minimum(self.c * r, _MATERN_CAP)
         e = self.variance * np.exp(-x)
         return tuple(_horner(p, x) * e for p in polys)
+
+
+def _check_distances(r):
+    """Return ``r`` as a finite float array of distances >= 0, or raise ValueError naming it."""
+    r = as_float_array("r", check_not_bool("r", r))
+    xp = backend.array_namespace(r)
+    if r.size and bool(xp.any(r < 0)):
+        raise ValueError(f"r: expected distances >= 0, received {float(xp.min(r)):.3g}")
+    return r
+
+
+def _check_scales(kernel, c, powers, variance):
+    """Refuse a kernel whose derivative factors σ² c^j, j <= powers, are not normal floats.
+
+    They scale every covariance of derivative measurements (the variance of a Laplacian is
+    σ² c⁴ times a constant): outside the float range every such covariance under- or
+    overflows, and the error would surface later naming another argument. The powers of
+    c are monotone in j, so the ends j = 0 and j = powers suffice; logarithms, because
+    the powers themselves may overflow.
+    """
+    low, high = log(np.finfo(float).tiny), log(np.finfo(float).max)
+    for j in (0, powers):
+        for value in (j * log(c), j * log(c) + log(variance)):
+            if not low <= value <= high:
+                raise ValueError(
+                    f"kernel: the derivatives of {kernel!r} scale as σ² c^{j} = e^{value:.4g} "
+                    "(c the inverse length scale), outside the float range; expected a "
+                    "length scale and variance of moderate size"
+                )
 
 
 def _horner(coeffs, x):

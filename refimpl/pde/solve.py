@@ -8,7 +8,7 @@ measurements are ordered boundary first (coarse) then interior (see
 
 from __future__ import annotations
 
-from refimpl.validation import check_choice
+from refimpl.validation import check_array_size, check_choice
 
 from .dense import DenseSolver
 from .gauss_newton import Solution, gauss_newton
@@ -29,6 +29,8 @@ def make_solver(method, kernel, system, nugget, options):
     if method == "dense":
         if options:
             raise ValueError(f"options: the dense solver takes none, received {sorted(options)}")
+        n = system.n_boundary + system.n_interior
+        check_array_size("h", (n, n))  # the Gram matrix: h decides its size
         return DenseSolver(kernel, system, nugget)
     allowed = (
         "rho",
@@ -117,17 +119,18 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
         return run(solver, system, steps, method)
     f = problem.rhs(interior)
     g = problem.truth(boundary)
-
-    def linearize(state):
-        return problem.linearize(state, f)
+    # the Gauss–Newton steps call the problem's unchecked forms: f and the iterates are
+    # checked arrays of the right shapes
+    linearize = getattr(problem, "_linearize", problem.linearize)
+    residual = getattr(problem, "_residual", problem.residual)
 
     state, weights, alpha, history = gauss_newton(
         solver,
-        linearize,
+        lambda state: linearize(state, f),
         g,
         problem.initial_state(system.n_interior),
         steps,
-        residual=lambda state: problem.residual(state, f),
+        residual=lambda state: residual(state, f),
     )
 
     def evaluate(x):

@@ -62,8 +62,10 @@ import numpy as np
 import scipy.sparse.linalg as spla
 from scipy.spatial import cKDTree
 
+from refimpl import backend
 from refimpl.validation import (
     DivergenceError,
+    as_float_array,
     check_array_size,
     check_integer,
     check_nonnegative,
@@ -75,6 +77,7 @@ from refimpl.vecchia.points import check_rho
 
 from .dense import (
     ENTRIES_PER_CHUNK,
+    OVERFLOW,
     check_alpha,
     check_rhs,
     kernel_block,
@@ -82,6 +85,7 @@ from .dense import (
     new_point_rows,
 )
 from .kernels import MeasurementKernel
+from .measurements import check_not_bool
 from .ordering import measurement_ordering, multiset_maximin_ordering
 from .system import CollocationSystem
 
@@ -242,7 +246,7 @@ class SparseSolver:
         start = time.perf_counter()
         big_groups = supernodes(ball_pattern(big.points[self.order], lengths, rho), lengths, lam)
         self._radius = check_rho(rho) * fine
-        self._tree, self._state = None, None  # for evaluate: the points' tree, (key, β, c)
+        self._tree, self._cache = None, None  # for evaluate: the points' tree, (key, β, c)
         points = system.points[point_order]
         rho_system = rho if rho_system is None else check_rho(rho_system, "rho_system")
         self.groups = supernodes(
@@ -251,7 +255,7 @@ class SparseSolver:
         self.timings["pattern"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        self.scale = 1.0 / np.sqrt(kernel.variances(big))  # (N_big,)
+        self.scale = 1.0 / np.sqrt(kernel._variances(big))  # (N_big,)
         rows = big.scaled(self.scale).rows()[self.order]
         L = supernodal_kl_factor(rows, kernel, big_groups, nugget=self.nugget)
         self.nnz["big"] = L.nnz
@@ -259,7 +263,25 @@ class SparseSolver:
         self.timings["factor"] = time.perf_counter() - start
 
     def apply_big(self, y):
-        r"""The approximate :math:`\Theta_{\text{big}}\, y` (two triangular solves)."""
+        r"""The approximate :math:`\Theta_{\text{big}}\, y` (two triangular solves).
+
+        Parameters
+        ----------
+        y : ndarray, shape (n_b + T n_i,)
+            A vector on the big list, in its natural layout.
+
+        Returns
+        -------
+        ndarray, shape (n_b + T n_i,)
+        """
+        y = backend.to_numpy(as_float_array("y", check_not_bool("y", y), ndim=1))
+        n = len(self.order)
+        if y.shape != (n,):
+            raise ValueError(f"y: expected shape ({n},) of the big list, received {y.shape}")
+        return finite_or_overflow(self._apply_big(y), "y", message="the product overflows")
+
+    def _apply_big(self, y):
+        """:meth:`apply_big` of a checked vector (a CG iteration's product)."""
         z = np.empty_like(y)
         w = (y / self.scale)[self.order]
         z[self.order] = self._big.inverse_transpose(self._big.inverse(w))
@@ -271,13 +293,17 @@ class SparseSolver:
         ``info`` holds ``time`` (seconds of the step), ``factor_time``, ``cg_time``,
         ``cg_iterations`` and ``residual`` (CG's final relative residual).
         """
+        w = self.system.check_weights(weights)
+        return self._solve(w, check_rhs(rhs, self.system.n_boundary + len(w)), step)
+
+    def _solve(self, w, rhs, step):
+        """:meth:`solve` of checked weights and right-hand side (the Gauss–Newton step)."""
         start = time.perf_counter()
         system = self.system
-        A = system.weight_matrix(weights)
+        A = system._weight_matrix(w)
         n = A.shape[0]
-        rhs = check_rhs(rhs, n)
-        measurements = system.combined(weights)
-        variances = self.kernel.variances(measurements)
+        measurements = system._combined(w)
+        variances = self.kernel._variances(measurements)
         if not np.all(variances > 1e-280):
             k = int(np.flatnonzero(~(variances > 1e-280))[0]) - system.n_boundary
             raise ValueError(
@@ -286,13 +312,13 @@ class SparseSolver:
             )
         scale = 1.0 / np.sqrt(variances)
         if self.precondition:
-            rows = measurements.scaled(scale).rows()[self.point_order]
+            rows = measurements._scaled(scale).rows()[self.point_order]
             L = supernodal_kl_factor(rows, self.kernel, self.groups, nugget=self.nugget)
             self.nnz["system"] = L.nnz
         factor_time = time.perf_counter() - start
 
         def theta(x):
-            return A @ self.apply_big(A.T @ np.ravel(x))
+            return A @ self._apply_big(A.T @ np.ravel(x))
 
         def precondition(x):
             y = (scale * np.ravel(x))[self.point_order]
@@ -338,8 +364,14 @@ class SparseSolver:
 
     def state(self, weights, alpha):
         """Values of the basis measurements of the GP mean at the interior points, (n_i, T)."""
-        A = self.system.weight_matrix(weights)
-        beta = self.apply_big(A.T @ check_alpha(alpha, A.shape[0]))
+        w = self.system.check_weights(weights)
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w))
+        return finite_or_overflow(self._state(w, alpha), "weights, alpha", message=OVERFLOW)
+
+    def _state(self, w, alpha):
+        """:meth:`state` of checked arguments, unchecked result (the Gauss–Newton step)."""
+        A = self.system._weight_matrix(w)
+        beta = self._apply_big(A.T @ alpha)
         nb, ni = self.system.n_boundary, self.system.n_interior
         return beta[nb:].reshape(self.system.n_types, ni).T
 
@@ -360,25 +392,25 @@ class SparseSolver:
         """
         system = self.system
         d = system.boundary.shape[1]
-        A = system.weight_matrix(weights)
+        A = system._weight_matrix(system.check_weights(weights))
         alpha = check_alpha(alpha, A.shape[0])
         new_rows = new_point_rows(points, d)  # (m, w)
         points = new_rows[:, :d]
         key = (A.data.tobytes(), alpha.tobytes())
-        if self._state is None or self._state[0] != key:
-            self._state = (key, self.apply_big(A.T @ alpha), None)  # β: (N_big,)
-        beta = self._state[1]
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self._apply_big(A.T @ alpha), None)  # β: (N_big,)
+        beta = self._cache[1]
         big_rows = system.big_measurements().rows()  # (N_big, w)
         everything = np.vstack([system.points, points])
         diameter = float(np.linalg.norm(everything.max(axis=0) - everything.min(axis=0)))
         if self._radius >= diameter:  # every N is the whole list: one solve for all
-            if self._state[2] is None:
+            if self._cache[2] is None:
                 n = len(big_rows)
                 check_array_size("rho", (4, n, n))  # Θ_big, its scaled copy, the LU's
                 theta = kernel_block(self.kernel, big_rows)
-                self._state = (key, beta, _conditioned(theta[None], beta[None])[0])
-            values = kernel_product(self.kernel, new_rows, big_rows, self._state[2])
-            return finite_or_overflow(values, "weights, alpha", message="the solution overflows")
+                self._cache = (key, beta, _conditioned(theta[None], beta[None])[0])
+            values = kernel_product(self.kernel, new_rows, big_rows, self._cache[2])
+            return finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
         neighbours = self._neighbour_measurements(points)  # (m, s), -1 pads
         size = neighbours.shape[1]
         check_array_size("rho", (4, size, size))
@@ -390,13 +422,17 @@ class SparseSolver:
             valid = index >= 0
             rows = big_rows[np.where(valid, index, 0)]  # (b, s, w)
             # padding: identity rows and columns of Θ_NN, zero cross-covariance and state
-            theta = self.kernel(rows) * (valid[:, :, None] & valid[:, None, :])  # (b, s, s)
+            theta = self.kernel._covariance(rows, rows) * (
+                valid[:, :, None] & valid[:, None, :]
+            )  # (b, s, s)
             theta[:, diagonal, diagonal] += ~valid
-            cross = self.kernel(new_rows[start : start + chunk, None], rows)[:, 0] * valid
+            cross = (
+                self.kernel._covariance(new_rows[start : start + chunk, None], rows)[:, 0] * valid
+            )
             state = np.where(valid, beta[np.where(valid, index, 0)], 0.0)  # (b, s)
             coefficients = _conditioned(theta, state)
             values[start : start + chunk] = np.einsum("bs,bs->b", cross, coefficients)
-        return finite_or_overflow(values, "weights, alpha", message="the solution overflows")
+        return finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
 
     def _neighbour_measurements(self, points):
         """Big-list indices of the measurements at the collocation points near each point.

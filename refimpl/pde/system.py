@@ -31,6 +31,7 @@ import re
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.spatial import cKDTree
 
 from refimpl import backend
 from refimpl.validation import as_float_array
@@ -43,9 +44,9 @@ from .functionals import (
     point_values,
     second_derivatives,
 )
-from .measurements import Measurements, check_coordinates, check_not_bool
+from .measurements import check_coordinates, check_not_bool, unchecked_measurements
 
-__all__ = ["CollocationSystem", "basis_measurements"]
+__all__ = ["CollocationSystem", "basis_measurements", "check_apart"]
 
 
 def basis_measurements(name, points):
@@ -91,6 +92,23 @@ def basis_measurements(name, points):
     if match.group(2) is None:
         return first_derivatives(points, i)
     return second_derivatives(points, i, int(match.group(2)))
+
+
+def check_apart(boundary, interior):
+    """Raise ValueError naming ``interior`` if one of its points is a boundary point.
+
+    A point in both sets would carry a boundary Dirac and the interior measurements, whose
+    Gram matrix is then singular for a PDE whose operator includes the value (and its
+    equation contradicts the boundary condition): refused on every path (the system, the
+    ordering).
+    """
+    gap, nearest = cKDTree(boundary).query(interior)
+    if np.any(gap == 0):
+        i = int(np.flatnonzero(gap == 0)[0])
+        raise ValueError(
+            f"interior: expected points apart from the boundary points, received interior[{i}] "
+            f"== boundary[{int(nearest[i])}]"
+        )
 
 
 class CollocationSystem:
@@ -141,6 +159,7 @@ class CollocationSystem:
                 f"interior: expected dimension {boundary.shape[1]} like boundary, received "
                 f"{interior.shape[1]}"
             )
+        check_apart(boundary, interior)
         if not isinstance(basis, list | tuple) or not basis or basis[0] != "value":
             raise ValueError(
                 f"basis: expected a list of type names starting with 'value', {basis!r}"
@@ -174,17 +193,27 @@ class CollocationSystem:
 
     def combined(self, weights):
         r"""The system's measurements :math:`[\delta_{x_b}; \sum_t w_{it} B_t\delta_{x_i}]`."""
-        w = self.check_weights(weights)
+        return self._combined(self.check_weights(weights))
+
+    def _combined(self, w):
+        """:meth:`combined` of checked weights (n_i, T)."""
         value = sum(t.value * w[:, k] for k, t in enumerate(self.type_measurements))
         gradient = sum(t.gradient * w[:, k, None] for k, t in enumerate(self.type_measurements))
         hessian = sum(t.hessian * w[:, k, None, None] for k, t in enumerate(self.type_measurements))
-        return concatenate(
-            [point_values(self.boundary), Measurements(self.interior, value, gradient, hessian)]
+        nb, d = self.boundary.shape
+        return unchecked_measurements(
+            self.points,
+            np.concatenate([np.ones(nb), value]),  # δ at the boundary points
+            np.concatenate([np.zeros((nb, d)), gradient]),
+            np.concatenate([np.zeros((nb, d, d)), hessian]),
         )
 
     def weight_matrix(self, weights):
         """The sparse matrix A, shape (n_b + n_i, n_b + T n_i)."""
-        w = self.check_weights(weights)
+        return self._weight_matrix(self.check_weights(weights))
+
+    def _weight_matrix(self, w):
+        """:meth:`weight_matrix` of checked weights (n_i, T)."""
         nb, ni = self.n_boundary, self.n_interior
         rows = np.concatenate([np.arange(nb), np.tile(nb + np.arange(ni), self.n_types)])
         cols = np.arange(nb + self.n_types * ni)

@@ -1,6 +1,6 @@
 r"""Stacks of small dense problems: kernel blocks, Cholesky factors, triangular solves.
 
-The factors of :mod:`refimpl.vecchia.factor` and :mod:`refimpl.vecchia.supernodal`
+The factors of :mod:`refimpl.vecchia.factor` (by column and by supernode)
 solve one small dense problem per column or per supernode. Problems of similar
 size are padded to a common size (steps of at most 12.5 %) and solved as one
 stack, so the Python-level work is per stack, not per column. Padded rows and

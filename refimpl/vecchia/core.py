@@ -6,9 +6,11 @@ coarser points within ρ l_j; :func:`kl_column` is the paper's closed form for o
 and :func:`kl_factor_loop` applies it to every column; :func:`inverse_cholesky` is the
 exact factor that the sparse ones approximate; :func:`group_supernodes` and
 :func:`supernodal_factor_loop` let one Cholesky serve many columns; :func:`kl` measures
-a factor. The public modules (``ordering``, ``patterns``, ``factor``, ``supernodes``,
-``supernodal``, ``diagnostics``) compute the same with checks and fast paths;
-``tests/test_core_vecchia.py`` checks each pair.
+a factor. The public modules (``ordering``, ``patterns``, ``supernodes``, ``factor``,
+``diagnostics``) compute the same with checks and fast paths; ``maximin_ordering_brute_force``
+and ``dense_inverse_cholesky`` are these functions behind the checks (the latter with a
+blocked LAPACK Cholesky), and
+``tests/test_core_vecchia.py`` holds each fast path equal to its definition here.
 
 Conventions: index 0 is the finest point; L is lower triangular with Θ⁻¹ ≈ L Lᵀ in that
 order; F reverses the order. "Thm./Sec./eq./Alg." number the paper, Schäfer, Katzfuss,
@@ -31,22 +33,22 @@ def distances(points):
 # --- the elimination order ------------------------------------------------------------
 
 
-def reverse_maximin(points, p=1):
+def reverse_maximin(points, p=1, initial=(0,)):
     """Reverse p-maximin ordering by its definition (Sec. 3.1, (D 5)), in O(N² p)."""
     # Coarse to fine, with C_k the first k points chosen and dist_p the distance to the
     # p-th nearest of them:  i_{k+1} = argmax_{i ∉ C_k} dist_p(x_i, C_k),
     #                        l_{i_{k+1}} = dist_p(x_{i_{k+1}}, C_k).
-    # Point 0 is chosen first (the coarsest); the result is reversed, finest first.
+    # The points `initial` are chosen first, in that order (point 0 by default: the
+    # coarsest); the result is reversed, finest first.
     xp = backend.array_namespace(points)
     n = points.shape[0]
-    dist = distances(points)  # (n, n)
     near = xp.full((n, p), xp.inf)  # (n, p) sorted distances to the p nearest chosen points
     chosen = xp.zeros(n, dtype=bool)
     order = xp.empty(n, dtype=xp.int64)  # (n,) finest first
     lengths = xp.empty(n)  # (n,)
     for t in range(n):
-        if t == 0:
-            j = 0
+        if t < len(initial):
+            j = initial[t]
         else:
             # fewer than p chosen (t < p): rank by the distance to the farthest chosen one
             column = min(t, p) - 1
@@ -54,8 +56,9 @@ def reverse_maximin(points, p=1):
         order[n - 1 - t] = j
         lengths[n - 1 - t] = near[j, p - 1]  # inf while fewer than p points are chosen
         chosen[j] = True
-        # x_j joins C_k: keep the p smallest of the old distances and the new one
-        near = xp.sort(xp.concatenate([near, dist[:, j : j + 1]], axis=1), axis=1)[:, :p]
+        # x_j joins C_k: keep the p smallest of the old distances and the new ones |x_i − x_j|
+        to_j = xp.sqrt(xp.sum((points - points[j]) ** 2, axis=1))  # (n,)
+        near = xp.sort(xp.concatenate([near, to_j[:, None]], axis=1), axis=1)[:, :p]
     return order, lengths
 
 
@@ -103,12 +106,17 @@ def kl_factor_loop(points, kernel, mask):
 
 def inverse_cholesky(theta):
     """The exact inverse Cholesky factor (Sec. 2, (D 3)): Thm. 2.1 with the full pattern."""
-    # F Θ F = C Cᵀ (C lower), U = F C F (upper, Θ = U Uᵀ), L = U⁻ᵀ: Θ⁻¹ = L Lᵀ
     xp = backend.array_namespace(theta)
-    linalg = backend.scipy_namespace(theta).linalg
-    C = xp.linalg.cholesky(theta[::-1, ::-1])  # (n, n) lower
+    return inverse_of_flipped_cholesky(xp.linalg.cholesky(theta[::-1, ::-1]))
+
+
+def inverse_of_flipped_cholesky(C):
+    """L from C = chol(F Θ F), the Cholesky factor of Θ with its order reversed."""
+    # F Θ F = C Cᵀ (C lower), U = F C F (upper, Θ = U Uᵀ), L = U⁻ᵀ: Θ⁻¹ = L Lᵀ
+    xp = backend.array_namespace(C)
+    linalg = backend.scipy_namespace(C).linalg
     U = C[::-1, ::-1]  # (n, n) upper
-    eye = xp.eye(theta.shape[0])
+    eye = xp.eye(C.shape[0])
     return linalg.solve_triangular(U, eye, lower=False).T  # U⁻ᵀ: lower triangular
 
 

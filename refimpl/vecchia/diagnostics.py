@@ -123,7 +123,7 @@ def kl_divergence(theta, L):
     theta = check_symmetric("theta", theta)
     xp = backend.array_namespace(theta)
     n = theta.shape[0]
-    L = check_factor(L, n)
+    L = check_factor(L, n, match="theta")
     u = _flipped_cholesky_diagonal(theta)  # (N,)
     with np.errstate(over="ignore", invalid="ignore"):
         if xp is np:
@@ -181,7 +181,7 @@ def kl_divergence_from_variances(theta, L):
     """
     theta = check_symmetric("theta", theta)
     xp = backend.array_namespace(theta)
-    L = check_factor(L, theta.shape[0])
+    L = check_factor(L, theta.shape[0], match="theta")
     u = _flipped_cholesky_diagonal(theta)
     ell = backend.asarray(L.diagonal(), like=theta)
     return float(-xp.sum(xp.log(ell) + xp.log(u)))

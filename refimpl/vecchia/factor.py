@@ -1,27 +1,32 @@
-r"""KL-optimal inverse Cholesky factors by the column formula, and the dense exact factor.
+r"""KL-optimal inverse Cholesky factors: the column formula, by supernodes, and exact.
 
 All factors live in the elimination order (finest point first) and approximate
 the *inverse* of the kernel matrix, ``Θ⁻¹ ≈ L Lᵀ``, with ``L`` lower triangular.
 The column formula (Theorem 2.1 of Schäfer, Katzfuss & Owhadi, derived in
-``docs/derivations/vecchia.md``) gives each column from its own small block of Θ;
-:mod:`refimpl.vecchia.supernodal` is the fast version.
+``docs/derivations/vecchia.md``) gives each column from its own small block of Θ
+(:func:`kl_factor`). Columns grouped into a supernode share one row set R; on it, one
+factorization of :math:`\Theta_{RR}` gives every member's column
+(:func:`supernodal_kl_factor`, the fast version). Both solve their blocks in stacks of
+similar size (:mod:`refimpl.vecchia.batched`); ``tests/test_core_vecchia.py`` holds
+each equal to its plain loop in :mod:`refimpl.vecchia.core`. The dense exact factor
+(:func:`dense_inverse_cholesky`) is the core's, behind the checks.
 
 The sparse factors are assembled as ``scipy.sparse.csc_matrix`` on the CPU; the
 kernel blocks are formed with NumPy (CuPy points are copied to the host). The
-dense baseline follows the backend of its input.
+dense exact factor follows the backend of its input.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
-from refimpl import backend
-from refimpl.validation import check_nonnegative
+from refimpl.validation import all_finite, check_array_size, check_nonnegative
+from refimpl.vecchia import core
 
 from .batched import (
     BLOCK_BUDGET,
+    assemble_csc,
     check_kernel,
     kernel_blocks,
     size_class,
@@ -29,10 +34,24 @@ from .batched import (
     stacked_cholesky,
 )
 from .dense import check_symmetric, flipped_cholesky
+from .patterns import Pattern, check_pattern
 from .points import check_points
-from .sparsity import Pattern, check_pattern
+from .supernodes import Supernodes, check_supernodes
 
-__all__ = ["kl_factor", "dense_inverse_cholesky"]
+__all__ = [
+    "kl_factor",
+    "supernodal_kl_factor",
+    "supernodal_flops",
+    "factor_supernodes",
+    "check_block_size",
+    "dense_inverse_cholesky",
+]
+
+
+def check_block_size(size, name):
+    """ValueError naming ``name`` unless a kernel block of ``size`` rows (with its Cholesky
+    factor and the solve's work: four of its size) fits in memory."""
+    check_array_size(name, (int(size), int(size), 4))
 
 
 def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
@@ -101,6 +120,7 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
     n = points.shape[0]
     pattern = check_pattern(pattern, n=n)
     counts = pattern.counts()
+    check_block_size(counts.max(), "pattern")
     classes = size_class(counts)
     values = np.empty(pattern.nnz)
     for size in np.unique(classes):
@@ -121,7 +141,170 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
             z = solve_triangular_batched(np.swapaxes(C, -1, -2), rhs, lower=False)
             column = z[:, ::-1, 0]  # (B, size)
             values[where[valid]] = column[valid]
+    if not all_finite(values):
+        raise np.linalg.LinAlgError("the factor has non-finite entries; add a nugget")
     return sp.csc_matrix((values, pattern.indices.copy(), pattern.indptr.copy()), shape=(n, n))
+
+
+def supernodal_kl_factor(points, kernel, groups: Supernodes, nugget=0.0):
+    r"""KL-optimal factor with one dense Cholesky per supernode.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, d)
+        Points in the elimination order.
+    kernel : callable
+        ``kernel(X, Y)`` with leading batch axes, as for
+        :func:`~refimpl.vecchia.factor.kl_factor`.
+    groups : Supernodes
+        From :func:`refimpl.vecchia.supernodes.supernodes`, covering all N columns.
+    nugget : float, optional
+        Added to the diagonal of every kernel block.
+
+    Returns
+    -------
+    L : scipy.sparse.csc_matrix, shape (N, N)
+        Equal (to rounding) to :func:`~refimpl.vecchia.factor.kl_factor` on
+        ``groups.pattern()``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        Naming the supernode whose block is not positive definite.
+
+    Notes
+    -----
+    For a supernode with rows :math:`R` (ascending), every member column k has
+    rows :math:`R_{\ge k}`, a trailing block of R. On a trailing block the KL-optimal
+    column is the exact inverse Cholesky factor of :math:`\Theta_{RR}` in that
+    order, so one factorization serves all members:
+
+    .. math::
+
+        \Theta_{RR} = U U^\top,\quad U = F\,\mathrm{chol}(F \Theta_{RR} F)\,F,
+        \qquad L_{R, k} = U^{-\top} e_k,
+
+    with F the flip (order reversal). Supernodes are grouped by padded row-set size
+    and processed as stacks: one :func:`numpy.linalg.cholesky` and one batched
+    triangular solve with the members' unit vectors per stack.
+
+    References
+    ----------
+    .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by
+       Kullback–Leibler minimization", SIAM J. Sci. Comput. 43(3), 2021, Alg. 3.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.vecchia import Matern, maximin_ordering, ball_pattern, supernodes
+    >>> x = np.random.default_rng(0).uniform(size=(100, 2))
+    >>> order, lengths = maximin_ordering(x)
+    >>> groups = supernodes(ball_pattern(x[order], lengths, 2.0), lengths, lam=1.5)
+    >>> L = supernodal_kl_factor(x[order], Matern(1.5, 0.2), groups)
+    >>> L.shape, bool(np.all(L.diagonal() > 0))
+    ((100, 100), True)
+    """
+    points = check_points(points, distinct=False)  # repeated locations are fine here
+    check_kernel(kernel, points)
+    nugget = check_nonnegative("nugget", nugget)
+    groups = check_supernodes(groups)
+    n = points.shape[0]
+    if groups.n != n or (groups.rows.size and groups.rows.max() >= n):
+        raise ValueError(
+            f"groups: expected supernodes of all {n} columns to match points (rows below "
+            f"{n}), received {groups.n} member columns"
+        )
+    check_block_size(groups.sizes()[0].max(), "groups")
+    return factor_supernodes(points, kernel, groups, nugget)
+
+
+def factor_supernodes(points, kernel, groups, nugget=0.0, n=None):
+    """:func:`supernodal_kl_factor` of checked inputs; ``groups`` may hold some columns only.
+
+    The factor has ``n`` columns (default: ``points.shape[0]``); columns that are no
+    member of ``groups`` stay empty.
+    """
+    n = points.shape[0] if n is None else n
+    n_rows, n_members = groups.sizes()
+    position = groups.positions()  # (members,) in the order of groups.members
+    _, indptr = groups._column_pointers(n)
+
+    dests, rows_out, values = [], [], []
+    classes = size_class(n_rows)
+    for size in np.unique(classes):
+        nodes_all = np.flatnonzero(classes == size)
+        chunk = max(1, BLOCK_BUDGET // int(size) ** 2)
+        for start in range(0, nodes_all.size, chunk):
+            nodes = nodes_all[start : start + chunk]  # (B,)
+            sizes = n_rows[nodes]
+            width = int(n_members[nodes].max())
+            t = np.arange(size)
+            valid = t[None, :] < sizes[:, None]  # (B, size)
+            # row sets in descending order (coarsest first): the flipped matrix F Θ F
+            where = groups.row_ptr[nodes][:, None] + sizes[:, None] - 1 - t
+            index = np.where(valid, groups.rows[np.where(valid, where, 0)], 0)
+            K = kernel_blocks(points, kernel, index, valid, nugget)  # (B, size, size)
+            C = stacked_cholesky(K, "supernode", nodes, sizes)
+            # member c of supernode b sits at flipped position q = size_b - 1 - position
+            c = np.arange(width)
+            has = c[None, :] < n_members[nodes][:, None]  # (B, width)
+            slot = np.where(has, groups.member_ptr[nodes][:, None] + c, 0)
+            q = np.where(has, sizes[:, None] - 1 - position[slot], 0)  # (B, width)
+            rhs = np.zeros((nodes.size, size, width))
+            b_index = np.repeat(np.arange(nodes.size), width).reshape(nodes.size, width)
+            rhs[b_index[has], q[has], np.broadcast_to(c, has.shape)[has]] = 1.0
+            Y = solve_triangular_batched(np.swapaxes(C, -1, -2), rhs, lower=False)
+            # entry (t, c) is the value of row index[t] in column members[slot]; it
+            # belongs to the column when t <= q, at offset q - t within the column
+            keep = has[:, None, :] & (t[None, :, None] <= q[:, None, :])  # (B, size, width)
+            column = groups.members[slot]  # (B, width)
+            dest = indptr[column][:, None, :] + q[:, None, :] - t[None, :, None]
+            dests.append(dest[keep])
+            rows_out.append(np.broadcast_to(index[:, :, None], keep.shape)[keep])
+            values.append(Y[keep])
+    return assemble_csc(
+        n, indptr, np.concatenate(dests), np.concatenate(rows_out), np.concatenate(values)
+    )
+
+
+def supernodal_flops(groups: Supernodes):
+    r"""Floating-point operations of :func:`supernodal_kl_factor`, without padding.
+
+    Parameters
+    ----------
+    groups : Supernodes
+        The supernodes of the factor.
+
+    Returns
+    -------
+    flops : float
+
+    Notes
+    -----
+    A Cholesky factorization of :math:`n^3/3` per supernode of n rows, and a
+    triangular solve of :math:`n^2` per member column (the kernel evaluations are
+    not counted):
+
+    .. math::
+
+        \text{flops} = \sum_{\tilde k} \Big(\frac{|R_{\tilde k}|^3}{3}
+        + |\tilde k|\, |R_{\tilde k}|^2\Big).
+
+    References
+    ----------
+    .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by
+       Kullback–Leibler minimization", SIAM J. Sci. Comput. 43(3), 2021, Thm. 3.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.vecchia import full_pattern, supernodes
+    >>> supernodal_flops(supernodes(full_pattern(3), np.ones(3), lam=1.0))  # 3³/3 + 3·3²
+    36.0
+    """
+    n_rows, n_members = check_supernodes(groups).sizes()
+    n_rows = n_rows.astype(float)
+    return float(np.sum(n_rows**3 / 3.0 + n_members * n_rows**2))
 
 
 def dense_inverse_cholesky(theta):
@@ -152,9 +335,10 @@ def dense_inverse_cholesky(theta):
         L = U^{-\top},
 
     where F reverses the order. L is the KL-optimal factor for the full pattern
-    (ρ = ∞), the baseline every sparse factor is compared against. Costs N³/3 for
-    the Cholesky and N³/3 for the triangular inverse (LAPACK ``dtrtri`` on NumPy;
-    on CuPy a triangular solve against the identity, N³).
+    (ρ = ∞), the baseline every sparse factor is compared against. The Cholesky is
+    :func:`refimpl.vecchia.dense.flipped_cholesky` (blocked LAPACK on NumPy, N³/3
+    flops), and L is :func:`refimpl.vecchia.core.inverse_of_flipped_cholesky` (a
+    triangular solve against the identity, N³ flops).
 
     References
     ----------
@@ -170,16 +354,11 @@ def dense_inverse_cholesky(theta):
     (True, True)
     """
     theta = check_symmetric("theta", theta)
-    xp = backend.array_namespace(theta)
-    linalg = backend.scipy_namespace(theta).linalg
-    C = flipped_cholesky(theta)  # lower, F Θ F = C Cᵀ
-    if xp is np:
-        # LAPACK trtri inverts a triangular matrix in N³/3 flops (a triangular solve
-        # against the identity would cost N³); U⁻¹ = F C⁻¹ F, so L = U⁻ᵀ = F C⁻ᵀ F
-        C_inv, info = scipy.linalg.lapack.dtrtri(np.asfortranarray(C), lower=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"theta: the triangular inverse failed (info = {info})")
-        return np.ascontiguousarray(C_inv.T[::-1, ::-1])
-    U = C[::-1, ::-1]  # upper triangular, theta = U Uᵀ
-    eye = xp.eye(theta.shape[0], dtype=theta.dtype)
-    return linalg.solve_triangular(U, eye, lower=False).T
+    # The Cholesky of FΘF is the package's blocked one: LinAlgError naming theta where Θ
+    # is not positive definite, and no crash of OpenBLAS's threaded dsyrk at N ≳ 16 000
+    L = core.inverse_of_flipped_cholesky(flipped_cholesky(theta))
+    if not all_finite(L):
+        raise np.linalg.LinAlgError(
+            "theta: the inverse Cholesky factor overflows; theta is numerically singular"
+        )
+    return L

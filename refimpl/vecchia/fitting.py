@@ -22,14 +22,25 @@ from refimpl import (
 from refimpl.validation import (
     as_float_array,
     check_in_interval,
+    check_integer,
     check_nonnegative,
     check_options,
     check_positive,
 )
 
+from .factor import factor_supernodes
+from .gp import log_likelihood_of_checked
+
 __all__ = ["VecchiaLikelihood", "FitResult", "fit_hyperparameters"]
 
-_OPTIONS = ("maxiter", "ftol", "gtol", "maxfun")
+#: The options of L-BFGS-B that fit_hyperparameters passes on, each with its check:
+#: iteration and evaluation limits are positive integers, tolerances lie in (0, 1].
+_OPTIONS = {
+    "maxiter": lambda name, value: check_integer(name, value, minimum=1),
+    "maxfun": lambda name, value: check_integer(name, value, minimum=1),
+    "ftol": lambda name, value: check_in_interval(name, value, 0.0, 1.0, closed="right"),
+    "gtol": lambda name, value: check_in_interval(name, value, 0.0, 1.0, closed="right"),
+}
 _SPAN = 12.0  # the optimizer searches each log-parameter within ± this of its start
 
 
@@ -119,9 +130,17 @@ class VecchiaLikelihood:
         if np.ndim(length_scale) == 0 and not isinstance(length_scale, str):
             length_scale = check_positive("length_scale", length_scale)  # NumPy scalars too
         kernel = vecchia.Matern(self.nu, length_scale, variance)
-        noise = check_nonnegative("noise", noise)
-        L = vecchia.supernodal_kl_factor(self.points, kernel, self.groups, nugget=noise)
-        value = vecchia.log_likelihood(L, self.y)
+        if kernel.dim is not None and kernel.dim != self.points.shape[1]:
+            raise ValueError(
+                f"length_scale: expected one length scale or {self.points.shape[1]} (one per "
+                f"coordinate of points), received {kernel.dim}"
+            )
+        return self._evaluate(kernel, check_nonnegative("noise", noise))
+
+    def _evaluate(self, kernel, noise):
+        """The log-likelihood for a checked kernel and noise (the optimizer's inner loop)."""
+        L = factor_supernodes(self.points, kernel, self.groups, noise)
+        value = float(log_likelihood_of_checked(L, self.y))
         if not math.isfinite(value):
             raise np.linalg.LinAlgError("the log-likelihood is not finite; add noise")
         return value
@@ -177,12 +196,16 @@ def _start(points, y, initial, anisotropic, fit_noise):
     start = {"variance": spread, "length_scale": 0.1 * diameter, "noise": 0.1 * spread}
     allowed = ("variance", "length_scale", "noise")
     for key, value in check_options("initial", initial, allowed).items():
+        name = f"initial[{key!r}]"
         if key == "length_scale" and np.ndim(value) == 1:
-            start[key] = backend.to_numpy(as_float_array("initial", value, ndim=1))
-            if start[key].shape != (d,) or not np.all(start[key] > 0):
-                raise ValueError(f"initial: expected {d} positive length scales, received {value}")
+            start[key] = backend.to_numpy(as_float_array(name, value, ndim=1))
+            if not anisotropic or start[key].shape != (d,) or not np.all(start[key] > 0):
+                raise ValueError(
+                    f"{name}: expected {d} positive length scales with anisotropic=True (one "
+                    f"float otherwise), received {value!r:.80} with anisotropic={anisotropic}"
+                )
         else:
-            start[key] = check_positive("initial", value)
+            start[key] = check_positive(name, value)
     scales = np.broadcast_to(np.asarray(start["length_scale"], float), (d if anisotropic else 1,))
     x0 = [math.log(start["variance"]), *np.log(scales)]
     return np.array(x0 + ([math.log(start["noise"])] if fit_noise else []))
@@ -270,10 +293,9 @@ def fit_hyperparameters(
     if not isinstance(anisotropic, bool | np.bool_):
         raise ValueError(f"anisotropic: expected True or False, received {anisotropic!r}")
     settings = check_options("options", options, _OPTIONS)
-    for key in ("ftol", "gtol"):
+    for key, check in _OPTIONS.items():
         if key in settings:
-            name = f"options[{key!r}]"
-            settings[key] = check_in_interval(name, settings[key], 0.0, 1.0, closed="right")
+            settings[key] = check(f"options[{key!r}]", settings[key])
     x0 = _start(likelihood.points, likelihood.y, initial, anisotropic, fit_noise)
     d = likelihood.points.shape[1]
     k = d if anisotropic else 1
@@ -289,8 +311,10 @@ def fit_hyperparameters(
     worst = [0.0]
 
     def objective(x):
+        variance, length_scale, noise_value = unpack(x)
         try:
-            value = -likelihood(*unpack(x))
+            kernel = vecchia.Matern(likelihood.nu, length_scale, variance)
+            value = -likelihood._evaluate(kernel, noise_value)
         except (np.linalg.LinAlgError, ValueError):
             return worst[0] + 1e6  # a failed factorization: very unlikely, but finite
         worst[0] = max(worst[0], value)

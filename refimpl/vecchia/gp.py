@@ -15,23 +15,33 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve_triangular
 
 from refimpl import backend
-from refimpl.validation import as_float_array, as_generator, check_array_size, check_integer
+from refimpl.validation import (
+    as_float_array,
+    as_generator,
+    check_array_size,
+    check_integer,
+    finite_or_overflow,
+)
 
-__all__ = ["logdet", "solve", "apply_covariance", "log_likelihood", "sample", "check_factor"]
+__all__ = [
+    "logdet",
+    "solve",
+    "apply_covariance",
+    "log_likelihood",
+    "log_likelihood_of_checked",
+    "sample",
+    "check_factor",
+]
+
+# what finite_or_overflow says when a result overflows although L and the data are finite
+_OVERFLOW = "the result overflows double precision (entries too large or too small)"
+_RESCALE = "rescale the data or the factor"
 
 
-def _finite(value, what):
-    """Return value if finite, else ValueError naming L and the other argument."""
-    if not np.all(np.isfinite(value)):
-        raise ValueError(
-            f"L, {what}: the result overflows double precision (|L| or |{what}| too large "
-            "or too small); rescale the data or the factor"
-        )
-    return value
+def check_factor(L, n=None, name="L", match=None):
+    """Return L as CSC if it is a lower-triangular (n × n) factor with a positive diagonal.
 
-
-def check_factor(L, n=None, name="L"):
-    """Return L as CSC if it is a lower-triangular (n × n) factor with a positive diagonal."""
+    ``match`` names the argument that fixes n, so that a mismatch names both."""
     if sp.issparse(L):
         if L.dtype.kind not in "fiu":
             raise ValueError(f"{name}: expected real entries, received dtype {L.dtype}")
@@ -42,6 +52,7 @@ def check_factor(L, n=None, name="L"):
         L = sp.csc_matrix(backend.to_numpy(as_float_array(name, L, ndim=2)))
     if L.shape[0] != L.shape[1] or L.shape[0] == 0 or (n is not None and L.shape[0] != n):
         expected = f"({n}, {n})" if n is not None else "a non-empty square matrix"
+        expected += f" to match {match}" if match else ""
         raise ValueError(f"{name}: expected shape {expected}, received {L.shape}")
     if sp.triu(L, k=1).count_nonzero():
         raise ValueError(
@@ -132,7 +143,7 @@ def solve(L, b):
     """
     L = check_factor(L)
     b = _as_rhs("b", b, L.shape[0])
-    return _finite(L @ (L.T @ b), "b")
+    return finite_or_overflow(L @ (L.T @ b), "L, b", _RESCALE, _OVERFLOW)
 
 
 def apply_covariance(L, b):
@@ -170,7 +181,8 @@ def apply_covariance(L, b):
     b = _as_rhs("b", b, L.shape[0])
     with np.errstate(over="ignore", invalid="ignore"):
         z = spsolve_triangular(L.tocsr(), b, lower=True)
-        return _finite(spsolve_triangular(L.T.tocsr(), z, lower=False), "b")
+        x = spsolve_triangular(L.T.tocsr(), z, lower=False)
+    return finite_or_overflow(x, "L, b", _RESCALE, _OVERFLOW)
 
 
 def log_likelihood(L, y):
@@ -210,14 +222,19 @@ def log_likelihood(L, y):
     """
     L = check_factor(L)
     y = _as_rhs("y", y, L.shape[0])
+    value = finite_or_overflow(log_likelihood_of_checked(L, y), "L, y", _RESCALE, _OVERFLOW)
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def log_likelihood_of_checked(L, y):
+    """:func:`log_likelihood` of a checked CSC factor and data, unchecked result (the
+    inner loop of :class:`~refimpl.vecchia.fitting.VecchiaLikelihood`)."""
     w = L.T @ y
-    value = (
+    return (
         -0.5 * np.sum(w * w, axis=0)
         + np.sum(np.log(L.diagonal()))
         - 0.5 * L.shape[0] * math.log(2.0 * math.pi)
     )
-    value = _finite(value, "y")
-    return float(value) if np.ndim(value) == 0 else value
 
 
 def sample(L, size=None, rng=None):
@@ -264,4 +281,5 @@ def sample(L, size=None, rng=None):
         check_array_size("size", (n, size))
         z = rng.standard_normal((n, size))
     with np.errstate(over="ignore", invalid="ignore"):
-        return _finite(spsolve_triangular(L.T.tocsr(), z, lower=False), "size")
+        x = spsolve_triangular(L.T.tocsr(), z, lower=False)
+    return finite_or_overflow(x, "L, size", _RESCALE, _OVERFLOW)

@@ -126,8 +126,10 @@ def lower_triangle_pattern(matrix):
         raise ValueError(
             f"matrix: expected a scipy.sparse matrix, received {type(matrix).__name__}"
         )
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"matrix: expected a square matrix, received shape {matrix.shape}")
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ValueError(
+            f"matrix: expected a non-empty square matrix, received shape {matrix.shape}"
+        )
     n = matrix.shape[0]
     coo = sp.coo_matrix(matrix)
     keep = coo.row > coo.col

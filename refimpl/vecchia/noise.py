@@ -225,8 +225,13 @@ class _NoisyKernel:
 
     def __call__(self, X, Y=None):
         Y = X if Y is None else Y
-        K = np.asarray(backend.to_numpy(self.kernel(X[..., :-1], Y[..., :-1])), dtype=float)
+        K = backend.to_numpy(self.kernel(X[..., :-1], Y[..., :-1]))
         same = X[..., :, None, -1] == Y[..., None, :, -1]  # (..., n, m)
+        if K.dtype.kind not in "fiub" or K.shape != same.shape:
+            # complex, no numbers or a wrong shape (a scalar would broadcast): returned as
+            # it is, so that the factor refuses it, naming kernel, exactly as it refuses
+            # the kernel itself in noisy_kl_cholesky
+            return K
         ids = np.rint(X[..., :, -1]).astype(np.intp)  # (..., n)
         return K + np.where(same, self.noise[ids][..., :, None], 0.0)
 

@@ -3,14 +3,14 @@ r"""How good is a noisy approximation: covariance forms and divergences, dense (
 Two ways to turn the factors ``L`` (``Θ⁻¹ ≈ L Lᵀ``) and ``C`` (``C Cᵀ ≈ L Lᵀ + R⁻¹``)
 into an approximation of the noisy covariance ``Σ = Θ + R``:
 
-* the **product form** ``X = (L Lᵀ)⁻¹ C Cᵀ R``, from ``Θ + R = Θ (Θ⁻¹ + R⁻¹) R``. It
-  is not symmetric unless C is exact. Its *score*
+* the **product form** ``X = (L Lᵀ)⁻¹ C Cᵀ R``, from ``Θ + R = Θ (Θ⁻¹ + R⁻¹) R``
+  (:func:`noisy_covariance`). It is not symmetric unless C is exact. Its *score*
   ``½[tr(X⁻¹Σ) + log det X − log det Σ − N]`` is the expected error of the
   log-likelihood computed with it; this is what the authors report, and it equals
   the KL divergence when C is exact. :func:`expected_log_likelihood_error`.
-* the **Woodbury form** ``Σ̃⁻¹ = R⁻¹ − R⁻¹ (C Cᵀ)⁻¹ R⁻¹``, symmetric; with an
-  inexact C it can be indefinite, and then the true KL divergence is infinite.
-  :func:`woodbury_kl_divergence`.
+* the **Woodbury form** ``Σ̃⁻¹ = R⁻¹ − R⁻¹ (C Cᵀ)⁻¹ R⁻¹`` (:func:`woodbury_precision`),
+  symmetric; with an inexact C it can be indefinite, and then the true KL divergence
+  is infinite. :func:`woodbury_kl_divergence`.
 
 :func:`noisy_kl_divergences` gives both side by side. All functions here are dense,
 O(N³) checks for sizes where ``Σ`` fits in memory.
@@ -23,21 +23,162 @@ import scipy.linalg
 from scipy.sparse.linalg import spsolve_triangular
 
 from refimpl import backend
-from refimpl.validation import as_float_array
+from refimpl.validation import check_array_size, finite_or_overflow
 
-from .noise_covariance import checked_factors, finite_or_raise, inverse_of_lower
+from .dense import check_symmetric
+from .gp import check_factor
+from .noise import check_noise
 
 __all__ = [
+    "noisy_covariance",
+    "woodbury_precision",
     "expected_log_likelihood_error",
     "woodbury_kl_divergence",
     "noisy_kl_divergences",
 ]
 
+_OVERFLOW_HINT = "the factors or the noise variances are too ill-conditioned"
+
+
+# --- the two forms of the noisy covariance ------------------------------------------
+
+
+def checked_factors(L, C, noise):
+    """L, C and noise checked against each other (shared by the dense measures)."""
+    L = check_factor(L)
+    n = L.shape[0]
+    check_array_size("L", (n, n))
+    C = check_factor(C, n, name="C", match="L")
+    noise = check_noise(noise, n)
+    return L, C, noise
+
+
+def inverse_of_lower(T):
+    """Dense inverse of a sparse lower-triangular matrix with positive diagonal."""
+    n = T.shape[0]
+    # not checked here: an overflow shows in the caller's result, which is checked once
+    return scipy.linalg.solve_triangular(T.toarray(), np.eye(n), lower=True)
+
+
+def noisy_covariance(L, C, noise):
+    r"""The product-form approximation ``X = (L Lᵀ)⁻¹ C Cᵀ R`` of ``Θ + R`` (dense).
+
+    Parameters
+    ----------
+    L : sparse matrix, shape (N, N)
+        Noise-free factor in the elimination order.
+    C : sparse matrix, shape (N, N)
+        Incomplete factor of :math:`LL^\top + R^{-1}`.
+    noise : ndarray, shape (N,) or float
+        Noise variances in the elimination order.
+
+    Returns
+    -------
+    X : ndarray, shape (N, N)
+        Not symmetric unless :math:`CC^\top = LL^\top + R^{-1}` exactly.
+
+    Raises
+    ------
+    ValueError
+        If the result overflows float64 (the message names L, C and noise).
+
+    Notes
+    -----
+    .. math::
+
+        \Theta + R = \Theta(\Theta^{-1} + R^{-1})R \approx (LL^\top)^{-1}\,CC^\top R =: X,
+
+    and with an exact C, :math:`X = (LL^\top)^{-1} + R`.
+
+    References
+    ----------
+    .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by
+       Kullback–Leibler minimization", SIAM J. Sci. Comput. 43(3), 2021, Sec. 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.vecchia.noise import noise_factor
+    >>> L = np.array([[1.0, 0.0], [-0.5, 2.0]])
+    >>> X = noisy_covariance(L, noise_factor(L, 0.3), 0.3)  # exact C: Θ + R
+    >>> bool(np.allclose(X, np.linalg.inv(L @ L.T) + 0.3 * np.eye(2)))
+    True
+    """
+    L, C, noise = checked_factors(L, C, noise)
+    L_inv = inverse_of_lower(L)
+    CCt = (C @ C.T).toarray()
+    covariance = L_inv.T @ (L_inv @ CCt) * noise[None, :]
+    return finite_or_overflow(
+        covariance, "L, C, noise", _OVERFLOW_HINT, "the covariance overflows float64"
+    )
+
+
+def woodbury_precision(C, noise):
+    r"""The Woodbury-form approximate precision ``R⁻¹ − R⁻¹ (C Cᵀ)⁻¹ R⁻¹`` (dense).
+
+    Parameters
+    ----------
+    C : sparse matrix, shape (N, N)
+        Incomplete factor of :math:`LL^\top + R^{-1}`.
+    noise : ndarray, shape (N,) or float
+        Noise variances in the elimination order.
+
+    Returns
+    -------
+    precision : ndarray, shape (N, N)
+        Symmetric; positive definite when C is exact, possibly indefinite otherwise.
+
+    Raises
+    ------
+    ValueError
+        If the result overflows float64 (the message names C and noise).
+
+    Notes
+    -----
+    Woodbury's identity gives :math:`(\Theta + R)^{-1} = R^{-1} - R^{-1}(\Theta^{-1} +
+    R^{-1})^{-1}R^{-1}`; replacing :math:`\Theta^{-1} + R^{-1}` by :math:`CC^\top`,
+
+    .. math::
+
+        \tilde\Sigma^{-1} = R^{-1} - R^{-1}(CC^\top)^{-1}R^{-1}
+        = R^{-1/2}\big(I - G^\top G\big)R^{-1/2},\qquad G = C^{-1}R^{-1/2}.
+
+    It is positive definite iff :math:`\|G\|_2 < 1`, i.e. :math:`CC^\top \succ R^{-1}`:
+    an incomplete C whose error exceeds the smallest eigenvalue of :math:`LL^\top`
+    breaks this.
+
+    References
+    ----------
+    .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by
+       Kullback–Leibler minimization", SIAM J. Sci. Comput. 43(3), 2021, Sec. 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> woodbury_precision(np.diag([2.0, 2.0]), 1.0).tolist()  # 1 − 1/4
+    [[0.75, 0.0], [0.0, 0.75]]
+    """
+    C = check_factor(C, name="C")
+    n = C.shape[0]
+    check_array_size("C", (n, n))
+    noise = check_noise(noise, n, of="C")
+    G = inverse_of_lower(C) / np.sqrt(noise)[None, :]  # (N, N)
+    inner = np.eye(n) - G.T @ G
+    scale = 1.0 / np.sqrt(noise)
+    precision = scale[:, None] * inner * scale[None, :]
+    return finite_or_overflow(
+        precision, "C, noise", _OVERFLOW_HINT, "the precision overflows float64"
+    )
+
+
+# --- how far they are from the truth ---------------------------------------------------
+
 
 def _checked_with_theta(theta, noise, L, C):
     L, C, noise = checked_factors(L, C, noise)
     n = L.shape[0]
-    theta = backend.to_numpy(as_float_array("theta", theta, ndim=2))
+    # symmetric as kl_divergence's theta: Σ = Θ + R must be a covariance
+    theta = backend.to_numpy(check_symmetric("theta", theta))
     if theta.shape != (n, n):
         raise ValueError(f"theta: expected shape ({n}, {n}) to match L, received {theta.shape}")
     return L, C, noise, theta
@@ -57,7 +198,8 @@ def expected_log_likelihood_error(theta, noise, L, C):
     Parameters
     ----------
     theta : ndarray, shape (N, N)
-        The noise-free kernel matrix in the elimination order.
+        The noise-free kernel matrix in the elimination order, symmetric (to 1e-10
+        relative to its largest entry, as for :func:`~refimpl.vecchia.kl_divergence`).
     noise : ndarray, shape (N,) or float
         Noise variances in the elimination order; :math:`\Sigma = \Theta + R`.
     L : sparse matrix, shape (N, N)
@@ -126,7 +268,11 @@ def _woodbury_parts(theta, noise, L, C):
     L, C, noise, theta = _checked_with_theta(theta, noise, L, C)
     sigma = theta + np.diag(noise)
     G = inverse_of_lower(C) / np.sqrt(noise)[None, :]
-    inner = finite_or_raise(np.eye(theta.shape[0]) - G.T @ G, "the Woodbury precision")  # (N, N)
+    inner = np.eye(theta.shape[0]) - G.T @ G  # (N, N)
+    # checked before LAPACK's eigvalsh sees it: NaN would pass as an indefinite precision
+    finite_or_overflow(
+        inner, "C, noise", _OVERFLOW_HINT, "the Woodbury precision overflows float64"
+    )
     eigenvalues = np.linalg.eigvalsh(inner)
     return sigma, noise, inner, eigenvalues
 
@@ -137,7 +283,8 @@ def woodbury_kl_divergence(theta, noise, L, C):
     Parameters
     ----------
     theta : ndarray, shape (N, N)
-        The noise-free kernel matrix in the elimination order.
+        The noise-free kernel matrix in the elimination order, symmetric (to 1e-10
+        relative to its largest entry, as for :func:`~refimpl.vecchia.kl_divergence`).
     noise : ndarray, shape (N,) or float
         Noise variances in the elimination order.
     L : sparse matrix, shape (N, N)
@@ -208,7 +355,8 @@ def noisy_kl_divergences(theta, noise, L, C):
     Parameters
     ----------
     theta : ndarray, shape (N, N)
-        The noise-free kernel matrix in the elimination order.
+        The noise-free kernel matrix in the elimination order, symmetric (to 1e-10
+        relative to its largest entry, as for :func:`~refimpl.vecchia.kl_divergence`).
     noise : ndarray, shape (N,) or float
         Noise variances in the elimination order.
     L, C : sparse matrices, shape (N, N)

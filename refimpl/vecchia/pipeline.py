@@ -12,10 +12,10 @@ import numpy as np
 from refimpl.validation import check_nonnegative
 
 from .batched import check_kernel
+from .factor import factor_supernodes
 from .ordering import checked_ordering
 from .patterns import ball_pattern
 from .points import check_points, check_rho
-from .supernodal import factor_supernodes
 from .supernodes import check_lam, supernodes
 
 __all__ = ["kl_cholesky", "factor_ordered_points"]
@@ -52,7 +52,7 @@ def kl_cholesky(points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     The steps are :func:`~refimpl.vecchia.ordering.maximin_ordering`,
     :func:`~refimpl.vecchia.patterns.ball_pattern`,
     :func:`~refimpl.vecchia.supernodes.supernodes` and
-    :func:`~refimpl.vecchia.supernodal.supernodal_kl_factor`; each is public, for
+    :func:`~refimpl.vecchia.factor.supernodal_kl_factor`; each is public, for
     other orderings or patterns.
     The factor minimizes
 

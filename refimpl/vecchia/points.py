@@ -9,6 +9,7 @@ copied to the host.
 from __future__ import annotations
 
 import itertools
+import numbers
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -98,6 +99,8 @@ def checked_points_and_tree(points, name="points", distinct=True):
     """:func:`check_points`, also returning the KD-tree it built (None if none was)."""
     if not isinstance(distinct, bool | np.bool_):
         raise ValueError(f"distinct: expected True or False, received {distinct!r}")
+    if not isinstance(name, str):
+        raise ValueError(f"name: expected the argument's name as a str, received {name!r}")
     points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
     if points.ndim == 1:
         points = points[:, None]
@@ -144,9 +147,12 @@ def check_disjoint(points, reference, name="points", reference_name="reference")
 
 def check_rho(rho, name="rho"):
     """Return ρ as a float if ρ > 0 (``inf`` allowed: the full pattern); errors say ``name``."""
-    if isinstance(rho, bool) or not isinstance(rho, int | float | np.floating | np.integer):
+    if isinstance(rho, bool | np.bool_) or not isinstance(rho, numbers.Real):
         raise ValueError(f"{name}: expected a number > 0 (inf allowed), received {rho!r}")
-    rho = float(rho)
+    try:
+        rho = float(rho)
+    except OverflowError:  # an integer beyond the float range: say inf if you mean it
+        raise ValueError(f"{name}: expected a float (inf allowed), received {rho!r:.40}") from None
     if not rho > 0:  # also catches nan
         raise ValueError(f"{name}: expected a number > 0 (inf allowed), received {rho!r}")
     return rho

@@ -20,7 +20,10 @@ are symmetric positive definite:
         = H_y^{1/2}(\nabla_y g - D_{yx} g\, H_x \nabla_x f),
 
 with D_yx f = −D_yx g. Solving one gives its player's step Δ = −H^{1/2} w; the other
-player's step is Δx = −H_x(∇ₓf + D_xy f Δy) or Δy = −H_y(∇_y g + D_yx g Δx).
+player's step is Δx = −H_x(∇ₓf + D_xy f Δy) or Δy = −H_y(∇_y g + D_yx g Δx). Both sides
+are :func:`refimpl.cgd.core.zero_sum_moves`, the one zero-sum solve that
+:func:`refimpl.cgd.cgd_step` uses too (with the roles of x and y swapped for y's side),
+and the step sizes are :func:`refimpl.cgd.core.adaptive_step_sizes`, ACGD's one rule.
 
 References
 ----------
@@ -35,10 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.adaptive import rmsprop_step_sizes
-from refimpl.cgd.gan.checks import check_finite_step, check_game_point
-from refimpl.cgd.linear_solvers import conjugate_gradient
-from refimpl.validation import check_in_interval, check_integer, check_positive
+from refimpl.cgd import core
+from refimpl.cgd.arguments import CheckedGame, check_game_point, check_vector, finished_step
+from refimpl.cgd.competitive import conjugate_gradient_unchecked
+from refimpl.validation import (
+    all_finite,
+    check_divergence,
+    check_in_interval,
+    check_integer,
+    check_positive,
+)
 
 __all__ = ["AlternatingACGDState", "AlternatingInfo", "acgd_alternating_step"]
 
@@ -188,62 +197,90 @@ def acgd_alternating_step(
     tol = check_positive("tol", tol)
     if maxiter is not None:
         maxiter = check_integer("maxiter", maxiter, minimum=1)
+    state = _check_state(state, game, x, y)
+    # errors name the step t; inside train_gan, the run's step (the same number)
+    game = game if isinstance(game, CheckedGame) else CheckedGame(game, step=state.t + 1)
+    x_new, y_new, state, info = acgd_alternating_step_unchecked(
+        game, x, y, eta_x, eta_y, state, beta, eps, tol, maxiter
+    )
+    finished_step("acgd_alternating_step", x_new, y_new, state.t, hint="lower the learning rate")
+    return x_new, y_new, state, info
+
+
+def _check_state(state, game, x, y):
+    """``state`` checked against the game (a fresh one for None); ValueError naming state."""
     if state is None:
-        state = AlternatingACGDState(0, 0.0 * x, 0.0 * y)
-    elif not isinstance(state, AlternatingACGDState):
+        return AlternatingACGDState(0, 0.0 * x, 0.0 * y)
+    if not isinstance(state, AlternatingACGDState):
         raise ValueError(f"state: expected an AlternatingACGDState or None, received {state!r}")
+    t = check_integer("state", state.t, minimum=0)
+    v_x = check_vector("state", state.v_x, game.n, like=x)
+    v_y = check_vector("state", state.v_y, game.m, like=x)
+    if not (bool((v_x >= 0).all()) and bool((v_y >= 0).all())):
+        raise ValueError("state: expected v_x, v_y >= 0 (running averages of squares)")
+    w_x = None if state.w_x is None else check_vector("state", state.w_x, game.n, like=x)
+    w_y = None if state.w_y is None else check_vector("state", state.w_y, game.m, like=x)
+    if not isinstance(state.solve_x, bool | np.bool_):
+        raise ValueError(f"state: expected solve_x True or False, received {state.solve_x!r}")
+    return AlternatingACGDState(t, v_x, v_y, w_x, w_y, bool(state.solve_x))
+
+
+def acgd_alternating_step_unchecked(game, x, y, eta_x, eta_y, state, beta, eps, tol, maxiter):
+    """One alternating ACGD step without argument checks (the loop of ``train_gan``).
+
+    The arguments are those of :func:`acgd_alternating_step`, already checked (``state``
+    an :class:`AlternatingACGDState`, ``game`` a :class:`~refimpl.cgd.arguments.CheckedGame`);
+    returns ``(x_new, y_new, state, info)`` without checking the new point. Step sizes
+    that leave (0, inf) raise ValueError naming ``eta_x, eta_y, eps``.
+    """
     xp = backend.array_namespace(x, y)
     t = state.t + 1
-    gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
-    v_x, h_x = rmsprop_step_sizes(state.v_x, gx, t, eta_x, beta, eps)
-    v_y, h_y = rmsprop_step_sizes(state.v_y, gy, t, eta_y, beta, eps)
-    for eta in (h_x, h_y):
-        if not bool(xp.all(xp.isfinite(eta) & (eta > 0))):
-            raise ValueError(
-                f"eta_x, eta_y, eps: the step sizes √(1−β^t)·η/(√v + eps) leave (0, inf) at step "
-                f"{t}; received eta_x={eta_x!r}, eta_y={eta_y!r}, eps={eps!r}"
-            )
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
+    # a game's non-finite gradient is its own failure, not the step sizes'
+    check_divergence(gx, t, what="the gradient ∇ₓf", hint="lower the learning rate")
+    check_divergence(gy, t, what="the gradient ∇_y g", hint="lower the learning rate")
+    with np.errstate(over="ignore", invalid="ignore"):
+        v_x, h_x = core.adaptive_step_sizes(state.v_x, gx, t, eta_x, beta, eps)
+        v_y, h_y = core.adaptive_step_sizes(state.v_y, gy, t, eta_y, beta, eps)
+    if not all_finite(h_x, h_y) or not (bool(xp.all(h_x > 0)) and bool(xp.all(h_y > 0))):
+        raise ValueError(
+            f"eta_x, eta_y, eps: the step sizes √(1−β^t)·η/(√v + eps) leave (0, inf) at step "
+            f"{t}; received eta_x={eta_x!r}, eta_y={eta_y!r}, eps={eps!r}"
+        )
     sx, sy = xp.sqrt(h_x), xp.sqrt(h_y)
+    solves = []
 
-    def dxy(v):
-        check_finite_step(t, v)  # an overflow here is the iteration's, not the caller's input
+    def dxy_f(v):
         return game.dxy_f(x, y, v)
 
-    def dyx(u):  # D_yx g = −D_yx f
-        check_finite_step(t, u)
+    def dyx_g(u):  # D_yx g = −D_yx f
         return game.dyx_g(x, y, u)
 
-    if state.solve_x:
-        rhs = sx * (gx - dxy(h_y * gy))
-        check_finite_step(t, rhs)
-        w, krylov = conjugate_gradient(
-            lambda p: p - sx * dxy(h_y * dyx(sx * p)),
-            rhs,
-            state.w_x,
-            tol**0.5,
-            maxiter or game.n,
-        )
-        dx = -sx * w
-        dy = -h_y * (gy + dyx(dx))
-        w_x, w_y = w, -dy / sy
-    else:
-        rhs = sy * (gy - dyx(h_x * gx))
-        check_finite_step(t, rhs)
-        w, krylov = conjugate_gradient(
-            lambda p: p - sy * dyx(h_x * dxy(sy * p)),
-            rhs,
-            state.w_y,
-            tol**0.5,
-            maxiter or game.m,
-        )
-        dy = -sy * w
-        dx = -h_x * (gx + dxy(dy))
-        w_x, w_y = -dx / sx, w
+    def solver(warm_start, size):  # the authors' CG: ‖r‖² ≤ tol‖b‖², at most `size` steps
+        def solve(apply, rhs):
+            w, krylov = conjugate_gradient_unchecked(
+                apply, rhs, warm_start, tol**0.5, maxiter or size
+            )
+            solves.append(krylov)
+            return w
+
+        return solve
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        if state.solve_x:
+            dx, dy, w = core.zero_sum_moves(
+                dxy_f, dyx_g, gx, gy, h_x, h_y, solver(state.w_x, game.n)
+            )
+            w_x, w_y = w, -dy / sy
+        else:
+            dy, dx, w = core.zero_sum_moves(
+                dyx_g, dxy_f, gy, gx, h_y, h_x, solver(state.w_y, game.m)
+            )
+            w_x, w_y = -dx / sx, w
+        x_new, y_new = x + dx, y + dy
+    krylov = solves[0]
     info = AlternatingInfo(
         "x" if state.solve_x else "y", krylov.iterations, krylov.residual, krylov.converged
     )
-    new_state = AlternatingACGDState(t, v_x, v_y, w_x, w_y, not state.solve_x)
-    with np.errstate(over="ignore", invalid="ignore"):
-        x_new, y_new = x + dx, y + dy
-    check_finite_step(t, x_new, y_new)
-    return x_new, y_new, new_state, info
+    return x_new, y_new, AlternatingACGDState(t, v_x, v_y, w_x, w_y, not state.solve_x), info

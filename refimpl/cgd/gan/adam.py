@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from refimpl import backend
-from refimpl.cgd.gan.checks import check_finite_step, check_game_point
-from refimpl.validation import check_in_interval, check_positive
+from refimpl.cgd.arguments import CheckedGame, check_game_point, check_vector, finished_step
+from refimpl.validation import check_divergence, check_in_interval, check_integer, check_positive
 
 __all__ = ["AdamState", "adam_step"]
 
@@ -103,10 +103,38 @@ def adam_step(game, x, y, eta_x, eta_y, state=None, beta1=0.5, beta2=0.999, eps=
     beta1 = check_in_interval("beta1", beta1, 0.0, 1.0, "left")
     beta2 = check_in_interval("beta2", beta2, 0.0, 1.0, "left")
     eps = check_positive("eps", eps)
+    state = _check_state(state, game, x, y)
+    game = game if isinstance(game, CheckedGame) else CheckedGame(game, step=state.t + 1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        x_new, y_new, state = adam_step_unchecked(
+            game, x, y, eta_x, eta_y, state, beta1, beta2, eps
+        )
+    finished_step("adam_step", x_new, y_new, state.t, hint="lower the learning rate")
+    for moment in (state.m_x, state.v_x, state.m_y, state.v_y):  # v overflows before x does
+        check_divergence(moment, state.t, what="Adam's moments", hint="lower the learning rate")
+    return x_new, y_new, state
+
+
+def _check_state(state, game, x, y):
+    """``state`` checked against the game (a fresh one for None); ValueError naming state."""
     if state is None:
-        state = AdamState(0, 0.0 * x, 0.0 * x, 0.0 * y, 0.0 * y)
-    elif not isinstance(state, AdamState):
+        return AdamState(0, 0.0 * x, 0.0 * x, 0.0 * y, 0.0 * y)
+    if not isinstance(state, AdamState):
         raise ValueError(f"state: expected an AdamState or None, received {state!r}")
+    t = check_integer("state", state.t, minimum=0)
+    m_x, v_x = (check_vector("state", a, game.n, like=x) for a in (state.m_x, state.v_x))
+    m_y, v_y = (check_vector("state", a, game.m, like=x) for a in (state.m_y, state.v_y))
+    if not all(bool((v >= 0).all()) for v in (v_x, v_y)):
+        raise ValueError("state: expected second moments v_x, v_y >= 0 (averages of squares)")
+    return AdamState(t, m_x, v_x, m_y, v_y)
+
+
+def adam_step_unchecked(game, x, y, eta_x, eta_y, state, beta1, beta2, eps):
+    """One Adam step without checks (the loop of :func:`~refimpl.cgd.gan.train_gan`).
+
+    The arguments are those of :func:`adam_step`, already checked, ``state`` an
+    :class:`AdamState`; returns ``(x_new, y_new, state)`` unchecked.
+    """
     xp = backend.array_namespace(x, y)
     t = state.t + 1
     gx, gy = game.grad_x_f(x, y), game.grad_y_g(x, y)
@@ -117,7 +145,4 @@ def adam_step(game, x, y, eta_x, eta_y, state=None, beta1=0.5, beta2=0.999, eps=
         v = beta2 * v + (1.0 - beta2) * g * g
         steps.append(-eta * (m / (1.0 - beta1**t)) / (xp.sqrt(v / (1.0 - beta2**t)) + eps))
         moments += [m, v]
-    with np.errstate(over="ignore", invalid="ignore"):
-        x_new, y_new = x + steps[0], y + steps[1]
-    check_finite_step(t, x_new, y_new)
-    return x_new, y_new, AdamState(t, *moments)
+    return x + steps[0], y + steps[1], AdamState(t, *moments)

@@ -25,6 +25,7 @@ from refimpl.validation import (
     check_array_size,
     check_integer,
     check_positive,
+    finite_or_overflow,
 )
 
 __all__ = ["GaussianMixture", "two_modes", "ring", "mixture_1d"]
@@ -123,11 +124,16 @@ class GaussianMixture:
         (2, 2)
         """
         size = check_integer("size", size, minimum=1)
-        check_array_size("size", (size, self.dim))
+        # the labels, the noise, the chosen means and their sum: 3d + 1 numbers a sample
+        check_array_size("size", (size, 3 * self.dim + 1))
         rng = as_generator(rng)
         labels = rng.choice(self.n_modes, size=size, p=backend.to_numpy(self.weights))
         noise = rng.standard_normal((size, self.dim))
-        return backend.to_numpy(self.means)[labels] + self.std * noise
+        with np.errstate(over="ignore", invalid="ignore"):
+            samples = backend.to_numpy(self.means)[labels] + self.std * noise
+        return finite_or_overflow(
+            samples, "means, std", message="the samples μ + σε exceed the float range"
+        )
 
 
 def two_modes(std=0.1):

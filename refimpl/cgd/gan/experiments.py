@@ -24,9 +24,19 @@ from refimpl.cgd.gan.game import GANGame
 from refimpl.cgd.gan.metrics import energy_distance, modes_covered
 from refimpl.cgd.gan.training import GAN_METHODS, train_gan
 from refimpl.nn import MLP
-from refimpl.validation import DivergenceError, check_integer, check_positive
+from refimpl.validation import DivergenceError, check_array_size, check_integer, check_positive
 
 __all__ = ["compare_gan_methods"]
+
+
+def _as_tuple(name, value, expected):
+    """``value`` as a tuple, or ValueError naming ``name`` (strings and non-iterables too)."""
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name}: expected {expected}, received {value!r}")
+    try:
+        return tuple(value)
+    except TypeError as exc:  # a class with __iter__, such as tuple itself
+        raise ValueError(f"{name}: expected {expected}, received {value!r}") from exc
 
 
 def _evaluate(game, x, data, real, n_eval, seed):
@@ -105,24 +115,16 @@ def compare_gan_methods(
     """
     if not isinstance(data, GaussianMixture):
         raise ValueError(f"data: expected a GaussianMixture, received {type(data).__name__}")
-    if (
-        isinstance(methods, str)
-        or not hasattr(methods, "__iter__")
-        or not methods
-        or not all(isinstance(m, str) and m in GAN_METHODS for m in methods)
-    ):
+    methods = _as_tuple("methods", methods, "a sequence of method names")
+    if not methods or not all(isinstance(m, str) and m in GAN_METHODS for m in methods):
         raise ValueError(f"methods: expected names among {GAN_METHODS}, received {methods!r}")
-    if isinstance(seeds, str | bytes) or not hasattr(seeds, "__iter__"):
-        raise ValueError(f"seeds: expected a sequence of integer seeds, received {seeds!r}")
-    seeds = tuple(seeds)
+    seeds = _as_tuple("seeds", seeds, "a sequence of integer seeds")
     if not seeds or not all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) and 0 <= s < 2**31
         for s in seeds
     ):
         raise ValueError(f"seeds: expected integers in [0, 2^31), received {seeds!r}")
-    if isinstance(hidden, str | bytes) or not hasattr(hidden, "__iter__"):
-        raise ValueError(f"hidden: expected a sequence of widths, received {hidden!r}")
-    hidden = tuple(hidden)
+    hidden = _as_tuple("hidden", hidden, "a sequence of widths")
     if not hidden or not all(
         isinstance(w, numbers.Integral) and not isinstance(w, bool) and 1 <= w <= 4096
         for w in hidden
@@ -133,6 +135,7 @@ def compare_gan_methods(
     records = check_integer("records", records, minimum=1, maximum=1000)
     n_eval = check_integer("n_eval", n_eval, minimum=2, maximum=20000)
     noise_dim = check_integer("noise_dim", noise_dim, minimum=1, maximum=10**4)
+    check_array_size("n_eval", (n_eval, n_eval, data.dim))  # the energy distance's differences
     checkpoints = np.arange(records + 1) * budget / records
     out = {"checkpoints": checkpoints}
     for method in methods:

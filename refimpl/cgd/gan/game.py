@@ -20,9 +20,10 @@ game's seeded Generator, so the gradients and all products of one step see the
 same batch. Every derivative is exact: reverse mode for gradients, forward over
 reverse (Pearlmutter's R-operator) for D_xy f·v, D_yx g·u, D_xx f·u and D_yy g·v.
 
-Why this module is long: it is one class, the game, whose eight protocol methods and
-three batch methods each carry their documented contract; the products themselves
-live in :mod:`refimpl.cgd.gan.products` and the losses in :mod:`refimpl.cgd.gan.losses`.
+The module holds the game, its two losses (φ_real, φ_fake with their first two
+derivatives, written through softplus so that large logits do not overflow) and its
+four second-order products (each takes the cached forward pass at (x, y) and one
+direction; see ``docs/derivations/gan.md``, section 2).
 
 References
 ----------
@@ -39,21 +40,24 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.cgd.games import Game
-from refimpl.cgd.gan import products
 from refimpl.cgd.gan.data import GaussianMixture
-from refimpl.cgd.gan.losses import LOSSES, loss_terms
 from refimpl.nn import MLP
 from refimpl.validation import (
-    DivergenceError,
-    all_finite,
     as_float_array,
     as_generator,
     check_array_size,
     check_choice,
+    check_divergence,
     check_integer,
 )
 
-__all__ = ["LOSSES", "GANGame"]  # LOSSES is re-exported from refimpl.cgd.gan.losses
+__all__ = ["LOSSES", "GANGame"]
+
+#: The GAN losses of :class:`GANGame`.
+LOSSES = ("wgan", "cross_entropy")
+
+#: The remedy that the game's DivergenceErrors name.
+_LOWER = "the parameters are too large: lower the step size"
 
 
 class GANGame(Game):
@@ -137,6 +141,10 @@ class GANGame(Game):
             )
         self.generator, self.discriminator, self.data = generator, discriminator, data
         self.batch_size = check_integer("batch_size", batch_size, minimum=1, maximum=10**7)
+        # B × (the widths of both networks) before the first batch is drawn or pushed through
+        check_array_size(
+            "batch_size", (self.batch_size, _floats_per_sample(generator, discriminator))
+        )
         self.loss = check_choice("loss", loss, LOSSES)
         self.rng = as_generator(rng)
         self.n, self.m = generator.n_params, discriminator.n_params
@@ -224,6 +232,10 @@ class GANGame(Game):
                 f"noise: expected shape (B, {self.generator.n_inputs}) with B >= 1, "
                 f"received {noise.shape}"
             )
+        check_array_size("real", (real.shape[0], _floats_per_sample(None, self.discriminator)))
+        check_array_size(
+            "noise", (noise.shape[0], _floats_per_sample(self.generator, self.discriminator))
+        )
         self._set(real, noise)
 
     def _set(self, real, noise):
@@ -244,37 +256,36 @@ class GANGame(Game):
         backend.array_namespace(x, y)
         return x, y
 
-    def _finite(self, what, value):
-        if not all_finite(value):
-            raise DivergenceError(
-                f"{what} of the GAN became non-finite at step {self.batch} (batch "
-                f"{self.batch}); the parameters are too large: lower the step size",
-                step=self.batch,
-            )
-        return value
-
     def _forward(self, x, y):
         """Traces of G on the noise and of D on the real and fake samples (cached)."""
         c = self._cache
-        if c is not None and np.array_equal(c["x"], x) and np.array_equal(c["y"], y):
+        same_backend = c is not None and type(c["x"]) is type(x)  # CuPy refuses NumPy mixed in
+        if same_backend and np.array_equal(c["x"], x) and np.array_equal(c["y"], y):
             return c
+        # The batch is drawn on the host; this is its one transfer to the parameters'
+        # device (a no-op for NumPy parameters).
+        noise, real = backend.asarray(self.noise, like=x), backend.asarray(self.real, like=y)
         with np.errstate(all="ignore"):
-            G = self.generator._trace(x, self.noise)
+            G = self.generator._trace(x, noise)
             fake = G.output
-            D_real = self.discriminator._trace(y, self.real)
+            D_real = self.discriminator._trace(y, real)
             D_fake = self.discriminator._trace(y, fake)
             s_real, s_fake = D_real.output[:, 0], D_fake.output[:, 0]
-            real_terms = loss_terms(self.loss, s_real, 0)
-            fake_terms = loss_terms(self.loss, s_fake, 1)
-        self._finite("the generated samples", fake)
-        self._finite("the discriminator's scores", np.concatenate([s_real, s_fake]))
+            real_terms = _loss_terms(self.loss, s_real, 0)
+            fake_terms = _loss_terms(self.loss, s_fake, 1)
+        # an overflow names the batch: the training step that reached these parameters
+        check_divergence(fake, self.batch, what="the generated samples", hint=_LOWER)
+        scores = np.concatenate([s_real, s_fake])
+        check_divergence(scores, self.batch, what="the discriminator's scores", hint=_LOWER)
         with np.errstate(all="ignore"):
             value = float(real_terms[0].mean() + fake_terms[0].mean())
-        self._finite("the loss", value)
+        check_divergence(value, self.batch, what="the loss of the GAN", hint=_LOWER)
         B_real, B_fake = s_real.shape[0], s_fake.shape[0]
         self._cache = {
             "x": x.copy(),
             "y": y.copy(),
+            "noise": noise,  # the batch on the parameters' device, for the products
+            "real": real,
             "G": G,
             "fake": fake,
             "D_real": D_real,
@@ -295,7 +306,8 @@ class GANGame(Game):
                 back_real = c["D_real"]._backward(c["cot_real"])
                 c["grad_x"] = c["G"]._backward(back_fake.input).theta
                 c["grad_y"] = back_real.theta + back_fake.theta
-            self._finite("the gradient", np.concatenate([c["grad_x"], c["grad_y"]]))
+            gradient = np.concatenate([c["grad_x"], c["grad_y"]])
+            check_divergence(gradient, self.batch, what="the gradient of the GAN", hint=_LOWER)
         return c["grad_x"], c["grad_y"]
 
     def _blockwise(self, product, x, y, vectors, size, name):
@@ -311,7 +323,8 @@ class GANGame(Game):
                 out = product(self, c, x, y, vectors)
             else:
                 out = np.stack([product(self, c, x, y, v) for v in vectors.T], axis=1)
-        return self._finite("a Hessian-vector product", out)
+        check_divergence(out, self.batch, what="a Hessian-vector product", hint=_LOWER)
+        return out
 
     # ------------------------------------------------------------------ the protocol
 
@@ -333,19 +346,19 @@ class GANGame(Game):
 
     def dxy_f(self, x, y, v):
         """D_xy f · v for v of shape (m,) or (m, k)."""
-        return self._blockwise(products.dxy, x, y, v, self.m, "v")
+        return self._blockwise(_dxy, x, y, v, self.m, "v")
 
     def dyx_g(self, x, y, u):
         """D_yx g · u = −D_yx f · u for u of shape (n,) or (n, k)."""
-        return -self._blockwise(products.dyx, x, y, u, self.n, "u")
+        return -self._blockwise(_dyx, x, y, u, self.n, "u")
 
     def dxx_f(self, x, y, u):
         """D_xx f · u for u of shape (n,) or (n, k)."""
-        return self._blockwise(products.dxx, x, y, u, self.n, "u")
+        return self._blockwise(_dxx, x, y, u, self.n, "u")
 
     def dyy_g(self, x, y, v):
         """D_yy g · v = −D_yy f · v for v of shape (m,) or (m, k)."""
-        return -self._blockwise(products.dyy, x, y, v, self.m, "v")
+        return -self._blockwise(_dyy, x, y, v, self.m, "v")
 
     def sample(self, x, size, rng):
         r"""Draw ``size`` samples G(z) of the generator with parameters x.
@@ -381,9 +394,79 @@ class GANGame(Game):
         if x.shape != (self.n,):
             raise ValueError(f"x: expected shape ({self.n},) for this GAN, received {x.shape}")
         size = check_integer("size", size, minimum=1, maximum=10**7)
-        check_array_size("size", (size, max(self.generator.widths)))
+        check_array_size("size", (size, _floats_per_sample(self.generator, None)))
         rng = as_generator(rng)
         noise = rng.standard_normal((size, self.generator.n_inputs))
         with np.errstate(all="ignore"):
             out = self.generator._trace(x, noise).output
-        return self._finite("the generated samples", out)
+        check_divergence(out, self.batch, what="the generated samples", hint=_LOWER)
+        return out
+
+
+def _floats_per_sample(generator, discriminator):
+    """Floats that one sample keeps in the traces of a forward pass (to check sizes with).
+
+    Each layer of a trace keeps its activations, pre-activations and two derivatives
+    (4 floats per unit); the discriminator runs on the real and on the fake samples.
+    """
+    units = sum(generator.widths) if generator is not None else 0
+    units += 2 * sum(discriminator.widths) if discriminator is not None else 0
+    return 4 * units
+
+
+# ------------------------------------------------------------------ the losses
+
+
+def _sigmoid(s):
+    return 0.5 * (1.0 + np.tanh(0.5 * s))
+
+
+def _loss_terms(loss, s, which):
+    """φ(s), φ'(s), φ''(s) of the real (which=0) or fake (which=1) term."""
+    if loss == "wgan":
+        sign = 1.0 if which == 0 else -1.0
+        return sign * s, sign + 0.0 * s, 0.0 * s
+    sig = _sigmoid(s)
+    curvature = -sig * (1.0 - sig)
+    if which == 0:  # log σ(s) = −softplus(−s)
+        return -np.logaddexp(0.0, -s), 1.0 - sig, curvature
+    return -np.logaddexp(0.0, s), -sig, curvature  # log(1 − σ(s)) = −softplus(s)
+
+
+# ------------------------------------------------------ the products, forward over reverse
+
+
+def _dxy(game, c, x, y, v):
+    """D_xy f·v: tangent θ̇_D = v through D's reverse pass at the fakes, then back through G."""
+    tangent = game.discriminator._trace(y, c["fake"], dtheta=v)
+    ds = tangent.output_tangent
+    back = tangent._backward(c["cot_fake"], c["curv_fake"] * ds)
+    return c["G"]._backward(back.input_tangent).theta
+
+
+def _dyx(game, c, x, y, u):
+    """D_yx f·u: G's tangent moves the fakes by J_G u; D's tangent reverse pass gives the answer."""
+    dfake = game.generator._trace(x, c["noise"], dtheta=u).output_tangent
+    tangent = game.discriminator._trace(y, c["fake"], dX=dfake)
+    back = tangent._backward(c["cot_fake"], c["curv_fake"] * tangent.output_tangent)
+    return back.theta_tangent
+
+
+def _dxx(game, c, x, y, u):
+    """D_xx f·u: as D_yx f·u, then the tangent of G's reverse pass as well."""
+    G = game.generator._trace(x, c["noise"], dtheta=u)
+    tangent = game.discriminator._trace(y, c["fake"], dX=G.output_tangent)
+    back = tangent._backward(c["cot_fake"], c["curv_fake"] * tangent.output_tangent)
+    return G._backward(back.input, back.input_tangent).theta_tangent
+
+
+def _dyy(game, c, x, y, v):
+    """D_yy f·v: D's tangent reverse pass along θ̇_D = v, on the real and on the fake samples."""
+    total = 0.0
+    for samples, cot, curv in (
+        (c["real"], c["cot_real"], c["curv_real"]),
+        (c["fake"], c["cot_fake"], c["curv_fake"]),
+    ):
+        tangent = game.discriminator._trace(y, samples, dtheta=v)
+        total = total + tangent._backward(cot, curv * tangent.output_tangent).theta_tangent
+    return total

@@ -17,7 +17,6 @@ References
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
 from refimpl import backend
 from refimpl.cgd.gan.data import GaussianMixture
@@ -77,7 +76,8 @@ def mode_fractions(samples, data, radius=3.0):
     samples = _samples("samples", samples, data.dim)
     radius = check_positive("radius", radius)
     means = backend.to_numpy(data.means)
-    check_array_size("samples", (samples.shape[0], means.shape[0]))
+    # the differences of every sample to every mode, (N, K, d)
+    check_array_size("samples, data", (samples.shape[0], *means.shape))
     distances = np.linalg.norm(samples[:, None, :] - means[None, :, :], axis=2)  # (N, K)
     nearest = distances.argmin(axis=1)
     near = distances[np.arange(samples.shape[0]), nearest] <= radius * data.std
@@ -154,8 +154,14 @@ def energy_distance(a, b):
     0.0
     """
     a = _samples("a", a)
-    b = _samples("b", b, a.shape[1])
-    check_array_size("a", (a.shape[0], max(a.shape[0], b.shape[0])))
+    b = _samples("b", b)
+    if b.shape[1] != a.shape[1]:  # either may be the wrong one
+        raise ValueError(
+            f"a, b: expected samples of one dimension d, shapes (N, d) and (M, d), received "
+            f"{a.shape} and {b.shape}"
+        )
+    largest = max(a.shape[0], b.shape[0])
+    check_array_size("a, b", (largest, largest, a.shape[1]))  # the pairwise differences
 
     def mean_distance(p, q):
         return float(np.linalg.norm(p[:, None, :] - q[None, :, :], axis=2).mean())
@@ -199,7 +205,11 @@ def wasserstein_1d(a, b):
     a = _samples("a", a, 1)
     b = _samples("b", b, 1)
     with np.errstate(over="ignore", invalid="ignore"):
-        value = float(scipy.stats.wasserstein_distance(a[:, 0], b[:, 0]))
+        # Imported here: scipy.stats takes about a second to import, and the GAN's game and
+        # training (and the oracle's GAN case) need none of it.
+        from scipy.stats import wasserstein_distance
+
+        value = float(wasserstein_distance(a[:, 0], b[:, 0]))
     finite_or_overflow(
         value, "a, b", hint="rescale the samples", message="the distance overflows float64"
     )

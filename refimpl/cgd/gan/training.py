@@ -28,17 +28,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from refimpl.cgd.arguments import CheckedGame, check_game
 from refimpl.cgd.competitive import cgd_step
-from refimpl.cgd.gan.acgd import acgd_alternating_step
-from refimpl.cgd.gan.adam import adam_step
-from refimpl.cgd.gan.counting import norm_without_overflow
+from refimpl.cgd.gan.acgd import AlternatingACGDState, acgd_alternating_step_unchecked
+from refimpl.cgd.gan.adam import AdamState, adam_step_unchecked
 from refimpl.cgd.gradient_methods import gda_step, ogda_step
 from refimpl.cgd.runner import CountingGame
 from refimpl.validation import (
     DivergenceError,
     all_finite,
     as_float_array,
+    check_array_size,
     check_choice,
+    check_in_interval,
     check_integer,
     check_options,
     check_positive,
@@ -49,12 +51,13 @@ __all__ = ["GAN_METHODS", "GANRun", "train_gan"]
 #: The methods of :func:`train_gan`.
 GAN_METHODS = ("gda", "adam", "ogda", "cgd", "acgd")
 
+#: The options of each method, with their defaults.
 _OPTIONS = {
-    "gda": (),
-    "ogda": (),
-    "adam": ("beta1", "beta2", "eps"),
-    "cgd": ("tol", "maxiter"),
-    "acgd": ("beta", "eps", "tol", "maxiter"),
+    "gda": {},
+    "ogda": {},
+    "adam": {"beta1": 0.5, "beta2": 0.999, "eps": 1e-8},
+    "cgd": {"tol": 1e-12, "maxiter": None},
+    "acgd": {"beta": 0.99, "eps": 1e-5, "tol": 1e-12, "maxiter": None},
 }
 
 
@@ -118,7 +121,35 @@ class GANRun:
     inner_iterations: np.ndarray = field(repr=False)
 
 
-def _stepper(method, game, eta, options):
+def _norm_without_overflow(v):
+    """‖v‖ without overflow for huge finite v (the float maximum when ‖v‖ exceeds the range)."""
+    scale = float(np.max(np.abs(v)))
+    if scale == 0.0:
+        return 0.0
+    value = scale * float(np.linalg.norm(v / scale))
+    return value if np.isfinite(value) else float(np.finfo(float).max)
+
+
+def _checked_options(method, options):
+    """Every option of ``method`` (defaults filled in), checked once before the loop.
+
+    The steps then run unchecked; an error names the key as ``options['key']``.
+    """
+    options = check_options("options", options or {}, tuple(_OPTIONS[method]))
+    full = {**_OPTIONS[method], **options}
+    for key, value in full.items():
+        name = f"options[{key!r}]"
+        if key in ("beta", "beta1", "beta2"):
+            full[key] = check_in_interval(name, value, 0.0, 1.0, "left")
+        elif key in ("eps", "tol"):
+            full[key] = check_positive(name, value)
+        elif value is not None:  # maxiter
+            full[key] = check_integer(name, value, minimum=1)
+    return full
+
+
+def _stepper(method, game, eta, options, x, y):
+    """The step of ``method`` on the checked game, from the arguments checked by train_gan."""
     memory = {"state": None}
     if method == "gda":
         return lambda x, y: (*gda_step(game, x, y, eta, eta), 0, True)
@@ -130,9 +161,12 @@ def _stepper(method, game, eta, options):
 
         return ogda
     if method == "adam":
+        memory["state"] = AdamState(0, 0.0 * x, 0.0 * x, 0.0 * y, 0.0 * y)
 
         def adam(x, y):
-            x, y, memory["state"] = adam_step(game, x, y, eta, eta, memory["state"], **options)
+            x, y, memory["state"] = adam_step_unchecked(
+                game, x, y, eta, eta, memory["state"], **options
+            )
             return x, y, 0, True
 
         return adam
@@ -145,8 +179,10 @@ def _stepper(method, game, eta, options):
 
         return cgd
 
+    memory["state"] = AlternatingACGDState(0, 0.0 * x, 0.0 * y)
+
     def acgd(x, y):
-        x, y, memory["state"], info = acgd_alternating_step(
+        x, y, memory["state"], info = acgd_alternating_step_unchecked(
             game, x, y, eta, eta, memory["state"], **options
         )
         return x, y, info.iterations, info.converged
@@ -224,12 +260,13 @@ def train_gan(
     >>> run.status, run.gradient_evaluations + run.hvp_evaluations >= 40
     ('completed', True)
     """
-    if not hasattr(game, "resample") or not getattr(game, "zero_sum", False):
+    check_game(game)  # n, m and the derivatives: a class or a stand-in is refused by name
+    if not callable(getattr(game, "resample", None)) or not getattr(game, "zero_sum", False):
         raise ValueError(
             f"game: expected a zero-sum game with resample() (a GANGame), received {game!r}"
         )
     method = check_choice("method", method, GAN_METHODS)
-    options = check_options("options", options or {}, _OPTIONS[method])
+    options = _checked_options(method, options)
     x = as_float_array("x0", x0, ndim=1)
     y = as_float_array("y0", y0, ndim=1)
     for name, vector, size in (("x0", x, game.n), ("y0", y, game.m)):
@@ -238,16 +275,19 @@ def train_gan(
     budget = check_integer("budget", budget, minimum=1, maximum=10**9)
     eta = check_positive("eta", eta)
     records = check_integer("records", records, minimum=1, maximum=10**5)
+    check_array_size("records", (records + 1, game.n + game.m))  # the snapshots
     on_failure = check_choice("on_failure", on_failure, ("raise", "stop"))
     max_steps = budget if max_steps is None else check_integer("max_steps", max_steps, minimum=1)
     counted = CountingGame(game)
-    step = _stepper(method, counted, eta, options)
+    checked = CheckedGame(counted)  # the steps' view of the game: its errors name the step
+    step = _stepper(method, checked, eta, options, x, y)
     costs, snapshots = [0], [(x.copy(), y.copy())]
     norms, inner = [], []
     status, message, stopped_at = "completed", "", None
     k = 0
     while counted.gradients + counted.hvps < budget and k < max_steps:
         k += 1
+        checked.step = k
         game.resample()
         try:
             with np.errstate(over="ignore", invalid="ignore"):
@@ -269,8 +309,8 @@ def train_gan(
         if finite:  # on this step's batch; the game's cache makes these free
             norms.append(
                 [
-                    norm_without_overflow(game.grad_x_f(x, y)),
-                    norm_without_overflow(game.grad_y_g(x, y)),
+                    _norm_without_overflow(game.grad_x_f(x, y)),
+                    _norm_without_overflow(game.grad_y_g(x, y)),
                 ]
             )
             inner.append(iterations)

@@ -1,0 +1,167 @@
+"""cgd and the GAN on a device: device arrays in give device arrays out, with NumPy's values.
+
+Every test takes the ``xp`` fixture (NumPy, the strict CuPy stand-in of ``tests/standin``
+and, on a GPU machine, CuPy), runs a front door or a step on ``xp`` arrays, asserts that
+the outputs are ``xp`` arrays and compares them with the NumPy route.
+
+Tolerances. The device route does the NumPy route's arithmetic in another summation
+order at most (a GPU's BLAS), so each elementary product or sum of ``n`` terms differs by
+``n · EPS`` relative to the sum of absolute values. On the bilinear games below
+(``‖A‖ ≤ 2.5``, ``η = 0.1``, ``n = m = 2``) every method is a linear map per step with
+norm ≤ 1 + η‖A‖ ≤ 1.25 and inner systems of condition ≤ 1 + η²‖A‖² ≤ 1.07 (the CG and
+GMRES solves at ``tol = 1e-12`` add that tolerance), so after K steps the iterates agree
+within ``K · 1.25^K · (100 · EPS + 1e-12) · max‖z‖``: :func:`_tol`. The stand-in computes
+with NumPy underneath and agrees to far less; the bound is the one a GPU must meet.
+"""
+
+import numpy as np
+import pytest
+
+from refimpl import backend, cgd
+from refimpl.cgd import gan
+from refimpl.nn import MLP
+
+EPS = np.finfo(float).eps
+A_HOST = np.array([[1.0, 2.0], [0.5, 1.0]])  # ‖A‖₂ ≈ 2.5
+X0, Y0 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+STEPS = 4
+
+
+def _tol(steps, scale):
+    return steps * 1.25**steps * (100 * EPS + 1e-12) * scale
+
+
+def _on(xp, *arrays):
+    """Assert every array is an array of ``xp``'s backend."""
+    for a in arrays:
+        assert backend.array_namespace(a) is xp, type(a)
+
+
+@pytest.mark.parametrize("method", cgd.METHODS)
+def test_run_every_method_on_the_device(xp, method):
+    result = cgd.run(
+        cgd.BilinearGame(xp.asarray(A_HOST)), method, xp.asarray(X0), xp.asarray(Y0), STEPS, 0.1
+    )
+    ref = cgd.run(cgd.BilinearGame(A_HOST), method, X0, Y0, STEPS, 0.1)
+    _on(xp, result.x, result.y)
+    tol = _tol(STEPS, np.abs(ref.x).max() + np.abs(ref.y).max())
+    np.testing.assert_allclose(backend.to_numpy(result.x), ref.x, rtol=0, atol=tol)
+    np.testing.assert_allclose(backend.to_numpy(result.y), ref.y, rtol=0, atol=tol)
+    _on(xp, result.norm)
+    np.testing.assert_allclose(backend.to_numpy(result.norm), ref.norm, rtol=0, atol=tol)
+
+
+STEP_CALLS = {
+    "gda": lambda g, x, y: cgd.gda_step(g, x, y, 0.1, 0.1),
+    "altgda": lambda g, x, y: cgd.altgda_step(g, x, y, 0.1, 0.1),
+    "ogda": lambda g, x, y: cgd.ogda_step(g, x, y, 0.1, 0.1),
+    "extragradient": lambda g, x, y: cgd.extragradient_step(g, x, y, 0.1, 0.1),
+    "conopt": lambda g, x, y: cgd.conopt_step(g, x, y, 0.1, 0.1),
+    "sga": lambda g, x, y: cgd.sga_step(g, x, y, 0.1, 0.1),
+    "lcgd": lambda g, x, y: cgd.lcgd_step(g, x, y, 0.1, 0.1),
+    "cgd-dense": lambda g, x, y: cgd.cgd_step(g, x, y, 0.1, 0.1, solver="dense"),
+    "cgd-cg": lambda g, x, y: cgd.cgd_step(g, x, y, 0.1, 0.1, solver="cg"),
+    "cgd-gmres": lambda g, x, y: cgd.cgd_step(g, x, y, 0.1, 0.1, solver="gmres"),
+    "acgd": lambda g, x, y: cgd.acgd_step(g, x, y, 0.1, 0.1),
+    "neumann": lambda g, x, y: cgd.neumann_step(g, x, y, 0.1, 0.1, 3),
+}
+
+
+@pytest.mark.parametrize("step", sorted(STEP_CALLS))
+def test_every_step_method_keeps_its_arrays_on_the_device(xp, step):
+    """One step of each public step function, on three games (bilinear, zero-sum and
+    general-sum quadratic): every array it returns is on the device, equal to NumPy's."""
+    P, Q, B = np.array([[2.0, 0.5], [0.5, 1.0]]), np.eye(2), np.array([[0.0, 1.0], [1.0, 0.5]])
+    games = [
+        (cgd.BilinearGame, (A_HOST,)),
+        (cgd.QuadraticGame, (P, A_HOST, Q)),
+        (cgd.GeneralSumQuadraticGame, (P, A_HOST, B, Q)),
+    ]
+    for make, matrices in games:
+        if make is cgd.GeneralSumQuadraticGame and step in ("conopt", "sga", "cgd-cg"):
+            continue  # defined for zero-sum games only
+        device = STEP_CALLS[step](
+            make(*[xp.asarray(M) for M in matrices]), xp.asarray(X0), xp.asarray(Y0)
+        )
+        host = STEP_CALLS[step](make(*matrices), X0, Y0)
+        for d, h in zip(device, host, strict=True):
+            if isinstance(h, np.ndarray):
+                _on(xp, d)
+                np.testing.assert_allclose(backend.to_numpy(d), h, rtol=0, atol=_tol(1, 4.0))
+            elif hasattr(h, "v_x"):  # the ACGD state: running means on the device
+                _on(xp, d.v_x, d.v_y)
+                np.testing.assert_allclose(backend.to_numpy(d.v_x), h.v_x, atol=_tol(1, 4.0))
+
+
+def test_krylov_solvers_keep_the_products_on_the_device(xp):
+    """CG and GMRES call ``apply`` with device vectors and return device solutions."""
+    M_host = np.array([[4.0, 1.0], [1.0, 3.0]])  # SPD, condition ≈ 1.9
+    M, b = xp.asarray(M_host), xp.asarray([1.0, 2.0])
+    seen = []
+
+    def apply(v):
+        seen.append(backend.array_namespace(v))
+        return M @ v
+
+    for solve in (cgd.conjugate_gradient, cgd.gmres):
+        seen.clear()
+        x, info = solve(apply, b, tol=1e-13)
+        _on(xp, x)
+        assert seen and all(s is xp for s in seen)
+        # ‖x − x*‖ ≤ cond · tol · ‖x*‖ for the relative residual tol
+        expected = np.linalg.solve(M_host, [1.0, 2.0])
+        np.testing.assert_allclose(backend.to_numpy(x), expected, rtol=0, atol=2 * 1e-13 * 2)
+
+
+# ------------------------------------------------------------------------------- GAN
+
+GAN_TOL = 1e-10
+"""Relative to the largest entry: the products pass through two layers of width 8 (sums of
+≤ 17 terms each, forward and reverse, ≈ 100 roundings of O(1) terms); reordering them moves
+an entry by ≤ 100 · EPS times the sums of absolute values, which stay below 10 · max|entry|
+on this small well-scaled network: 1e-10 leaves two decades of margin."""
+
+
+def _gan_game(loss="wgan"):
+    return gan.GANGame(MLP((2, 8, 2)), MLP((2, 8, 1)), gan.two_modes(), batch_size=16, rng=0)
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_gan_gradients_and_products_on_the_device(xp, loss):
+    game = gan.GANGame(
+        MLP((2, 8, 2)), MLP((2, 8, 1)), gan.two_modes(), batch_size=16, loss=loss, rng=0
+    )
+    x, y = game.generator.init(rng=1), game.discriminator.init(rng=2)
+    u, v = np.linspace(-1.0, 1.0, game.n), np.linspace(1.0, -1.0, game.m)
+    xd, yd, ud, vd = (xp.asarray(a) for a in (x, y, u, v))
+    calls = {
+        "grad_x_f": (lambda a, b, c, d: game.grad_x_f(a, b)),
+        "grad_y_g": (lambda a, b, c, d: game.grad_y_g(a, b)),
+        "dxy_f": (lambda a, b, c, d: game.dxy_f(a, b, d)),
+        "dyx_g": (lambda a, b, c, d: game.dyx_g(a, b, c)),
+        "dxx_f": (lambda a, b, c, d: game.dxx_f(a, b, c)),
+        "dyy_g": (lambda a, b, c, d: game.dyy_g(a, b, d)),
+    }
+    for name, call in calls.items():
+        device, host = call(xd, yd, ud, vd), call(x, y, u, v)
+        _on(xp, device)
+        atol = GAN_TOL * np.abs(host).max()
+        np.testing.assert_allclose(backend.to_numpy(device), host, rtol=0, atol=atol, err_msg=name)
+    assert game.f(xd, yd) == pytest.approx(game.f(x, y), rel=GAN_TOL)
+
+
+@pytest.mark.parametrize("method", gan.GAN_METHODS)
+def test_train_gan_a_few_steps_on_the_device(xp, method):
+    """Three steps of every GAN method: parameters stay on the device and follow NumPy's
+    trajectory (three steps of a contraction-free map multiply GAN_TOL by at most a few)."""
+    runs = []
+    for to in (xp.asarray, np.asarray):
+        game = _gan_game()
+        x, y = game.generator.init(rng=1), game.discriminator.init(rng=2)
+        runs.append(gan.train_gan(game, method, to(x), to(y), 100, 0.01, max_steps=3))
+    device, host = runs
+    _on(xp, device.x, device.y)
+    for d, h in ((device.x, host.x), (device.y, host.y)):
+        np.testing.assert_allclose(
+            backend.to_numpy(d), h, rtol=0, atol=10 * GAN_TOL * np.abs(h).max()
+        )
