@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from refimpl.inrank import full_rank_train, inrank_efficient
-from refimpl.inrank.backprop import forward_backward
+from refimpl.inrank.backprop import forward_backward_unchecked
 from refimpl.inrank.cost import cost_model
 from refimpl.inrank.efficient import truncate_layer
 from refimpl.inrank.layers import DenseLayer, LowRankUpdateLayer
@@ -45,14 +45,16 @@ def _step_fn(layers, X, Y, lr=1e-3):
     opt = Adam(lr)
 
     def step():
-        _, grads = forward_backward(layers, X, Y, "relu")
+        # The step of refimpl.inrank.loop: the unchecked update and apply (the public
+        # methods check their arguments first, which the training loop does not repeat).
+        _, grads = forward_backward_unchecked(layers, X, Y, "relu")
         opt.begin_step()
         for i, (layer, g) in enumerate(zip(layers, grads, strict=True)):
             updates = [
-                opt.update((i, name), gi, shape=shape, cols=cols)
+                opt._update((i, name), gi, shape=shape, cols=cols)
                 for (name, shape, cols), gi in zip(layer.param_keys(), g, strict=True)
             ]
-            layer.apply(updates)
+            layer._apply(updates)
 
     return step
 

@@ -1,7 +1,8 @@
 """Array backend: where refimpl finds its array namespace.
 
 Every array computation in refimpl asks this module for its namespace instead of
-importing NumPy directly, so that CuPy arrays in give CuPy arrays out.
+importing NumPy directly, so that CuPy arrays in give CuPy arrays out (where a stage
+runs on the host, the contract's GPU table says so).
 
 Two rules decide the namespace:
 

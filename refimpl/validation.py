@@ -137,12 +137,30 @@ def check_array_type(name: str, x) -> None:
     backend.refuse_foreign_array(name, x)
 
 
+def _plain(name: str, value):
+    """``value`` with NumPy's ndarray subclasses made plain arrays (or refused).
+
+    ``numpy.matrix`` keeps two dimensions and makes ``*`` and ``**`` matrix products, so
+    array code would compute something else with it; it becomes an ndarray. A masked
+    array is refused: converting would use the values under the mask.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(
+            f"{name}: expected a plain array, received a masked array; fill it "
+            "(numpy.ma.filled) or drop the masked entries first"
+        )
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        return np.asarray(value)
+    return value
+
+
 def _numbers(name: str, value, xp=np, kinds="fciub", expected="an array of numbers"):
     """``value`` as an array of dtype kind in ``kinds``, else ValueError naming ``name``.
 
     NumPy and CuPy arrays stay on their backend; anything else becomes an array of ``xp``.
     """
     check_array_type(name, value)
+    value = _plain(name, value)
     if not (backend.is_device_array(value) or isinstance(value, np.ndarray)):
         try:
             value = xp.asarray(value)
@@ -275,6 +293,7 @@ def as_float_array(name: str, x, ndim: int | tuple[int, ...] | None = None, like
     array([1., 2.])
     """
     check_array_type(name, x)
+    x = _plain(name, x)
     if backend.is_device_array(x) or isinstance(x, np.ndarray):
         xp = backend.array_namespace(x)
     else:

@@ -123,38 +123,9 @@ SPECS = [
     ),
     Spec(
         "nn.Trace",
-        nn.Trace,
-        lambda: dict(
-            zip(
-                (
-                    "net",
-                    "layers",
-                    "tangents",
-                    "acts",
-                    "pres",
-                    "firsts",
-                    "seconds",
-                    "dacts",
-                    "dpres",
-                ),
-                (NET, [], [], [], [np.ones((1, 1))], [], [], [], None),
-                strict=True,
-            )
-        ),
-        skip={
-            k: INTERNAL
-            for k in (
-                "net",
-                "layers",
-                "tangents",
-                "acts",
-                "pres",
-                "firsts",
-                "seconds",
-                "dacts",
-                "dpres",
-            )
-        },
+        lambda net, theta, X, dtheta, dX: nn.Trace(net, theta, X, dtheta, dX),
+        lambda: {"net": NET, "theta": _theta(), "X": _X(), "dtheta": _theta(), "dX": _X()},
+        accepts={"dtheta": {"None"}, "dX": {"None"}},  # None: no tangent there
     ),
     Spec(
         "nn.Gradients",

@@ -333,8 +333,7 @@ SPECS = [
     Spec(
         "inrank.optim.make_optimizer",
         optim.make_optimizer,
-        lambda: {"name": "adam", "lr": 0.1, "adam_options": {"eps": 1e-6}},
-        names={"name": ("optimizer",)},
+        lambda: {"optimizer": "adam", "lr": 0.1, "adam_options": {"eps": 1e-6}},
     ),
     Spec(
         "inrank.optim.MiniBatches",

@@ -63,7 +63,7 @@ SPECS = [
         lambda: {"subpackage": "cgd"},
         accepts={"subpackage": {"None"}},
     ),
-    Spec("oracle.get_case", oracle.get_case, lambda: {"name": CASE}, names={"name": ("case",)}),
+    Spec("oracle.get_case", oracle.get_case, lambda: {"name": CASE}),
     Spec(
         "oracle.check",
         oracle.check,

@@ -165,3 +165,64 @@ def test_train_gan_a_few_steps_on_the_device(xp, method):
         np.testing.assert_allclose(
             backend.to_numpy(d), h, rtol=0, atol=10 * GAN_TOL * np.abs(h).max()
         )
+
+
+# ------------------------------------------------------------------------------- games
+
+GAME_METHODS = ("f", "g", "grad_x_f", "grad_y_g", "dxy_f", "dyx_g", "dxx_f", "dyy_g")
+GAME_METHODS += ("dxy_f_matrix", "dyx_g_matrix")
+
+
+class _ProtocolGame(cgd.Game):
+    """A game written on the protocol (products only), holding its matrix ``A`` of
+    ``xp``'s backend: its dense blocks are :class:`cgd.Game`'s defaults."""
+
+    n, m, zero_sum = 2, 2, True
+
+    def __init__(self, A):
+        self.A = A
+
+    def grad_x_f(self, x, y):
+        return self.A @ y
+
+    def grad_y_g(self, x, y):
+        return -self.A.T @ x
+
+    def dxy_f(self, x, y, v):
+        return self.A @ v
+
+    def dyx_g(self, x, y, u):
+        return -self.A.T @ u
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        cgd.BilinearGame,
+        lambda to: cgd.QuadraticGame(to(np.diag([2.0, 1.0])), to(A_HOST), to(np.eye(2))),
+        lambda to: cgd.GeneralSumQuadraticGame(
+            to(np.diag([2.0, 1.0])), to(A_HOST), to(-2 * A_HOST), to(np.eye(2))
+        ),
+        _ProtocolGame,
+    ],
+    ids=["BilinearGame", "QuadraticGame", "GeneralSumQuadraticGame", "Game"],
+)
+@pytest.mark.parametrize("method", GAME_METHODS)
+def test_game_methods_on_a_game_built_from_device_arrays(xp, make, method):
+    """A game built from device arrays answers every method with device arrays (losses as
+    numbers), equal to the host game's: each entry is a sum of ≤ 2 products of O(1)
+    numbers, so another summation order moves it by ≤ 4 · EPS · max|entry|."""
+    if make is _ProtocolGame and method in ("f", "g", "dxx_f", "dyy_g"):
+        pytest.skip("the protocol leaves the losses and own-player Hessians to the game")
+    build = (lambda to: make(to(A_HOST))) if make in (cgd.BilinearGame, _ProtocolGame) else make
+    device_game, host_game = build(xp.asarray), build(np.asarray)
+    extra = {"dxy_f": Y0, "dyy_g": Y0, "dyx_g": X0, "dxx_f": X0}.get(method)
+    args = (X0, Y0) if extra is None else (X0, Y0, extra)
+    device = getattr(device_game, method)(*(xp.asarray(a) for a in args))
+    host = getattr(host_game, method)(*args)
+    if method in ("f", "g"):
+        assert float(device) == pytest.approx(float(host), rel=4 * EPS, abs=4 * EPS)
+        return
+    _on(xp, device)
+    atol = 4 * EPS * max(np.abs(host).max(), 1.0)
+    np.testing.assert_allclose(backend.to_numpy(device), host, rtol=0, atol=atol)

@@ -179,7 +179,7 @@ def layer_norm_backward(dy, cache):
     dy = _error_signal(dy, xhat.shape, xhat)
     hint = "expected an error signal of moderate size"
     grads = layer_norm_backward_unchecked(dy, (xhat, rstd, gain))
-    return finite_or_overflow(grads, "dy", hint=hint, message="the gradients overflow")
+    return finite_or_overflow(grads, "dy, cache", hint=hint, message="the gradients overflow")
 
 
 def layer_norm_backward_unchecked(dy, cache):
@@ -266,7 +266,7 @@ def gelu_backward(dy, cache):
         raise _bad_cache("gelu_forward (x, tanh(·) in [-1, 1])", (x, t))
     dy = _error_signal(dy, x.shape, x)
     return finite_or_overflow(
-        gelu_backward_unchecked(dy, (x, t)), "dy", message="the gradient overflows"
+        gelu_backward_unchecked(dy, (x, t)), "dy, cache", message="the gradient overflows"
     )
 
 
@@ -388,7 +388,7 @@ def causal_attention_backward(dy, cache):
         raise _bad_cache("causal_attention_forward (q, k, v, P of shape (b, H, t, t))", parts)
     dy = _error_signal(dy, (b, t, n_heads * dh), q)
     dqkv = causal_attention_backward_unchecked(dy, (q, k, v, P))
-    return finite_or_overflow(dqkv, "dy", message="the gradient overflows")
+    return finite_or_overflow(dqkv, "dy, cache", message="the gradient overflows")
 
 
 def causal_attention_backward_unchecked(dy, cache):

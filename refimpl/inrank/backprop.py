@@ -54,6 +54,11 @@ def check_layers(layers, X, Y=None):
         raise ValueError(f"X: expected {layers[0].shape[1]} rows, received shape {X.shape}")
     if Y is not None:
         Y = as_float_array("Y", Y, ndim=2, like=X)
+        if Y.shape[0] == layers[-1].shape[0] and Y.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X, Y: expected the same number of samples (columns), received "
+                f"{X.shape[1]} in X and {Y.shape[1]} in Y"
+            )
         if Y.shape != (layers[-1].shape[0], X.shape[1]):
             raise ValueError(
                 f"Y: expected shape {(layers[-1].shape[0], X.shape[1])}, received {Y.shape}"

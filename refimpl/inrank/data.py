@@ -221,10 +221,13 @@ def teacher_data(target, n_samples, rng, input_spectrum=None, noise=0.0):
     X = whiten(backend.asarray(rng.standard_normal((n_in, n_samples)), like=target))
     if input_spectrum is not None:
         lam = backend.to_numpy(as_float_array("input_spectrum", input_spectrum, ndim=1))
-        if lam.shape != (n_in,) or np.any(lam <= 0):
+        if lam.shape != (n_in,):  # one eigenvalue per input: a column of target
             raise ValueError(
-                f"input_spectrum: expected {n_in} positive eigenvalues, received {lam!r}"
+                f"target, input_spectrum: expected one eigenvalue per column of target "
+                f"({n_in}), received {lam.shape[0] if lam.ndim else 0} in input_spectrum"
             )
+        if np.any(lam <= 0):
+            raise ValueError(f"input_spectrum: expected positive eigenvalues, received {lam!r}")
         q = backend.to_numpy(random_orthogonal(n_in, n_in, rng))
         X = backend.asarray((q * np.sqrt(lam)) @ q.T, like=target) @ X
     Y = target @ X

@@ -76,6 +76,8 @@ def log_spaced_indices(steps, count=150):
     [0, 1, 6, 32, 178, 999]
     """
     steps = as_float_array("steps", steps, ndim=1)
+    if bool(np.any(steps != np.round(steps))):
+        raise ValueError(f"steps: expected integer step numbers, received {steps!r:.80}")
     if steps.shape[0] == 0 or bool(np.any(np.diff(steps) < 0)) or bool(np.any(steps < 0)):
         raise ValueError(f"steps: expected non-negative increasing steps, received {steps!r}")
     count = check_integer("count", count, minimum=1, maximum=10**6)
@@ -189,15 +191,23 @@ def staircase(
     unit = orthogonal_init((n, n, n, n), 1.0, rng=rng)  # one Q for every scale
     runs = []
     for sigma in sigmas:
-        res = train(
-            [sigma * w for w in unit],
-            X,
-            Y,
-            lr,
-            steps,
-            rank_threshold=rank_threshold,
-            target=t.target,
-        )
+        try:
+            res = train(
+                [sigma * w for w in unit],
+                X,
+                Y,
+                lr,
+                steps,
+                rank_threshold=rank_threshold,
+                target=t.target,
+            )
+        except ValueError as exc:  # train's words name its arguments; say the caller's
+            if not str(exc).startswith("weights, X, Y: the initial loss overflows"):
+                raise
+            raise ValueError(
+                "sigmas, singular_values: the initial loss overflows float64 for "
+                f"sigma = {sigma:g} and the largest singular value {s[0]:g}; use smaller ones"
+            ) from exc
         keep = log_spaced_indices(res.steps)
         step = res.steps[keep]
         closed, predicted = _closed_forms(s, sigma, step, lr, n)

@@ -349,6 +349,12 @@ class LowRankUpdateLayer:
             raise ValueError(
                 f"U: expected shape ({m}, r) with 1 <= r <= {min(m, n)}, received {U.shape}"
             )
+        V = as_float_array("V", V, ndim=2, like=self.U)
+        if V.shape[0] == n and V.shape[1] != U.shape[1]:  # either may have the wrong rank
+            raise ValueError(
+                f"U, V: expected the same number of columns (the rank), received "
+                f"{U.shape[1]} in U and {V.shape[1]} in V"
+            )
         V = _check_matrix("V", V, (n, U.shape[1]), self.U)
         new = LowRankUpdateLayer(None, U, V, rank=U.shape[1])
         new.cap = new.rank
@@ -431,6 +437,13 @@ class LowRankUpdateLayer:
         k = self.active
         new_u = _checked_result(lambda: self.U[:, :k] + du, "updates")
         new_v = _checked_result(lambda: self.V[:, :k] + dv, "updates")
+        xp = backend.array_namespace(new_u)
+        largest = float(xp.abs(new_u).max()) * float(xp.abs(new_v).max()) * k if k else 0.0
+        if largest > np.finfo(np.float64).max / 4:  # W0 + U Vᵀ could overflow: refuse first
+            raise ValueError(
+                "updates: the updated factors' product U Vᵀ could overflow float64 (its "
+                f"entries are bounded only by {largest:.3g}); the layer is left unchanged"
+            )
         self.U[:, :k], self.V[:, :k] = new_u, new_v
 
     def _apply(self, updates):
@@ -446,7 +459,7 @@ class LowRankUpdateLayer:
     def update(self):
         """The low-rank update ``U_k V_kᵀ``, shape ``(m, n)``."""
         k = self.active
-        return self.U[:, :k] @ self.V[:, :k].T
+        return _checked_result(lambda: self.U[:, :k] @ self.V[:, :k].T, "U, V")
 
     def update_singular_values(self):
         """Singular values of ``U_k V_kᵀ`` from two thin QRs: ``O((m + n) k²)``."""
@@ -458,4 +471,6 @@ class LowRankUpdateLayer:
 
     def dense(self):
         """The weight ``W0 + U_k V_kᵀ`` (or ``U_k V_kᵀ`` without a base)."""
-        return self.update() if self.base is None else self.base + self.update()
+        if self.base is None:
+            return self.update()
+        return _checked_result(lambda: self.base + self.update(), "base, U, V")

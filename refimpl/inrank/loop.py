@@ -31,7 +31,13 @@ import numpy as np
 from refimpl import backend
 from refimpl.inrank.backprop import check_layers, forward_backward_unchecked, predict_unchecked
 from refimpl.inrank.optim import MiniBatches, make_optimizer
-from refimpl.validation import as_generator, check_divergence, check_integer, check_positive
+from refimpl.validation import (
+    as_generator,
+    check_array_size,
+    check_divergence,
+    check_integer,
+    check_positive,
+)
 
 __all__ = ["TrainingLog", "check_loss", "full_loss", "run_training"]
 
@@ -151,6 +157,8 @@ def run_training(
     lr = check_positive("lr", lr)
     steps = check_integer("steps", steps, minimum=0)
     record_every = check_integer("record_every", record_every, minimum=1)
+    # every record keeps the loss, the step and each layer's rank: refuse what cannot fit
+    check_array_size("steps, record_every", (steps // record_every + 2, 2 + len(layers)))
     opt = make_optimizer(optimizer, lr, adam_options)
     batches = MiniBatches(X.shape[1], batch_size, as_generator(rng), optimizer)
     log = TrainingLog() if log is None else log

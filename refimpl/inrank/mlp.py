@@ -25,7 +25,7 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.inrank.algorithm import full_rank_train
-from refimpl.inrank.backprop import forward_backward
+from refimpl.inrank.backprop import forward_backward_unchecked
 from refimpl.inrank.layers import DenseLayer
 from refimpl.inrank.network import check_network
 from refimpl.validation import (
@@ -213,7 +213,10 @@ def mlp_gradients(weights, X, Y):
     (0.5, 1.0, 1.0)
     """
     weights, X, Y = _check_mlp(weights, X, Y)
-    value, grads = forward_backward([DenseLayer(w) for w in weights], X, Y, "relu")
+    # the arguments were checked as the caller wrote them: the pass runs unchecked
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grads = forward_backward_unchecked([DenseLayer(w) for w in weights], X, Y, "relu")
+    finite_or_overflow([value, *(g for (g,) in grads)], "weights, X, Y")
     return value, [g for (g,) in grads]
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.backprop import forward_backward
+from refimpl.inrank.backprop import forward_backward_unchecked
 from refimpl.inrank.layers import DenseLayer
 from refimpl.validation import as_float_array, finite_or_overflow
 
@@ -82,6 +82,11 @@ def check_network(weights, X=None, Y=None, need=""):
     if Y is not None:
         Y = as_float_array("Y", Y, ndim=2, like=ws[0])
         n = X.shape[1] if X is not None else Y.shape[1]
+        if Y.shape[0] == ws[-1].shape[0] and Y.shape[1] != n:  # either may be the wrong one
+            raise ValueError(
+                f"X, Y: expected the same number of samples (columns), received {n} in X "
+                f"and {Y.shape[1]} in Y"
+            )
         if Y.shape != (ws[-1].shape[0], n):
             raise ValueError(
                 f"Y: expected shape ({ws[-1].shape[0]}, {n}) (n_out = rows of the last of "
@@ -237,5 +242,8 @@ def gradients(weights, X, Y):
     (0.5, 0.5)
     """
     weights, X, Y = check_network(weights, X, Y, need="XY")
-    value, grads = forward_backward([DenseLayer(w) for w in weights], X, Y, "linear")
+    # the arguments were checked as the caller wrote them: the pass runs unchecked
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, grads = forward_backward_unchecked([DenseLayer(w) for w in weights], X, Y, "linear")
+    finite_or_overflow([value, *(g for (g,) in grads)], "weights, X, Y")
     return value, [g for (g,) in grads]

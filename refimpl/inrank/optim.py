@@ -187,12 +187,13 @@ class Adam:
         return -self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
 
-def make_optimizer(name, lr, adam_options=None):
+def make_optimizer(optimizer, lr, adam_options=None):
     r"""Build an optimizer by name: ``"gd"``, ``"sgd"`` (both plain steps) or ``"adam"``.
 
     Parameters
     ----------
-    name : {"gd", "sgd", "adam"}
+    optimizer : {"gd", "sgd", "adam"}
+        Its name, as the ``optimizer`` argument of :func:`refimpl.inrank.train`.
     lr : float
     adam_options : dict, optional
         ``beta1``, ``beta2``, ``eps`` of :class:`Adam`; a ValueError for other optimizers
@@ -216,14 +217,14 @@ def make_optimizer(name, lr, adam_options=None):
     >>> type(make_optimizer("sgd", 0.1)).__name__
     'GradientDescent'
     """
-    check_choice("optimizer", name, OPTIMIZERS)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = check_positive("lr", lr)
     adam_options = check_options("adam_options", adam_options, ("beta1", "beta2", "eps"))
-    if name == "adam":
+    if optimizer == "adam":
         return Adam(lr, **adam_options)
     if adam_options:
         raise ValueError(
-            f"adam_options: expected None for optimizer={name!r} (only 'adam' takes them), "
+            f"adam_options: expected None for optimizer={optimizer!r} (only 'adam' takes them), "
             f"received {adam_options!r}"
         )
     return GradientDescent(lr)

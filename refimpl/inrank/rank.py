@@ -287,7 +287,11 @@ def select_rank(s, current_rank, buffer, cap, threshold=0.9, ratio="variance", l
         raise ValueError(f"s: expected a 1-d array of singular values, received shape {s.shape}")
     current_rank = check_integer("current_rank", current_rank, minimum=1)
     buffer = check_integer("buffer", buffer, minimum=0)
-    cap = check_integer("cap", cap, minimum=current_rank)
+    cap = check_integer("cap", cap, minimum=1)
+    if cap < current_rank:  # either may be the wrong one
+        raise ValueError(
+            f"current_rank, cap: expected current_rank <= cap, received {current_rank} and {cap}"
+        )
     threshold = check_in_interval("threshold", threshold, 0.0, 1.0, closed="right")
     check_choice("ratio", ratio, RATIO_KINDS)
     rho = backend.to_numpy(explained_ratio(s, ratio, length))  # (len(s) + 1,)

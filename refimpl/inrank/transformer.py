@@ -234,8 +234,8 @@ class Transformer:
         xp = backend.array_namespace(self.params["wte"])
         if backend.is_device_array(tokens) and backend.array_namespace(tokens) is not xp:
             raise ValueError(
-                f"tokens: expected host or {xp.__name__} arrays (the parameters' backend), "
-                f"received {type(tokens).__module__}.{type(tokens).__name__}"
+                f"tokens: expected a NumPy array or one on the parameters' backend "
+                f"({xp.__name__}), received {type(tokens).__module__}.{type(tokens).__name__}"
             )
         arr = xp.asarray(tokens)  # host tokens go to the parameters' device: their one transfer
         if (

@@ -339,7 +339,7 @@ class MLP:
                 firsts.append(first)
                 seconds.append(second)
                 dacts.append(None if dz is None else first * dz)
-        return Trace(
+        return Trace._of_pass(
             self,
             layers,
             tangents,

@@ -102,12 +102,25 @@ class Trace:
     (array([[6.]]), array([2.]))
     """
 
-    def __init__(self, net, layers, tangents, acts, pres, firsts, seconds, dacts, dpres):
-        self._net, self._layers, self._tangents = net, layers, tangents
-        self._acts, self._pres, self._firsts, self._seconds = acts, pres, firsts, seconds
-        self._dacts, self._dpres = dacts, dpres
-        self.output = pres[-1]
-        self.output_tangent = None if dpres is None else dpres[-1]
+    def __init__(self, net, theta, X, dtheta=None, dX=None):
+        """The trace of ``net`` at ``(theta, X)`` (and its tangent): ``net.linearize``.
+
+        Parameters are those of :meth:`refimpl.nn.MLP.linearize`, checked there.
+        """
+        if not hasattr(net, "linearize") or not hasattr(net, "_trace"):
+            raise ValueError(f"net: expected a refimpl.nn.MLP, received {net!r:.80}")
+        self.__dict__.update(net.linearize(theta, X, dtheta, dX).__dict__)
+
+    @classmethod
+    def _of_pass(cls, net, layers, tangents, acts, pres, firsts, seconds, dacts, dpres):
+        """A trace from a forward pass already made (the unchecked route of the GAN)."""
+        trace = cls.__new__(cls)
+        trace._net, trace._layers, trace._tangents = net, layers, tangents
+        trace._acts, trace._pres, trace._firsts, trace._seconds = acts, pres, firsts, seconds
+        trace._dacts, trace._dpres = dacts, dpres
+        trace.output = pres[-1]
+        trace.output_tangent = None if dpres is None else dpres[-1]
+        return trace
 
     def backward(self, cotangent, cotangent_tangent=None):
         r"""Reverse mode from the output cotangent ḡ (and, with a tangent, from ġ).

@@ -25,7 +25,16 @@ import numpy as np
 
 from refimpl.validation import as_float_array, check_nonnegative, finite_or_overflow
 
-__all__ = ["Case", "Tolerance", "Invariant", "register", "cases", "get_case", "SCHEMA_VERSION"]
+__all__ = [
+    "Case",
+    "Tolerance",
+    "Invariant",
+    "register",
+    "cases",
+    "get_case",
+    "lookup_case",
+    "SCHEMA_VERSION",
+]
 
 #: Version of the file layout and manifest schema; bumped on any incompatible change.
 SCHEMA_VERSION = 2
@@ -74,7 +83,10 @@ class Tolerance:
 
     def bound(self, reference):
         """The allowed deviation at each entry of ``reference`` (finite numbers)."""
-        if isinstance(reference, bool) or getattr(reference, "dtype", None) == bool:
+        if (
+            isinstance(reference, bool)
+            or getattr(getattr(reference, "dtype", None), "kind", "") == "b"
+        ):
             raise ValueError(f"reference: expected numbers, received booleans {reference!r:.60}")
         reference = as_float_array("reference", reference)
         return finite_or_overflow(self.atol + self.rtol * np.abs(reference), "reference, rtol")
@@ -337,8 +349,15 @@ def get_case(name: str) -> Case:
     >>> get_case("cgd.cgd_step_bilinear").function
     'refimpl.cgd.run'
     """
+    return lookup_case("name", name)
+
+
+def lookup_case(argument: str, name) -> Case:
+    """The registered case called ``name``; a ValueError names ``argument`` (the caller's)."""
     if isinstance(name, str):
         _load(name.split(".", 1)[0])
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"case: expected one of the registered case names, received {name!r}")
+        raise ValueError(
+            f"{argument}: expected one of the registered case names, received {name!r}"
+        )
     return _REGISTRY[name]

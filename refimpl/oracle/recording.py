@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from refimpl import __version__
-from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, cases, get_case
+from refimpl.oracle.case import SCHEMA_VERSION, Case, Invariant, cases, lookup_case
 from refimpl.oracle.files import case_directory, describe, read_arrays, write_arrays, write_manifest
 from refimpl.oracle.report import as_case, as_folder, case_names, reference_outputs
 
@@ -88,7 +88,7 @@ def export(directory, subpackage: str | None = None, case: str | None = None) ->
     """
     directory = as_folder("directory", directory, must_exist=False)
     names = case_names("case", case)
-    selected = [get_case(n) for n in names] if names is not None else cases(subpackage)
+    selected = [lookup_case("case", n) for n in names] if names is not None else cases(subpackage)
     if names is not None and subpackage is not None:
         others = [c.name for c in selected if c.subpackage != subpackage]
         if others:
@@ -131,7 +131,7 @@ def record(case: str | None = None, directory=None) -> list[Path]:
     ...     [p.name for p in record("inrank.explained_ratio", tmp)]
     ['inrank.explained_ratio.npz']
     """
-    selected = [get_case(case)] if case is not None else cases()
+    selected = [lookup_case("case", case)] if case is not None else cases()
     folder = as_folder("directory", directory, False) if directory is not None else RECORDED
     folder.mkdir(parents=True, exist_ok=True)
     digests_file = folder / "digests.json"
@@ -245,7 +245,7 @@ def recorded_outputs(case: str, directory=None) -> dict:
     >>> sorted(recorded_outputs("cgd.cgd_step_bilinear"))
     ['norm', 'x', 'y']
     """
-    name = get_case(case).name
+    name = lookup_case("case", case).name
     folder = as_folder("directory", directory) if directory is not None else RECORDED
     path = folder / f"{name}.npz"
     if not path.is_file():

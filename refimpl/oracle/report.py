@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from refimpl.oracle.case import Case, Invariant, get_case
+from refimpl import backend
+from refimpl.oracle.case import Case, Invariant, lookup_case
 
 __all__ = [
     "CheckRow",
@@ -158,7 +159,7 @@ def as_case(case) -> Case:
     """A :class:`Case` from itself or its registered name."""
     if isinstance(case, Case):
         return case
-    return get_case(case)
+    return lookup_case("case", case)
 
 
 def reference_outputs(case) -> tuple[dict, dict]:
@@ -185,6 +186,15 @@ def reference_outputs(case) -> tuple[dict, dict]:
 
 def _as_dense(value):
     return value.toarray() if scipy.sparse.issparse(value) else np.asarray(value)
+
+
+def _on_host(value):
+    """A candidate on a device (CuPy, any registered backend) copied to the host.
+
+    The check's one device-to-host transfer: ``numpy.asarray`` refuses device arrays,
+    so a device candidate is judged on its explicit copy, ``backend.to_numpy``.
+    """
+    return backend.to_numpy(value) if backend.is_device_array(value) else value
 
 
 def _row(case, name, passed, detail, error=None, tolerance=None) -> CheckRow:
@@ -247,6 +257,7 @@ def compare_output(
         return _row(case, name, False, _missing_detail(name, others or {}))
     ref = _as_dense(reference)
     try:
+        candidate = _on_host(candidate)
         cand = _as_dense(candidate)
     except Exception as exc:  # noqa: BLE001 - a candidate file can hold anything
         return _row(case, name, False, f"unreadable: {exc}")

@@ -18,6 +18,7 @@ from refimpl import backend
 from refimpl.validation import (
     as_float_array,
     check_array_size,
+    check_integer,
     check_nonnegative,
     finite_or_overflow,
 )
@@ -82,8 +83,17 @@ def kernel_matvec(kernel, rows, others, vector):
     if others.shape[1] != rows.shape[1]:
         raise ValueError(f"others: expected rows of width {rows.shape[1]}, received {others.shape}")
     if vector.shape[0] != others.shape[0]:
-        raise ValueError(f"vector: expected {others.shape[0]} rows, received {vector.shape}")
-    rows, others = kernel._check_rows(rows, others)  # sizes, orders the kernel has
+        raise ValueError(
+            f"others, vector: expected as many entries of vector as rows of others, received "
+            f"{others.shape[0]} and {vector.shape[0]}"
+        )
+    try:
+        rows, others = kernel._check_rows(rows, others)  # sizes, orders the kernel has
+    except ValueError as exc:  # the kernel names its own arguments X, Y: say ours
+        message = str(exc)
+        if message.startswith(("X, Y:", "X:", "Y:")):
+            message = "rows, others:" + message.split(":", 1)[1]
+        raise ValueError(message) from exc
     return kernel_product(kernel, rows, others, vector)
 
 
@@ -169,6 +179,7 @@ class DenseSolver:
         (relative residual of the regularized system).
         """
         w = self.system.check_weights(weights)
+        step = check_integer("step", step, minimum=0)  # named in a failure's message
         return self._solve(w, check_rhs(rhs, self.system.n_boundary + len(w)), step)
 
     def _solve(self, w, rhs, step):

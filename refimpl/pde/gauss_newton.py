@@ -97,6 +97,10 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
         raise ValueError(f"solver: expected a DenseSolver or SparseSolver, received {solver!r}")
     if not callable(linearize):
         raise ValueError(f"linearize: expected a callable state -> (weights, rhs), {linearize!r}")
+    if residual is not None and not callable(residual):
+        raise ValueError(
+            f"residual: expected None or a callable state -> (n_i,), received {residual!r:.80}"
+        )
     system = solver.system
     boundary_values = check_coordinates(
         "boundary_values", backend.to_numpy(as_float_array("boundary_values", boundary_values, 1))

@@ -294,6 +294,7 @@ class SparseSolver:
         ``cg_iterations`` and ``residual`` (CG's final relative residual).
         """
         w = self.system.check_weights(weights)
+        step = check_integer("step", step, minimum=0)  # named in a failure's message
         return self._solve(w, check_rhs(rhs, self.system.n_boundary + len(w)), step)
 
     def _solve(self, w, rhs, step):

@@ -307,8 +307,12 @@ class StandinSparse:
 
 
 def _module(name: str, names, source, overrides=None) -> types.ModuleType:
-    """A module holding exactly ``names``, each imitated from ``source`` or not emulated."""
-    module = types.ModuleType(name)
+    """A module holding exactly ``names``, each imitated from ``source`` or not emulated.
+
+    ``name`` is the CuPy module imitated (for messages); the module itself is named
+    ``standin...``, so that nothing mistakes it for the real ``cupy``.
+    """
+    module = types.ModuleType(name.replace("cupyx.scipy", "standin.scipy").replace("cupy", NAME))
     missing = object()
     for attr in sorted(names):
         if attr in (overrides or {}):
