@@ -25,6 +25,7 @@ def test_every_expected_benchmark_exists():
     assert {p.name for p in BENCHMARKS} == EXPECTED_BENCHMARKS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", BENCHMARKS, ids=[p.stem for p in BENCHMARKS])
 def test_benchmark_quick_mode_runs_and_prints_ratios(path):
     env = dict(os.environ, MPLBACKEND="Agg")

@@ -93,6 +93,7 @@ def _growth_bounds(M, w, K):
     return low, high, np.linalg.cond(V)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", cgd.LINEAR_METHODS)
 @given(alpha=st.floats(0.2, 6.0), eta=step_sizes(0.01, 0.5), seed=seeds)
 def test_observed_growth_matches_spectral_radius(method, alpha, eta, seed):

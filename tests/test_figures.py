@@ -23,6 +23,7 @@ def test_every_expected_figure_is_registered():
     assert Counter(f.topic for f in FOUND) == Counter(EXPECTED_PER_TOPIC)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("figure", FOUND, ids=[f.name for f in FOUND])
 def test_figure_quick_writes_png_and_data(figure, tmp_path):
     import matplotlib

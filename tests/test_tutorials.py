@@ -23,6 +23,7 @@ def test_every_expected_tutorial_exists():
     assert {p.name for p in TUTORIALS} == EXPECTED_TUTORIALS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_tutorial_runs_in_quick_mode(path, monkeypatch, tmp_path):
     monkeypatch.setenv("REFIMPL_QUICK", "1")

@@ -216,7 +216,7 @@ print(directory_report.table())
 # position where an ordering departs, entries above a factor's diagonal, a sentinel where the
 # candidate wrote NaN, a sparse output's missing CSC part.
 #
-# `refimpl/oracle/portable_check.py` is the same check in about 150 lines that import only
+# `refimpl/oracle/portable_check.py` is the same check in about 100 lines of code that import only
 # NumPy: the reference for porting the check to C++, Julia or JAX. It gives the same verdicts
 # (it cannot hold a manifest's tolerance to refimpl's registered one, the single difference).
 

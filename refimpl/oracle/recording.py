@@ -267,7 +267,7 @@ def conventions_table() -> str:
 
     Examples
     --------
-    >>> "### `vecchia.maximin_p3_random`" in conventions_table()
+    >>> "## `vecchia.maximin_p3_random`" in conventions_table()
     True
     """
     lines = [
@@ -280,7 +280,7 @@ def conventions_table() -> str:
     for c in cases():
         inputs, outputs = reference_outputs(c)
         manifest = _manifest(c, inputs, outputs)
-        lines += [f"### `{c.name}`", "", f"*{manifest['function']}*: {c.description}.", ""]
+        lines += [f"## `{c.name}`", "", f"*{manifest['function']}*: {c.description}.", ""]
         lines += [f"**Conventions.** {c.conventions}.", ""]
         described = [
             f"`{name}` {entry['dtype']} {tuple(entry['shape'])}"
