@@ -293,7 +293,6 @@ def as_float_array(name: str, x, ndim: int | tuple[int, ...] | None = None, like
     array([1., 2.])
     """
     check_array_type(name, x)
-    x = _plain(name, x)
     if backend.is_device_array(x) or isinstance(x, np.ndarray):
         xp = backend.array_namespace(x)
     else:

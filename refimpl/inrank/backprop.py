@@ -53,17 +53,28 @@ def check_layers(layers, X, Y=None):
     if X.shape[0] != layers[0].shape[1]:
         raise ValueError(f"X: expected {layers[0].shape[1]} rows, received shape {X.shape}")
     if Y is not None:
-        Y = as_float_array("Y", Y, ndim=2, like=X)
-        if Y.shape[0] == layers[-1].shape[0] and Y.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X, Y: expected the same number of samples (columns), received "
-                f"{X.shape[1]} in X and {Y.shape[1]} in Y"
-            )
-        if Y.shape != (layers[-1].shape[0], X.shape[1]):
-            raise ValueError(
-                f"Y: expected shape {(layers[-1].shape[0], X.shape[1])}, received {Y.shape}"
-            )
+        Y = check_targets(Y, layers[-1].shape[0], X.shape[1], like=X)
     return X, Y
+
+
+def check_targets(Y, n_out, n_samples, like=None):
+    """``Y`` as a float array of shape ``(n_out, n_samples)``, else ValueError.
+
+    ``n_samples`` is the number of columns of ``X``; when only the sample counts
+    differ, either argument may be the wrong one, so the message names both.
+    """
+    Y = as_float_array("Y", Y, ndim=2, like=like)
+    if Y.shape[0] == n_out and Y.shape[1] != n_samples:
+        raise ValueError(
+            f"X, Y: expected the same number of samples (columns), received "
+            f"{n_samples} in X and {Y.shape[1]} in Y"
+        )
+    if Y.shape != (n_out, n_samples):
+        raise ValueError(
+            f"Y: expected shape ({n_out}, {n_samples}) (rows: the network's outputs, "
+            f"columns: the samples), received shape {Y.shape}"
+        )
+    return Y
 
 
 def _relu(Z, xp):

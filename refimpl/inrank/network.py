@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from refimpl import backend
-from refimpl.inrank.backprop import forward_backward_unchecked
+from refimpl.inrank.backprop import check_targets, forward_backward_unchecked
 from refimpl.inrank.layers import DenseLayer
 from refimpl.validation import as_float_array, finite_or_overflow
 
@@ -80,18 +80,11 @@ def check_network(weights, X=None, Y=None, need=""):
                 f"received shape {X.shape}"
             )
     if Y is not None:
-        Y = as_float_array("Y", Y, ndim=2, like=ws[0])
-        n = X.shape[1] if X is not None else Y.shape[1]
-        if Y.shape[0] == ws[-1].shape[0] and Y.shape[1] != n:  # either may be the wrong one
-            raise ValueError(
-                f"X, Y: expected the same number of samples (columns), received {n} in X "
-                f"and {Y.shape[1]} in Y"
-            )
-        if Y.shape != (ws[-1].shape[0], n):
-            raise ValueError(
-                f"Y: expected shape ({ws[-1].shape[0]}, {n}) (n_out = rows of the last of "
-                f"the weights, n_samples), received shape {Y.shape}"
-            )
+        if X is not None:
+            Y = check_targets(Y, ws[-1].shape[0], X.shape[1], like=ws[0])
+        else:  # no X to count the samples: Y's own columns
+            Y = as_float_array("Y", Y, ndim=2, like=ws[0])
+            Y = check_targets(Y, ws[-1].shape[0], Y.shape[1], like=ws[0])
     return ws, X, Y
 
 

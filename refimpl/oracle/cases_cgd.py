@@ -211,7 +211,7 @@ register(
         + METHOD_FORMULAS["cgd"],
         make_inputs=_ill_conditioned_inputs,
         compute=_bilinear_trajectory,
-        checks=lambda: {"x": _ill_conditioned_tolerance(), "y": _ill_conditioned_tolerance()},
+        checks=lambda: dict.fromkeys(("x", "y"), _ill_conditioned_tolerance()),
         kinds={"x": "trajectory", "y": "trajectory"},
     )
 )

@@ -116,6 +116,6 @@ register(
         "new_points",
         make_inputs=_prediction_inputs,
         compute=_prediction,
-        checks=lambda: {"mean": _prediction_tolerance(), "variance": _prediction_tolerance()},
+        checks=lambda: dict.fromkeys(("mean", "variance"), _prediction_tolerance()),
     )
 )

@@ -148,6 +148,7 @@ def record(case: str | None = None, directory=None) -> list[Path]:
         written.append(path)
     digests_file.write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n")
     checks_file.write_text(json.dumps(registered, indent=2, sort_keys=True) + "\n")
+    _REGISTERED.clear()  # registered_checks reads the new file on its next call
     return written
 
 

@@ -10,6 +10,7 @@ import scipy.sparse
 
 from refimpl import backend
 from refimpl.oracle.case import Case, Invariant, lookup_case
+from refimpl.oracle.files import SPARSE_PARTS
 
 __all__ = [
     "CheckRow",
@@ -203,8 +204,6 @@ def _row(case, name, passed, detail, error=None, tolerance=None) -> CheckRow:
 
 def _missing_detail(name: str, others: dict) -> str:
     """Why an output is missing: a sparse matrix written without all its CSC parts."""
-    from refimpl.oracle.files import SPARSE_PARTS
-
     found = [p for p in SPARSE_PARTS if f"{name}.{p}" in others]
     if not found:
         return "missing output"

@@ -87,13 +87,8 @@ def kernel_matvec(kernel, rows, others, vector):
             f"others, vector: expected as many entries of vector as rows of others, received "
             f"{others.shape[0]} and {vector.shape[0]}"
         )
-    try:
-        rows, others = kernel._check_rows(rows, others)  # sizes, orders the kernel has
-    except ValueError as exc:  # the kernel names its own arguments X, Y: say ours
-        message = str(exc)
-        if message.startswith(("X, Y:", "X:", "Y:")):
-            message = "rows, others:" + message.split(":", 1)[1]
-        raise ValueError(message) from exc
+    # sizes and derivative orders the kernel has, in the words of this function's arguments
+    rows, others = kernel._check_rows(rows, others, names=("rows", "others"))
     return kernel_product(kernel, rows, others, vector)
 
 

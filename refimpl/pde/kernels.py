@@ -141,22 +141,27 @@ class MeasurementKernel:
         X, Y = self._check_rows(X, Y)
         return self._covariance(X, Y)
 
-    def _check_rows(self, X, Y=None):
-        """Return ``X, Y`` as finite float rows of one width the kernel supports, or raise."""
-        X = backend.to_numpy(as_float_array("X", X))
-        Y = X if Y is None else backend.to_numpy(as_float_array("Y", Y))
+    def _check_rows(self, X, Y=None, names=("X", "Y")):
+        """Return ``X, Y`` as finite float rows of one width the kernel supports, or raise.
+
+        ``names`` are the caller's names for ``X`` and ``Y``, used in the messages.
+        """
+        x_name, y_name = names
+        both = f"{x_name}, {y_name}"
+        X = backend.to_numpy(as_float_array(x_name, X))
+        Y = X if Y is None else backend.to_numpy(as_float_array(y_name, Y))
         if X.ndim < 2 or Y.ndim < 2 or X.shape[-1] != Y.shape[-1]:
             raise ValueError(
-                "X, Y: expected encoded rows of shapes (..., n, w) and (..., m, w), "
+                f"{both}: expected encoded rows of shapes (..., n, w) and (..., m, w), "
                 f"received {X.shape} and {Y.shape}"
             )
-        d = dimension_of_rows(X.shape[-1], "X, Y")
-        check_coordinates("X, Y", X)
-        check_coordinates("X, Y", Y)
+        d = dimension_of_rows(X.shape[-1], both)
+        check_coordinates(both, X)
+        check_coordinates(both, Y)
         order = max(_order(*_split(X, d)[2:]), _order(*_split(Y, d)[2:]))
         if order > self.order:
             raise ValueError(
-                f"X, Y: measurements of derivative order {order} need a smoother kernel than "
+                f"{both}: measurements of derivative order {order} need a smoother kernel than "
                 f"{self.base!r} (it supports order <= {self.order})"
             )
         return X, Y
