@@ -54,6 +54,7 @@ __all__ = [
     "default_namespace",
     "asarray",
     "to_numpy",
+    "to_device",
     "is_cupy_array",
     "is_device_array",
     "is_foreign_array",
@@ -652,6 +653,45 @@ def to_numpy(x):
     if type(x).__module__.startswith("scipy.sparse"):
         return x
     return np.asarray(x)
+
+
+def to_device(x, like):
+    """Return ``x`` on the device of ``like``: the explicit host-to-device copy.
+
+    The way back from a host stage (a KD-tree query, an incomplete factorization):
+    where ``like`` is an array (or sparse matrix) of a device backend, a NumPy array
+    becomes that backend's array and a SciPy sparse matrix its sparse matrix of the same
+    format (``cupyx.scipy.sparse.csc_matrix`` for a CSC matrix); otherwise ``x`` is
+    returned unchanged, so that NumPy callers get exactly what the host stage computed.
+
+    Parameters
+    ----------
+    x : ndarray or scipy.sparse matrix
+        A host result (a device array is returned as it is).
+    like : array or sparse matrix
+        An input of the caller; its backend is the target.
+
+    Returns
+    -------
+    ndarray or sparse matrix
+        On ``like``'s backend.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_device(np.arange(2.0), like=np.ones(1))
+    array([0., 1.])
+    """
+    refuse_foreign_array("x", x, advice="convert it with that library's own function")
+    refuse_foreign_array("like", like, advice="pass a NumPy or device array")
+    device = _device_backend_of(like)
+    if device is None or _device_backend_of(x) is not None:
+        return x
+    if type(x).__module__.startswith("scipy.sparse"):
+        sparse = device.load_scipy_namespace().sparse
+        kind = {"csr": sparse.csr_matrix, "csc": sparse.csc_matrix}.get(x.format)
+        return kind(x) if kind is not None else sparse.csr_matrix(x.tocsr())
+    return device.load_namespace().asarray(x)
 
 
 register_backend(

@@ -139,6 +139,13 @@ SPECS = [
         accepts={"x": "*"},  # like numpy.asarray, for arrays of either backend
     ),
     Spec(
+        "backend.to_device",
+        backend.to_device,
+        lambda: {"x": np.ones(2), "like": np.ones(1)},
+        passes_values_through="a converter: NaN in, NaN out",
+        accepts={"x": "*", "like": "*"},  # a copy to like's backend, whatever like is
+    ),
+    Spec(
         "backend.is_cupy_array",
         backend.is_cupy_array,
         lambda: {"x": np.ones(2)},

@@ -16,6 +16,8 @@ with NumPy underneath and agrees to far less; the bound is the one a GPU must me
 
 import numpy as np
 import pytest
+import scipy.stats
+import standin
 
 from refimpl import backend, cgd
 from refimpl.cgd import gan
@@ -165,6 +167,72 @@ def test_train_gan_a_few_steps_on_the_device(xp, method):
         np.testing.assert_allclose(
             backend.to_numpy(d), h, rtol=0, atol=10 * GAN_TOL * np.abs(h).max()
         )
+
+
+# ------------------------------------------------------------------------------- GAN metrics
+
+
+@pytest.mark.parametrize("data", [gan.two_modes(), gan.ring(8)], ids=["two_modes", "ring"])
+def test_mode_metrics_on_the_device(xp, data):
+    """``mode_fractions`` returns an array of the samples' backend and ``modes_covered`` a
+    Python int, both equal to the NumPy route's exactly. Exact, because the fractions are
+    counts over N: the device moves each distance by a few EPS at most (a norm of d = 2
+    differences), and the test first asserts that no sample lies within 1e-9 of a
+    decision (the radius rσ, or a tie between its two nearest modes)."""
+    means = backend.to_numpy(data.means)
+    samples = np.concatenate([data.sample(200, rng=0), means + 2.5 * data.std, [[9.0, -9.0]]])
+    distances = np.sort(np.linalg.norm(samples[:, None, :] - means[None], axis=2), axis=1)
+    assert np.abs(distances[:, 0] - 3.0 * data.std).min() > 1e-9
+    assert (distances[:, 1] - distances[:, 0]).min() > 1e-9
+    device = gan.mode_fractions(xp.asarray(samples), data)
+    host = gan.mode_fractions(samples, data)
+    _on(xp, device)
+    assert device.shape == host.shape == (data.n_modes,) and device.dtype == host.dtype
+    np.testing.assert_array_equal(backend.to_numpy(device), host)
+    covered = gan.modes_covered(xp.asarray(samples), data)
+    assert type(covered) is int and covered == gan.modes_covered(samples, data)
+
+
+def test_mode_metrics_with_a_mixture_on_the_device(xp):
+    """A mixture built from device arrays scores device and host samples alike: its
+    centres move to the samples' backend."""
+    data = gan.two_modes()
+    means, weights = (backend.to_numpy(a) for a in (data.means, data.weights))
+    device_data = gan.GaussianMixture(xp.asarray(means), data.std, xp.asarray(weights))
+    samples = np.concatenate([means + 0.5 * data.std, [[9.0, -9.0]]])
+    expected = gan.mode_fractions(samples, data)
+    for given, on in ((samples, np), (xp.asarray(samples), xp)):
+        result = gan.mode_fractions(given, device_data)
+        _on(on, result)
+        np.testing.assert_array_equal(backend.to_numpy(result), expected)
+        assert gan.modes_covered(given, device_data) == gan.modes_covered(samples, data)
+
+
+@pytest.mark.parametrize("sizes", [(1, 1), (7, 3), (200, 150)], ids=str)
+def test_wasserstein_1d_on_the_device(xp, sizes):
+    """A Python float on every backend, equal to SciPy's ``wasserstein_distance`` on the
+    host data. Sorting, ``searchsorted`` and the CDF quotients are exact or correctly
+    rounded on both sides; only the sum of the N + M − 1 non-negative terms |ΔF|·Δz may
+    run in another order (or with fused products), each route within (N + M)·EPS·W₁ of
+    the exact sum: rtol = 2(N + M)·EPS. Ties (values rounded to 0.1) and float32 samples
+    (promoted to float64, as SciPy promotes them) included."""
+    gen = np.random.default_rng(sum(sizes))
+    a = np.round(gen.normal(size=sizes[0]), 1)
+    b = np.round(gen.normal(0.5, 2.0, size=sizes[1]), 1)
+    rtol = 2 * sum(sizes) * EPS
+    for dtype in (np.float64, np.float32):
+        value = gan.wasserstein_1d(xp.asarray(a.astype(dtype)), xp.asarray(b.astype(dtype)))
+        expected = scipy.stats.wasserstein_distance(a.astype(dtype), b.astype(dtype))
+        assert type(value) is float
+        assert value == pytest.approx(expected, rel=rtol, abs=0)
+        host = gan.wasserstein_1d(a.astype(dtype), b.astype(dtype))
+        assert value == pytest.approx(host, rel=rtol, abs=0)
+
+
+def test_wasserstein_1d_refuses_samples_on_two_backends():
+    device = standin.namespace.asarray([0.0, 1.0])
+    with pytest.raises(ValueError, match="^a, b: "):
+        gan.wasserstein_1d(device, np.array([0.0, 1.0]))
 
 
 # ------------------------------------------------------------------------------- games

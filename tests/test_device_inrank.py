@@ -22,6 +22,7 @@ import standin
 
 from refimpl import backend, inrank
 from refimpl.inrank import orthogonal_init, teacher, teacher_data
+from refimpl.inrank.experiments import log_spaced_indices
 from refimpl.inrank.transformer import Transformer
 from refimpl.inrank.transformer_train import train_transformer
 
@@ -129,3 +130,20 @@ def test_transformer_training_steps_on_the_device(xp, options):
     np.testing.assert_allclose(history["train_loss"], host_history["train_loss"], rtol=1e-9)
     np.testing.assert_allclose(history["val_loss"], host_history["val_loss"], rtol=1e-9)
     assert history["ranks"] == host_history["ranks"]
+
+
+@pytest.mark.parametrize(
+    "steps, count",
+    [(np.arange(1000), 5), (np.arange(0, 30001, 10), 150), (np.array([0]), 3), ([0, 1, 1], 2)],
+    ids=["arange", "recorded", "one", "list"],
+)
+def test_log_spaced_indices_on_the_device(xp, steps, count):
+    """Integer indices of the steps' backend (to index records kept beside them), equal
+    to the NumPy route's exactly: the targets are built on the host from max(steps) and
+    count alike, and searching integers among integers has no rounding."""
+    given = xp.asarray(np.asarray(steps, dtype=float)) if not isinstance(steps, list) else steps
+    result = log_spaced_indices(given, count)
+    host = log_spaced_indices(steps, count)
+    _on(xp if not isinstance(steps, list) else np, result)
+    assert result.dtype == host.dtype and result.dtype.kind == "i"
+    np.testing.assert_array_equal(backend.to_numpy(result), host)

@@ -7,14 +7,17 @@ Bessel route (ν = 0.8) runs on the host and comes back. The dense inverse Chole
 is within ``10 · n · κ(Θ) · EPS · max|L|`` of NumPy's (a backward-stable Cholesky and
 triangular solve).
 
-The sparse front doors (:func:`~refimpl.vecchia.kl_cholesky`, the ordering, the noise
-path, :func:`~refimpl.vecchia.solve`) transfer device inputs to the host at entry and return
-NumPy/SciPy results: those tests are ``xfail(strict=True)`` until the factor returns to the
-caller's device (a ``cupyx.scipy.sparse`` factor), listed in issue 25.
+The sparse front doors compute on the device and return the device backend's arrays and
+sparse matrices (``cupyx.scipy.sparse`` for CuPy): :func:`~refimpl.vecchia.kl_cholesky`
+orders the points on the host (SciPy's KD-tree; the order is exactly the NumPy route's)
+and factors on the device; :func:`~refimpl.vecchia.solve` and its relatives use the
+device's sparse products and triangular solves. On the stand-in (NumPy underneath) the
+numbers are the NumPy route's exactly; the stated tolerances are for a GPU.
 """
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from refimpl import backend
 from refimpl import vecchia as v
@@ -70,44 +73,160 @@ def test_dense_factor_and_divergence_on_the_device(xp):
     assert abs(value) <= 10 * len(x) * np.linalg.cond(theta) * EPS
 
 
-HOST_FACTOR = (
-    "the sparse vecchia path (ordering, pattern, KL factor, noise path, solves) transfers "
-    "device inputs to the host at entry and returns NumPy/SciPy results, not the caller's "
-    "device arrays (no cupyx.scipy.sparse factor yet)"
-)
-
-
 def _device_only(xp):
     if xp is np:
         pytest.skip("the NumPy route is the reference itself")
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_FACTOR)
-def test_kl_cholesky_returns_a_device_factor(xp):
+def _dense(a):
+    a = backend.to_numpy(a)
+    return a.toarray() if scipy.sparse.issparse(a) else a
+
+
+def _factor_tolerance(points, kernel, L_host):
+    """Each column of a KL factor is a Cholesky and triangular solve of a principal block
+    of Θ, backward stable: within ``10 · n · κ(Θ) · EPS · max|L|`` of any other
+    summation order (a principal block's condition number is at most Θ's)."""
+    theta = kernel(points, points)
+    return 10 * len(points) * np.linalg.cond(theta) * EPS * np.abs(L_host).max()
+
+
+def test_kl_cholesky_and_its_stages_on_the_device(xp):
+    """The front door and its stages: the ordering (a host stage, so exactly equal), the
+    factor by column and by supernode (computed on the device)."""
     _device_only(xp)
-    pts = np.random.default_rng(0).uniform(size=(40, 2))
-    L, order = v.kl_cholesky(xp.asarray(pts), v.Matern(1.5, 0.3), 2.0)
-    assert backend.is_device_array(L) and backend.is_device_array(order)
+    pts, kernel = np.random.default_rng(0).uniform(size=(60, 2)), v.Matern(1.5, 0.3)
+    L_host, order_host = v.kl_cholesky(pts, kernel, 2.0)
+    L, order = v.kl_cholesky(xp.asarray(pts), kernel, 2.0)
+    assert backend.is_device_array(L) and backend.array_namespace(L) is xp
+    _on(xp, order)
+    np.testing.assert_array_equal(backend.to_numpy(order), order_host)
+    tol = _factor_tolerance(pts[order_host], kernel, L_host.toarray())
+    np.testing.assert_allclose(_dense(L), L_host.toarray(), rtol=0, atol=tol)
+
+    order_d, lengths_d = v.maximin_ordering(xp.asarray(pts))
+    _on(xp, order_d, lengths_d)
+    order_h, lengths_h = v.maximin_ordering(pts)
+    np.testing.assert_array_equal(backend.to_numpy(order_d), order_h)
+    np.testing.assert_array_equal(backend.to_numpy(lengths_d), lengths_h)
+
+    ordered = pts[order_h]
+    pattern = v.ball_pattern(ordered, lengths_h, 2.0)
+    groups = v.supernodes(pattern, lengths_h, lam=1.5)
+    for host, device in [
+        (v.kl_factor(ordered, kernel, pattern), v.kl_factor(xp.asarray(ordered), kernel, pattern)),
+        (
+            v.supernodal_kl_factor(ordered, kernel, groups),
+            v.supernodal_kl_factor(xp.asarray(ordered), kernel, groups),
+        ),
+    ]:
+        assert backend.array_namespace(device) is xp
+        tol = _factor_tolerance(ordered, kernel, host.toarray())
+        np.testing.assert_allclose(_dense(device), host.toarray(), rtol=0, atol=tol)
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_FACTOR)
-def test_maximin_ordering_returns_device_arrays(xp):
+def test_a_user_kernel_on_the_device(xp):
+    """A kernel of the caller's (not refimpl's) takes device blocks and is checked there."""
     _device_only(xp)
-    order, lengths = v.maximin_ordering(xp.asarray(np.random.default_rng(0).uniform(size=(20, 2))))
-    _on(xp, order, lengths)
+
+    def kernel(X, Y):  # exponential kernel with NumPy functions: dispatched to the device
+        d = np.sqrt(np.sum((X[..., :, None, :] - Y[..., None, :, :]) ** 2, axis=-1))
+        return np.exp(-d / 0.3)
+
+    pts = np.random.default_rng(1).uniform(size=(30, 2))
+    L_host, _ = v.kl_cholesky(pts, kernel, 2.0)
+    L, _ = v.kl_cholesky(xp.asarray(pts), kernel, 2.0)
+    tol = _factor_tolerance(pts, v.Matern(0.5, 0.3), L_host.toarray())
+    np.testing.assert_allclose(_dense(L), L_host.toarray(), rtol=0, atol=tol)
+    with pytest.raises(ValueError, match="kernel: expected symmetric blocks"):
+        v.kl_cholesky(xp.asarray(pts), lambda X, Y: kernel(X, Y) + X[..., :, None, 0], 2.0)
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_FACTOR)
-def test_noisy_kl_cholesky_returns_device_factors(xp):
+def test_solves_and_likelihood_with_a_device_factor(xp):
+    """``solve`` is two sparse products: each entry within ``γ_k · (|L| |L|ᵀ |b|)`` of the
+    host's (k the most terms of a sum, γ_k = k·EPS). The triangular solves are backward
+    stable: within ``10 · n · κ(L)² · EPS · max|x|``."""
     _device_only(xp)
-    pts = np.random.default_rng(0).uniform(size=(40, 2))
-    factors = v.noisy_kl_cholesky(xp.asarray(pts), v.Matern(1.5, 0.3), 0.1, 2.0)
-    assert all(backend.is_device_array(f) for f in factors)
+    pts, kernel = np.random.default_rng(2).uniform(size=(50, 2)), v.Matern(1.5, 0.3)
+    L_host, order = v.kl_cholesky(pts, kernel, 2.0)
+    L, _ = v.kl_cholesky(xp.asarray(pts), kernel, 2.0)
+    b = np.sin(3.0 * pts[order, 0])
+    dense = L_host.toarray()
+    k = 2 * int(np.diff(L_host.indptr).max())
+    bound = k * EPS * (np.abs(dense) @ (np.abs(dense).T @ np.abs(b)))
+    x = v.solve(L, xp.asarray(b))
+    _on(xp, x)
+    host = v.solve(L_host, b)
+    factor_error = np.abs(_dense(L) - dense).max()  # the factors may differ, too
+    assert np.all(
+        np.abs(backend.to_numpy(x) - host)
+        <= bound + 4 * factor_error * np.abs(dense).max() * len(b) * np.abs(b).max()
+    )
+    kappa = np.linalg.cond(dense)
+    for name, device, host in [
+        ("apply_covariance", v.apply_covariance(L, xp.asarray(b)), v.apply_covariance(L_host, b)),
+        ("sample", v.sample(L, size=2, rng=0), v.sample(L_host, size=2, rng=0)),
+    ]:
+        _on(xp, device)
+        tol = 10 * len(b) * kappa**2 * EPS * np.abs(host).max()
+        np.testing.assert_allclose(backend.to_numpy(device), host, rtol=0, atol=tol, err_msg=name)
+    value, host_value = v.log_likelihood(L, xp.asarray(b)), v.log_likelihood(L_host, b)
+    assert isinstance(value, float)
+    terms = float(
+        np.sum((np.abs(dense).T @ np.abs(b)) ** 2) + np.sum(np.abs(np.log(np.diag(dense))))
+    )
+    assert abs(value - host_value) <= 10 * len(b) * kappa * EPS * terms
+    assert abs(v.logdet(L) - v.logdet(L_host)) <= 10 * len(b) * kappa * EPS * abs(v.logdet(L_host))
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_FACTOR)
-def test_solve_with_the_factor_returns_device_arrays(xp):
+def test_prediction_on_the_device(xp):
+    """``predict`` (prediction points first) factors and solves on the device: the mean is
+    a triangular solve with L_PP of κ(L_PP) ≤ κ(L) and the variance a sum of squares of
+    L_PP⁻¹, within ``10 · n · κ(L)² · EPS`` of the host's. The other placements run on the
+    host and return to the device: the same numbers."""
     _device_only(xp)
-    x, lengths = _ordered(40)
-    L = v.kl_factor(x, v.Matern(1.5, 0.3), v.ball_pattern(x, lengths, 2.0))
-    _on(xp, v.solve(L, xp.asarray(np.sin(x[:, 0]))))
+    rng = np.random.default_rng(3)
+    pts, new = rng.uniform(size=(50, 2)), rng.uniform(size=(6, 2))
+    y, kernel = np.sin(4.0 * pts[:, 0]), v.Matern(1.5, 0.3)
+    host = v.predict(pts, y, new, kernel, 2.0)
+    device = v.predict(xp.asarray(pts), xp.asarray(y), xp.asarray(new), kernel, 2.0)
+    _on(xp, *device)
+    joint = np.concatenate([new, pts])
+    kappa = np.linalg.cond(kernel(joint, joint))  # κ(L)² = κ(Θ) for the exact factor
+    for d, h in zip(device, host, strict=True):
+        tol = 10 * len(joint) * kappa * EPS * np.abs(h).max()
+        np.testing.assert_allclose(backend.to_numpy(d), h, rtol=0, atol=tol)
+    for variant in ("none", "last"):
+        device = v.predict_variant(
+            xp.asarray(pts), xp.asarray(y), xp.asarray(new), kernel, 2.0, variant=variant
+        )
+        _on(xp, *device)
+        host = v.predict_variant(pts, y, new, kernel, 2.0, variant=variant)
+        for d, h in zip(device, host, strict=True):
+            np.testing.assert_array_equal(backend.to_numpy(d), h)  # the same host arithmetic
+    with pytest.raises(ValueError, match="points, y, new_points: .*y on the host"):
+        v.predict(xp.asarray(pts), y, xp.asarray(new), kernel, 2.0)
+
+
+def test_dense_noise_measures_take_device_factors(xp):
+    """The dense measures of the noise path are a host stage: device factors are copied
+    there, matrices come back to the device and KL values are floats, all exactly the NumPy
+    route's (the same host arithmetic on exact copies of the device factors)."""
+    _device_only(xp)
+    pts, kernel = np.random.default_rng(4).uniform(size=(30, 2)), v.Matern(1.5, 0.3)
+    noise = np.full(30, 0.1)
+    L, C, order = v.noisy_kl_cholesky(xp.asarray(pts), kernel, xp.asarray(noise), 2.0)
+    L_h, C_h = backend.to_numpy(L), backend.to_numpy(C)
+    theta = kernel(pts[backend.to_numpy(order)], pts[backend.to_numpy(order)])
+    X = v.noisy_covariance(L, C, xp.asarray(noise))
+    _on(xp, X)
+    np.testing.assert_array_equal(backend.to_numpy(X), v.noisy_covariance(L_h, C_h, noise))
+    P = v.woodbury_precision(C, xp.asarray(noise))
+    _on(xp, P)
+    np.testing.assert_array_equal(backend.to_numpy(P), v.woodbury_precision(C_h, noise))
+    value = v.noisy_kl_divergences(xp.asarray(theta), xp.asarray(noise), L, C)
+    assert value == v.noisy_kl_divergences(theta, noise, L_h, C_h)
+    A = v.noisy_precision(L, xp.asarray(noise))
+    C_again = v.incomplete_cholesky(A, v.lower_triangle_pattern(L))
+    assert backend.array_namespace(C_again) is xp
+    np.testing.assert_array_equal(_dense(C_again), _dense(C))

@@ -67,19 +67,47 @@ DEVICE_TESTS = {
     "inrank.algorithm.full_rank_train": "tests/test_device_inrank.py::"
     "test_front_doors_on_the_device",
     "oracle.check": "tests/test_device_oracle.py::test_check_passes_outputs_computed_on_the_device",
-    "pde.solve": "tests/test_device_pde.py::test_dense_solve_front_door_on_the_device (xfail)",
-    "pde.DenseSolver.solve": "tests/test_device_pde.py::test_dense_solver_keeps_device_arrays "
-    "(xfail)",
-    "vecchia.kl_cholesky": "tests/test_device_vecchia.py::"
-    "test_kl_cholesky_returns_a_device_factor (xfail)",
-    "vecchia.maximin_ordering": "tests/test_device_vecchia.py::"
-    "test_maximin_ordering_returns_device_arrays (xfail)",
-    "vecchia.noisy_kl_cholesky": "tests/test_device_vecchia.py::"
-    "test_noisy_kl_cholesky_returns_device_factors (xfail)",
-    "vecchia.solve": "tests/test_device_vecchia.py::"
-    "test_solve_with_the_factor_returns_device_arrays (xfail)",
-    "vecchia.noisy_posterior_mean": "tests/test_device_noise.py::"
-    "test_noisy_posterior_mean_returns_a_device_mean (xfail)",
+    "pde.solve": "tests/test_device_pde.py::test_solve_front_door_keeps_the_device",
+    "pde.gauss_newton": "tests/test_device_pde.py::test_gauss_newton_on_the_device",
+    **{
+        f"pde.{solver}.{method}": "tests/test_device_pde.py::test_solvers_keep_device_arrays"
+        for solver in ("DenseSolver", "SparseSolver")
+        for method in ("solve", "state", "evaluate")
+    },
+    **{
+        f"pde.{name}": "tests/test_device_pde.py::test_system_and_measurement_methods_on_the_device"
+        for name in (
+            "CollocationSystem.check_weights CollocationSystem.combined "
+            "CollocationSystem.weight_matrix Measurements.scaled Measurements.take "
+            "SparseSolver.apply_big"
+        ).split()
+    },
+    **{
+        f"vecchia.{name}": "tests/test_device_vecchia.py::"
+        "test_kl_cholesky_and_its_stages_on_the_device"
+        for name in "kl_cholesky maximin_ordering kl_factor supernodal_kl_factor".split()
+    },
+    **{
+        f"vecchia.{name}": "tests/test_device_vecchia.py::"
+        "test_solves_and_likelihood_with_a_device_factor"
+        for name in "solve apply_covariance log_likelihood logdet sample".split()
+    },
+    **{
+        f"vecchia.{name}": "tests/test_device_noise.py::test_the_noise_path_stays_on_the_device"
+        for name in "noisy_kl_cholesky noisy_posterior_mean".split()
+    },
+    **{
+        f"vecchia.{name}": "tests/test_device_vecchia.py::test_prediction_on_the_device"
+        for name in ("predict", "predict_variant")
+    },
+    **{
+        f"vecchia.{name}": "tests/test_device_vecchia.py::"
+        "test_dense_noise_measures_take_device_factors"
+        for name in (
+            "noisy_covariance woodbury_precision noisy_kl_divergences noisy_precision "
+            "incomplete_cholesky"
+        ).split()
+    },
     **{
         f"cgd.{game}.{method}": "tests/test_device_cgd.py::"
         "test_game_methods_on_a_game_built_from_device_arrays"
@@ -100,14 +128,70 @@ DEVICE_TESTS = {
 
 #: Why a stage runs on the host, by the longest matching name prefix.
 HOST_REASONS = {
-    "pde.": "pde's public path (measurements, kernels, collocation systems, solvers) copies "
-    "device inputs to the host at entry with `backend.to_numpy` and computes with "
-    "NumPy/SciPy (LAPACK Cholesky, SuperLU, SciPy's KD-tree); only `refimpl.pde.core` "
-    "runs on the device",
-    "vecchia.": "the sparse Vecchia path copies device inputs to the host at entry "
-    "(`backend.to_numpy`): orderings use SciPy's KD-tree, patterns and factors are SciPy "
-    "sparse matrices, solves use SciPy's sparse triangular solves and CG; no "
-    "`cupyx.scipy.sparse` factor yet",
+    "pde.CollocationSystem": "the check that the points are distinct and apart uses SciPy's "
+    "KD-tree: one explicit copy of the points to the host; the system keeps the device "
+    "arrays",
+    "pde.measurement_ordering": "the maximin ordering runs on the host (SciPy's KD-tree); "
+    "the order returns to the inputs' device",
+    "pde.multiset_maximin_ordering": "the maximin ordering runs on the host (SciPy's "
+    "KD-tree); the order and lengths return to the inputs' device",
+    "pde.Measurements.take": "the spec's measurements are host arrays (a device index is "
+    "checked on the host and applied where the measurements are); device measurements "
+    "give device rows (the device test)",
+    "pde.Solution.__call__": "the spec's solution is on the host, so device points are "
+    "moved there; a solution computed on a device returns device values (the device test)",
+    "vecchia.": "the integer structure (maximin ordering by SciPy's KD-tree, pattern, "
+    "supernodes) is found on the host from one explicit copy of the points; the factor's "
+    "kernel blocks, Cholesky factors and triangular solves run on the device, which the "
+    "factor (a `cupyx.scipy.sparse` CSC matrix for CuPy) and the order return to",
+    "vecchia.maximin_ordering": "the ordering runs on the host (SciPy's KD-tree); the order "
+    "and lengths return to the points' device",
+    "vecchia.maximin_ordering_brute_force": "checked and ordered on the host, like the fast "
+    "ordering it defines; the order and lengths return to the points' device",
+    "vecchia.conditional_maximin_ordering": "the ordering runs on the host (SciPy's "
+    "KD-tree); the order and lengths return to the points' device",
+    "vecchia.check_points": "returns the checked points on the host: they feed the KD-tree "
+    "of the orderings and patterns",
+    "vecchia.Pattern": "a pattern is integer structure, built and kept on the host (SciPy's "
+    "KD-tree)",
+    "vecchia.ball_pattern": "a pattern is integer structure, built and kept on the host "
+    "(SciPy's KD-tree)",
+    "vecchia.knn_pattern": "a pattern is integer structure, built and kept on the host "
+    "(SciPy's KD-tree)",
+    "vecchia.lower_triangle_pattern": "a pattern is integer structure, kept on the host: a "
+    "device matrix's sparsity is copied there",
+    "vecchia.Supernodes": "supernodes are integer structure, kept on the host",
+    "vecchia.supernodes": "supernodes are integer structure, kept on the host",
+    "vecchia.incomplete_cholesky": "the zero fill-in elimination is sequential sparse "
+    "bookkeeping on SciPy structures: A is copied to the host and C returns to its device",
+    "vecchia.noise_factor": "A = L Lᵀ + R⁻¹ is formed on the device; its incomplete "
+    "Cholesky runs on the host (`incomplete_cholesky`) and C returns to the device",
+    "vecchia.noisy_kl_cholesky": "L is factored on the device (`kl_cholesky`); the incomplete "
+    "Cholesky of A runs on the host and C returns to the device",
+    "vecchia.noisy_precision": "the noise variances are checked on the host (O(N)) and moved "
+    "back; the product L Lᵀ + R⁻¹ is formed on the device",
+    "vecchia.noisy_posterior_mean": "the noise variances and data are checked on the host "
+    "(O(N)) and moved back; the triangular solves and CG run on the device",
+    "vecchia.naive_kl_cholesky": "the baseline runs on the host (its noisy kernel looks up "
+    "host noise by a tagged index); the factor and order return to the points' device",
+    "vecchia.predict": "the orderings run on the host (SciPy's KD-tree); the factor and the "
+    "triangular solves on the device, to which the mean and variance return",
+    "vecchia.predict_variant": "a comparison of placements, computed on the host (P last "
+    "needs SciPy's `cho_solve`, which cupyx lacks); the mean and variance return to the "
+    "device",
+    "vecchia.noisy_covariance": "a dense N × N diagnostic (LAPACK's triangular inverse) on "
+    "host copies of the factors; the matrix returns to the device",
+    "vecchia.woodbury_precision": "a dense N × N diagnostic (LAPACK's triangular inverse) on "
+    "host copies of the factor; the matrix returns to the device",
+    "vecchia.noisy_kl_divergences": "dense KL divergences (LAPACK's Cholesky and "
+    "eigenvalues) on host copies of Θ and the factors",
+    "vecchia.woodbury_kl_divergence": "dense KL divergences (LAPACK's Cholesky and "
+    "eigenvalues) on host copies of Θ and the factors",
+    "vecchia.expected_log_likelihood_error": "a dense score (LAPACK's Cholesky) on host "
+    "copies of Θ and the factors",
+    "vecchia.fit_hyperparameters": "the optimizer (SciPy's L-BFGS-B) and the likelihood it "
+    "calls run on the host: the data are copied there; the fitted kernel and values are "
+    "host objects",
     "vecchia.Kernel.__call__": "a user kernel's profile may be any host function: its "
     "distances are copied to the host and the block returns to the device",
     "vecchia.Matern.profile": "the Bessel route (ν not a half-integer) calls "
@@ -143,9 +227,8 @@ HOST_REASONS = {
     "cgd.gan.train_gan": "the loss and norm histories are host records",
     "inrank.layers.LowRankUpdateLayer.with_factors": "the spec's layer holds host arrays; "
     "the factors given are kept on their device",
-    "vecchia.VecchiaLikelihood": "the likelihood's ordering and factors are on the host "
-    "(the sparse path)",
-    "pde.Solution.__call__": "the solution's state is on the host (pde's public path)",
+    "vecchia.VecchiaLikelihood": "the likelihood of the fitting loop (SciPy's L-BFGS-B) "
+    "keeps its ordering, data and factors on the host",
 }
 
 #: Why a function's spec call does not run on device arguments, where no device test does.
@@ -161,13 +244,6 @@ NOT_RUN_REASONS = {
     "method, whose device test runs every method on a device game",
     "cgd.gan.GANGame.sample": "the spec's game holds host networks and data; the GAN's "
     "device tests sample on the device",
-    "cgd.gan.mode_fractions": "not device-ready: the mode centres are host arrays and the "
-    "distances use `numpy.linalg.norm` on both (open)",
-    "cgd.gan.modes_covered": "not device-ready: calls `mode_fractions` (open)",
-    "cgd.gan.wasserstein_1d": "not device-ready: `scipy.stats.wasserstein_distance` needs "
-    "host arrays and no explicit copy is made (open)",
-    "inrank.experiments.log_spaced_indices": "not device-ready: `numpy.geomspace`, which "
-    "CuPy lacks (open)",
 }
 
 HEADER = "| function | on a device | host stage and why | device test |"
@@ -193,9 +269,12 @@ def _leaves(result, depth=0):
 
 
 def _to_device(value):
-    """NumPy arrays and lists of them on the stand-in; objects stay as the spec built them."""
+    """NumPy arrays, SciPy sparse matrices and lists of arrays on the stand-in; objects stay
+    as the spec built them."""
     if isinstance(value, np.ndarray) and value.ndim > 0 and value.dtype.kind in "biuf":
         return standin.namespace.asarray(value)
+    if scipy.sparse.issparse(value):
+        return backend.to_device(value, like=standin.namespace.ones(1))
     if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
         return [_to_device(v) for v in value]
     return value

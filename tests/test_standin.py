@@ -94,8 +94,8 @@ def test_only_cupy_names_exist():
     assert not hasattr(sp.random.default_rng(0), "normal")  # not a cupy Generator method
     with pytest.raises(AttributeError, match="no attribute 'tostring'"):
         sp.ones(2).tostring  # noqa: B018
-    with pytest.raises(NotImplementedError, match="cupyx.scipy.sparse.linalg.cg"):
-        standin.scipy_namespace.sparse_linalg.cg(sp.eye(2), sp.ones(2))
+    with pytest.raises(NotImplementedError, match="cupyx.scipy.sparse.linalg.splu"):
+        standin.scipy_namespace.sparse_linalg.splu(sp.eye(2))
     with pytest.raises(TypeError, match="cupy has no numpy.geomspace"):
         np.geomspace(sp.asarray(1.0), 2.0)  # NumPy's function dispatched, CuPy lacks it
 
@@ -120,3 +120,30 @@ def test_standin_as_the_default_creates_device_arrays():
         assert type(backend.asarray([1.0])) is StandinArray
     finally:
         backend.set_default("numpy")
+
+
+def test_sparse_matrices_and_solvers_are_device_only():
+    """cupyx builds (data, indices, indptr) from device arrays; its triangular solve and CG
+    take device matrices and vectors, and CG's operator must return device vectors."""
+    xsp = standin.scipy_namespace
+    data, indices, indptr = np.array([2.0, 1.0, 4.0]), np.array([0, 1, 1]), np.array([0, 2, 3])
+    with pytest.raises(ValueError, match="must be 1-D cupy arrays"):
+        xsp.sparse.csc_matrix((data, indices, indptr), shape=(2, 2))
+    L = xsp.sparse.csc_matrix((sp.asarray(data), sp.asarray(indices), sp.asarray(indptr)))
+    b = sp.asarray(np.array([2.0, 9.0]))
+    x = xsp.sparse_linalg.spsolve_triangular(L.tocsr(), b, lower=True)
+    assert type(x) is StandinArray and x.get().tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="b must be cupy.ndarray"):
+        xsp.sparse_linalg.spsolve_triangular(L.tocsr(), b.get())
+    with pytest.raises(TypeError, match="A must be cupyx"):
+        xsp.sparse_linalg.spsolve_triangular(L.get().tocsr(), b)
+    A = xsp.sparse_linalg.LinearOperator((2, 2), matvec=lambda v: 3.0 * v, dtype=float)
+    steps = []
+    y, info = xsp.sparse_linalg.cg(A, b, rtol=1e-12, callback=steps.append)
+    assert info == 0 and type(y) is StandinArray and all(type(s) is StandinArray for s in steps)
+    np.testing.assert_allclose(y.get(), [2.0 / 3.0, 3.0], rtol=1e-12)
+    host = xsp.sparse_linalg.LinearOperator((2, 2), matvec=lambda v: 3.0 * v.get())
+    with pytest.raises(TypeError, match="matvec returned"):
+        xsp.sparse_linalg.cg(host, b)
+    with pytest.raises(TypeError, match="b and x0 must be cupy.ndarray"):
+        xsp.sparse_linalg.cg(A, b.get())

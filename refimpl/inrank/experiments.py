@@ -48,14 +48,16 @@ def log_spaced_indices(steps, count=150):
     Parameters
     ----------
     steps : array_like of int, shape (R,)
-        Recorded steps, non-negative and increasing, ``R ≥ 1``.
+        Recorded steps, non-negative and increasing, ``R ≥ 1``; a NumPy or CuPy array.
     count : int
         About how many indices, ``≥ 1``.
 
     Returns
     -------
     indices : ndarray of int
-        Sorted, unique, always including the first and the last record.
+        Sorted, unique, always including the first and the last record; an array of the
+        backend of ``steps`` (to index arrays recorded beside it). The log-spaced targets
+        are built on the host from ``max(steps)`` and ``count`` and moved there.
 
     Notes
     -----
@@ -76,14 +78,20 @@ def log_spaced_indices(steps, count=150):
     [0, 1, 6, 32, 178, 999]
     """
     steps = as_float_array("steps", steps, ndim=1)
-    if bool(np.any(steps != np.round(steps))):
+    xp = backend.array_namespace(steps)
+    if bool(xp.any(steps != xp.round(steps))):
         raise ValueError(f"steps: expected integer step numbers, received {steps!r:.80}")
-    if steps.shape[0] == 0 or bool(np.any(np.diff(steps) < 0)) or bool(np.any(steps < 0)):
+    if steps.shape[0] == 0 or bool(xp.any(xp.diff(steps) < 0)) or bool(xp.any(steps < 0)):
         raise ValueError(f"steps: expected non-negative increasing steps, received {steps!r}")
     count = check_integer("count", count, minimum=1, maximum=10**6)
-    targets = np.unique(np.round(np.geomspace(1, max(steps[-1], 1), count)).astype(int))
-    idx = np.searchsorted(steps, targets).clip(0, steps.size - 1)
-    return np.unique(np.concatenate([[0], idx, [steps.size - 1]]))
+    # The targets depend on two scalars only: built on the host (CuPy has no geomspace, and
+    # NumPy's keeps the figures' indices bit for bit), then moved to the steps' device.
+    top = max(float(steps[-1]), 1.0)
+    targets = np.unique(np.round(np.geomspace(1, top, count)).astype(int))
+    targets = backend.asarray(targets, like=steps)
+    idx = xp.searchsorted(steps, targets).clip(0, steps.shape[0] - 1)
+    ends = backend.asarray(np.array([0, steps.shape[0] - 1]), like=steps)
+    return xp.unique(xp.concatenate((ends[:1], idx, ends[1:])))
 
 
 def _closed_forms(s, sigma, step, lr, n):

@@ -38,7 +38,7 @@ from .dense import DenseSolver
 from .gauss_newton import Solution, gauss_newton_loop
 from .measurements import check_not_bool
 from .problems import LINEARIZATION_OVERFLOWS, RESIDUAL_OVERFLOWS, check_state
-from .solve import METHODS
+from .solve import METHODS, to_device_of
 from .sparse import SparseSolver
 
 __all__ = ["Burgers", "cole_hopf"]
@@ -87,7 +87,8 @@ def cole_hopf(x, t, nu, nodes=100):
     >>> float(cole_hopf(np.array([0.5]), 1e-9, 0.1)[0])  # -sin(π/2) at t ≈ 0
     -1.0
     """
-    x = backend.to_numpy(as_float_array("x", x, ndim=(1, 2)))
+    x = as_float_array("x", x, ndim=(1, 2))  # computed on the device of x
+    xp = backend.array_namespace(x)
     if (x.ndim == 2 and x.shape[1] != 1) or x.size == 0:
         raise ValueError(f"x: expected m >= 1 points of shape (m,) or (m, 1), received {x.shape}")
     x = x.reshape(-1)
@@ -97,13 +98,13 @@ def cole_hopf(x, t, nu, nodes=100):
     nu = check_positive("nu", nu)
     nodes = check_integer("nodes", nodes, minimum=2, maximum=1000)
     if t == 0:
-        return -np.sin(np.pi * x)
-    s, w = np.polynomial.hermite.hermgauss(nodes)
+        return -xp.sin(np.pi * x)
+    s, w = (xp.asarray(a) for a in np.polynomial.hermite.hermgauss(nodes))  # host nodes
     y = x[:, None] - np.sqrt(4 * nu * t) * s[None, :]  # (m, nodes)
-    exponent = -np.cos(np.pi * y) / (2 * np.pi * nu)
-    weight = w * np.exp(exponent - exponent.max(axis=1, keepdims=True))
-    u = -np.sum(weight * np.sin(np.pi * y), axis=1) / np.sum(weight, axis=1)
-    if not np.all(np.isfinite(u)):
+    exponent = -xp.cos(np.pi * y) / (2 * np.pi * nu)
+    weight = w * xp.exp(exponent - exponent.max(axis=1, keepdims=True))
+    u = -xp.sum(weight * xp.sin(np.pi * y), axis=1) / xp.sum(weight, axis=1)
+    if not bool(xp.all(xp.isfinite(u))):
         raise ValueError(
             f"nu: the Cole–Hopf quadrature over- or underflows for nu = {nu!r} at t = {t!r} "
             "(and these x); expected a viscosity of moderate size, such as 1e-3 to 1"
@@ -169,12 +170,13 @@ class Burgers:
         self.nugget, self.steps = 1e-10, 2
 
     def collocation(self, h):
-        """Boundary {−1, 1} and interior points −1 + h, ..., 1 − h."""
+        """Boundary {−1, 1} and interior points −1 + h, ..., 1 − h (default backend)."""
         h = check_positive("h", h)
         n = int(round(2.0 / h)) if 2e-6 <= h <= 1 else 0
         if n < 2 or abs(n * h - 2.0) > 1e-9 or n > 10**6:
             raise ValueError(f"h: expected 2/h an integer in [2, 1e6], received h = {h!r}")
-        return np.array([[-1.0], [1.0]]), (-1.0 + np.arange(1, n) * (2.0 / n))[:, None]
+        interior = (-1.0 + np.arange(1, n) * (2.0 / n))[:, None]
+        return backend.asarray(np.array([[-1.0], [1.0]])), backend.asarray(interior)
 
     def truth(self, x, t=None):
         """Cole–Hopf solution at time t (default T)."""
@@ -186,8 +188,9 @@ class Burgers:
 
     def _initial_state(self, x):
         x = x[:, 0]
-        return np.stack(
-            [-np.sin(np.pi * x), -np.pi * np.cos(np.pi * x), np.pi**2 * np.sin(np.pi * x)], 1
+        xp = backend.array_namespace(x)
+        return xp.stack(
+            [-xp.sin(np.pi * x), -np.pi * xp.cos(np.pi * x), np.pi**2 * xp.sin(np.pi * x)], 1
         )
 
     def linearize(self, state, b):
@@ -214,7 +217,8 @@ class Burgers:
         """:meth:`linearize` of checked arrays (a Gauss–Newton step)."""
         half = 0.5 * self.dt
         v, vx = state[:, 0], state[:, 1]
-        weights = np.stack([1 + half * vx, half * v, np.full_like(v, -half * self.nu)], axis=1)
+        xp = backend.array_namespace(v)
+        weights = xp.stack([1 + half * vx, half * v, xp.full_like(v, -half * self.nu)], axis=1)
         return weights, b + half * v * vx
 
     def residual(self, state, b):
@@ -272,7 +276,7 @@ class Burgers:
             state, weights, alpha, steps_taken = gauss_newton_loop(
                 solver,
                 lambda s, b=b: self._linearize(s, b),
-                np.zeros(system.n_boundary),
+                backend.array_namespace(interior).zeros(system.n_boundary),
                 state,
                 steps,
                 residual=lambda s, b=b: self._residual(s, b),
@@ -282,7 +286,8 @@ class Burgers:
             history.extend(steps_taken)
 
         def evaluate(x):
-            return solver.evaluate(weights, alpha, check_line("x", x))
+            # new points from either device are moved to the solution's (explicitly)
+            return solver.evaluate(weights, alpha, to_device_of(check_line("x", x), interior))
 
         return Solution(
             points=interior,
@@ -298,10 +303,10 @@ class Burgers:
 
 def check_line(name, x):
     """Return points ``x`` of shape (m,) or (m, 1) in [−1, 1] as (m, 1), or raise ValueError."""
-    x = backend.to_numpy(as_float_array(name, check_not_bool(name, x), ndim=(1, 2)))
+    x = as_float_array(name, check_not_bool(name, x), ndim=(1, 2))
     if x.shape[0] == 0 or (x.ndim == 2 and x.shape[1] != 1):
         raise ValueError(f"{name}: expected points of shape (m,) or (m, 1), received {x.shape}")
     x = x.reshape(-1, 1)
-    if np.any(np.abs(x) > 1):
+    if bool(backend.array_namespace(x).any(abs(x) > 1)):
         raise ValueError(f"{name}: expected points in the domain [-1, 1]")
     return x

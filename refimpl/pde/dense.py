@@ -26,7 +26,7 @@ from refimpl.vecchia.dense import flipped_cholesky
 
 from .functionals import point_values
 from .kernels import MeasurementKernel
-from .measurements import check_coordinates, check_not_bool, dimension_of_rows
+from .measurements import check_backend, check_coordinates, check_not_bool, dimension_of_rows
 from .system import CollocationSystem
 
 __all__ = ["DenseSolver", "kernel_matvec"]
@@ -44,13 +44,14 @@ def kernel_matvec(kernel, rows, others, vector):
     ----------
     kernel : MeasurementKernel
     rows : ndarray, shape (n, w)
-        Encoded measurement rows.
+        Encoded measurement rows (NumPy or CuPy; the other arrays on the same device).
     others : ndarray, shape (m, w)
     vector : ndarray, shape (m,) or (m, k)
 
     Returns
     -------
     ndarray, shape (n,) or (n, k)
+        On the device of ``rows``.
 
     Notes
     -----
@@ -74,11 +75,10 @@ def kernel_matvec(kernel, rows, others, vector):
     """
     if not isinstance(kernel, MeasurementKernel):
         raise ValueError(f"kernel: expected a MeasurementKernel, received {kernel!r}")
-    rows = backend.to_numpy(as_float_array("rows", rows, ndim=2))
-    others = backend.to_numpy(as_float_array("others", others, ndim=2))
-    vector = check_coordinates(
-        "vector", backend.to_numpy(as_float_array("vector", vector, ndim=(1, 2)))
-    )
+    rows = as_float_array("rows", rows, ndim=2)
+    others = check_backend("others", as_float_array("others", others, ndim=2, like=rows), rows)
+    vector = as_float_array("vector", vector, ndim=(1, 2), like=rows)
+    vector = check_coordinates("vector", check_backend("vector", vector, rows))
     dimension_of_rows(rows.shape[1], "rows")
     if others.shape[1] != rows.shape[1]:
         raise ValueError(f"others: expected rows of width {rows.shape[1]}, received {others.shape}")
@@ -95,7 +95,7 @@ def kernel_matvec(kernel, rows, others, vector):
 def kernel_product(kernel, rows, others, vector):
     """:func:`kernel_matvec` without its checks, for callers whose arrays are checked."""
     chunk = max(1, ENTRIES_PER_CHUNK // max(others.shape[0], 1))
-    out = np.empty((rows.shape[0],) + vector.shape[1:])
+    out = backend.array_namespace(rows).empty((rows.shape[0],) + vector.shape[1:])
     for start in range(0, rows.shape[0], chunk):
         out[start : start + chunk] = (
             kernel._covariance(rows[start : start + chunk], others) @ vector
@@ -110,7 +110,7 @@ def kernel_block(kernel, rows):
     :func:`kernel_product`).
     """
     n = rows.shape[0]
-    block = np.empty((n, n))
+    block = backend.array_namespace(rows).empty((n, n))
     chunk = max(1, ENTRIES_PER_CHUNK // max(n, 1))
     for start in range(0, n, chunk):
         block[start : start + chunk] = kernel._covariance(rows[start : start + chunk], rows)
@@ -144,6 +144,9 @@ class DenseSolver:
     .. [1] Chen, Hosseini, Owhadi, Stuart, "Solving and learning nonlinear PDEs with
        Gaussian processes", J. Comput. Phys. 447, 2021, Sec. 3.
 
+    Every step runs on the device of the system's points: the Gram matrix, its Cholesky
+    factor (``xp.linalg.cholesky`` on CuPy) and the triangular solves.
+
     Examples
     --------
     >>> import numpy as np
@@ -175,15 +178,18 @@ class DenseSolver:
         """
         w = self.system.check_weights(weights)
         step = check_integer("step", step, minimum=0)  # named in a failure's message
-        return self._solve(w, check_rhs(rhs, self.system.n_boundary + len(w)), step)
+        n = self.system.n_boundary + len(w)
+        return self._solve(w, check_rhs(rhs, n, self.system.interior), step)
 
     def _solve(self, w, rhs, step):
         """:meth:`solve` of checked weights and right-hand side (the Gauss–Newton step)."""
         start = time.perf_counter()
+        xp = backend.array_namespace(w, rhs)
         measurements = self.system._combined(w)
         n = len(measurements)
         theta = kernel_block(self.kernel, measurements.rows())
-        theta[np.diag_indices(n)] *= 1.0 + self.nugget
+        diagonal = xp.arange(n)
+        theta[diagonal, diagonal] *= 1.0 + self.nugget
         try:
             # Θ = U Uᵀ with U = F C F (F the flip): blocked LAPACK that stays clear of the
             # threaded dsyrk that crashes OpenBLAS for matrices of ~16000 rows and more.
@@ -193,21 +199,23 @@ class DenseSolver:
                 f"Gauss–Newton step {step}: the Gram matrix is not positive definite "
                 f"numerically ({error}); use a larger nugget"
             ) from None
-        alpha = scipy.linalg.cho_solve((lower, True), rhs[::-1], check_finite=False)[::-1]
-        residual = np.linalg.norm(theta @ alpha - rhs) / max(np.linalg.norm(rhs), 1e-300)
+        alpha = cholesky_solve(lower, rhs[::-1])[::-1]
+        residual = float(xp.linalg.norm(theta @ alpha - rhs)) / max(
+            float(xp.linalg.norm(rhs)), 1e-300
+        )
         info = {"time": time.perf_counter() - start, "cg_iterations": 0, "residual": residual}
         return alpha, info
 
     def state(self, weights, alpha):
         """Values of the basis measurements of the GP mean at the interior points, (n_i, T)."""
         w = self.system.check_weights(weights)
-        alpha = check_alpha(alpha, self.system.n_boundary + len(w))
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w), self.system.interior)
         return finite_or_overflow(self._state(w, alpha), "weights, alpha", message=OVERFLOW)
 
     def _state(self, w, alpha):
         """:meth:`state` of checked arguments, unchecked result (the Gauss–Newton step)."""
         rows = self.system._combined(w).rows()
-        return np.stack(
+        return backend.array_namespace(rows).stack(
             [
                 kernel_product(self.kernel, t.rows(), rows, alpha)
                 for t in self.system.type_measurements
@@ -216,33 +224,55 @@ class DenseSolver:
         )
 
     def evaluate(self, weights, alpha, points):
-        """The GP mean at new points, shape (m,)."""
+        """The GP mean at new points (on the system's device), shape (m,)."""
         w = self.system.check_weights(weights)
-        alpha = check_alpha(alpha, self.system.n_boundary + len(w))
-        new_rows = new_point_rows(points, self.system.boundary.shape[1])
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w), self.system.interior)
+        new_rows = new_point_rows(points, self.system.interior)
         values = kernel_product(self.kernel, new_rows, self.system._combined(w).rows(), alpha)
         return finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
 
 
-def check_alpha(alpha, n):
-    """Return ``alpha`` as a finite float array of shape (n,), or raise ValueError naming it."""
-    alpha = backend.to_numpy(as_float_array("alpha", check_not_bool("alpha", alpha), ndim=1))
+def cholesky_solve(lower, b):
+    r"""(C Cᵀ)⁻¹ b for a lower-triangular Cholesky factor C, on the device of ``C``.
+
+    NumPy: LAPACK's ``potrs`` (``scipy.linalg.cho_solve``); CuPy, whose
+    ``cupyx.scipy.linalg`` has no ``cho_solve``: two triangular solves.
+    """
+    if backend.array_namespace(lower, b) is np:
+        return scipy.linalg.cho_solve((lower, True), b, check_finite=False)
+    linalg = backend.scipy_namespace(lower, b).linalg
+    return linalg.solve_triangular(
+        lower.T, linalg.solve_triangular(lower, b, lower=True), lower=False
+    )
+
+
+def check_alpha(alpha, n, like):
+    """Return ``alpha`` as a finite float array of shape (n,) on the backend of ``like``,
+    or raise ValueError naming it."""
+    alpha = as_float_array("alpha", check_not_bool("alpha", alpha), ndim=1, like=like)
     if alpha.shape != (n,):
         raise ValueError(f"alpha: expected shape ({n},), received {alpha.shape}")
-    return check_coordinates("alpha", alpha)
+    return check_coordinates("alpha", check_backend("alpha", alpha, like))
 
 
-def new_point_rows(points, d):
-    """The value measurements at ``points`` (m, d) as rows, or ValueError naming ``points``."""
+def new_point_rows(points, like):
+    """The value measurements at ``points`` (m, d) as rows, or ValueError naming ``points``.
+
+    ``like`` (n, d) holds the system's points: the new ones must match their dimension
+    and device.
+    """
     new = point_values(check_not_bool("points", points))
+    check_backend("points", new.points, like)
+    d = like.shape[1]
     if new.dim != d:
         raise ValueError(f"points: expected points of dimension {d}, received {new.points.shape}")
     return new.rows()
 
 
-def check_rhs(rhs, n):
-    """Return ``rhs`` as a finite float array of shape (n,), or raise ValueError naming it."""
-    rhs = backend.to_numpy(as_float_array("rhs", rhs, ndim=1))
+def check_rhs(rhs, n, like):
+    """Return ``rhs`` as a finite float array of shape (n,) on the backend of ``like``, or
+    raise ValueError naming it."""
+    rhs = check_backend("rhs", as_float_array("rhs", rhs, ndim=1, like=like), like)
     if rhs.shape != (n,):
         raise ValueError(f"rhs: expected shape ({n},), received {rhs.shape}")
     return check_coordinates("rhs", rhs)

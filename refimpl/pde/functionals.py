@@ -2,8 +2,7 @@ r"""The named measurements: δ, Δδ, ∂ᵢδ, ∂ᵢ∂ⱼδ at points, and co
 
 from __future__ import annotations
 
-import numpy as np
-
+from refimpl import backend
 from refimpl.validation import check_integer
 
 from .measurements import Measurements, check_measurement_points, check_weights
@@ -43,7 +42,7 @@ def point_values(points, weight=1.0):
     [1.0]
     """
     points = check_measurement_points(points)
-    return Measurements(points, value=check_weights(weight, points.shape[0]))
+    return Measurements(points, value=check_weights(weight, points))
 
 
 def laplacians(points, weight=1.0):
@@ -74,9 +73,9 @@ def laplacians(points, weight=1.0):
     [[-1.0, 0.0], [0.0, -1.0]]
     """
     points = check_measurement_points(points)
-    n, d = points.shape
-    w = check_weights(weight, n)
-    return Measurements(points, hessian=w[:, None, None] * np.eye(d))
+    d = points.shape[1]
+    w = check_weights(weight, points)
+    return Measurements(points, hessian=w[:, None, None] * backend.array_namespace(w).eye(d))
 
 
 def first_derivatives(points, i, weight=1.0):
@@ -109,8 +108,8 @@ def first_derivatives(points, i, weight=1.0):
     points = check_measurement_points(points)
     n, d = points.shape
     i = check_integer("i", i, minimum=0, maximum=d - 1)
-    w = check_weights(weight, n)
-    gradient = np.zeros((n, d))
+    w = check_weights(weight, points)
+    gradient = backend.array_namespace(w).zeros((n, d))
     gradient[:, i] = w
     return Measurements(points, gradient=gradient)
 
@@ -148,8 +147,8 @@ def second_derivatives(points, i, j, weight=1.0):
     n, d = points.shape
     i = check_integer("i", i, minimum=0, maximum=d - 1)
     j = check_integer("j", j, minimum=0, maximum=d - 1)
-    w = check_weights(weight, n)
-    hessian = np.zeros((n, d, d))
+    w = check_weights(weight, points)
+    hessian = backend.array_namespace(w).zeros((n, d, d))
     hessian[:, i, j] += 0.5 * w
     hessian[:, j, i] += 0.5 * w
     return Measurements(points, hessian=hessian)
@@ -188,9 +187,13 @@ def concatenate(parts):
     dims = {p.dim for p in parts}
     if len(dims) != 1:
         raise ValueError(f"parts: expected measurements of one dimension, received {sorted(dims)}")
+    try:
+        xp = backend.array_namespace(*(p.points for p in parts))
+    except ValueError as error:
+        raise ValueError(f"parts: expected measurements on one device; {error}") from None
     return Measurements(
-        np.concatenate([p.points for p in parts]),
-        np.concatenate([p.value for p in parts]),
-        np.concatenate([p.gradient for p in parts]),
-        np.concatenate([p.hessian for p in parts]),
+        xp.concatenate([p.points for p in parts]),
+        xp.concatenate([p.value for p in parts]),
+        xp.concatenate([p.gradient for p in parts]),
+        xp.concatenate([p.hessian for p in parts]),
     )

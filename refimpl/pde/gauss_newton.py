@@ -18,6 +18,7 @@ section 2).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,7 @@ from refimpl import backend
 from refimpl.validation import DivergenceError, as_float_array, check_integer
 
 from .dense import DenseSolver
-from .measurements import LARGEST, check_coordinates
+from .measurements import LARGEST, check_backend, check_coordinates
 from .sparse import SparseSolver
 
 __all__ = ["gauss_newton", "Solution"]
@@ -43,7 +44,9 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
         weights (n_i, T) and right-hand side (n_i,) at the current state.
     boundary_values : ndarray, shape (n_b,)
     state : ndarray, shape (n_i, T)
-        The basis measurements of the starting iterate at the interior points.
+        The basis measurements of the starting iterate at the interior points. It and
+        ``boundary_values`` live on the device of the system's points, and so does every
+        iterate (the dense solver computes there; the sparse one on the host).
     steps : int
         Number of Gauss–Newton steps (>= 1).
     residual : callable, optional
@@ -102,15 +105,18 @@ def gauss_newton(solver, linearize, boundary_values, state, steps, residual=None
             f"residual: expected None or a callable state -> (n_i,), received {residual!r:.80}"
         )
     system = solver.system
+    like = system.interior
+    boundary_values = as_float_array("boundary_values", boundary_values, 1, like=like)
     boundary_values = check_coordinates(
-        "boundary_values", backend.to_numpy(as_float_array("boundary_values", boundary_values, 1))
+        "boundary_values", check_backend("boundary_values", boundary_values, like)
     )
     if boundary_values.shape != (system.n_boundary,):
         raise ValueError(
             f"boundary_values: expected shape ({system.n_boundary},), "
             f"received {boundary_values.shape}"
         )
-    state = check_coordinates("state", backend.to_numpy(as_float_array("state", state, ndim=2)))
+    state = as_float_array("state", state, ndim=2, like=like)
+    state = check_coordinates("state", check_backend("state", state, like))
     if state.shape != (system.n_interior, system.n_types):
         raise ValueError(
             f"state: expected shape ({system.n_interior}, {system.n_types}), received {state.shape}"
@@ -126,12 +132,13 @@ def gauss_newton_loop(solver, linearize, boundary_values, state, steps, residual
     solvers' own checks are not repeated.
     """
     system = solver.system
+    xp = backend.array_namespace(state)  # the device of every iterate
     shapes = ((system.n_interior, system.n_types), (system.n_interior,))
     history = []
     for step in range(1, steps + 1):
         try:
             weights, rhs = linearize(state)
-            weights, rhs = np.asarray(weights, dtype=float), np.asarray(rhs, dtype=float)
+            weights, rhs = xp.asarray(weights, dtype=float), xp.asarray(rhs, dtype=float)
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"linearize: expected it to return (weights, rhs) arrays; {error}"
@@ -141,8 +148,9 @@ def gauss_newton_loop(solver, linearize, boundary_values, state, steps, residual
                 f"linearize: expected it to return weights of shape {shapes[0]} and rhs of "
                 f"shape {shapes[1]}, received {weights.shape} and {rhs.shape}"
             )
-        rhs = np.concatenate([boundary_values, rhs])
-        largest = np.max(np.abs(np.concatenate([weights.ravel(), rhs.ravel()])), initial=0.0)
+        rhs = xp.concatenate([boundary_values, rhs])
+        entries = xp.concatenate([weights.ravel(), rhs.ravel()])
+        largest = float(xp.max(xp.abs(entries))) if entries.size else 0.0
         if not largest <= LARGEST:  # also NaN
             raise DivergenceError(
                 f"Gauss–Newton step {step}: the linearization is not finite or overflows "
@@ -152,17 +160,16 @@ def gauss_newton_loop(solver, linearize, boundary_values, state, steps, residual
             )
         alpha, info = solver._solve(weights, rhs, step)
         new_state = solver._state(weights, alpha)
-        size = np.max(np.abs(new_state)) if new_state.size else 0.0
-        if not np.isfinite(size) or size > 1e150:
+        size = float(xp.max(xp.abs(new_state))) if new_state.size else 0.0
+        if not math.isfinite(size) or size > 1e150:
             raise DivergenceError(
                 f"Gauss–Newton step {step}: the iterate diverged (max |v| = {size:.3g})", step
             )
-        info["update"] = float(
-            np.linalg.norm(new_state[:, 0] - state[:, 0])
-            / max(np.linalg.norm(new_state[:, 0]), 1e-300)
+        info["update"] = float(xp.linalg.norm(new_state[:, 0] - state[:, 0])) / max(
+            float(xp.linalg.norm(new_state[:, 0])), 1e-300
         )
         if residual is not None:
-            info["pde_residual"] = float(np.sqrt(np.mean(residual(new_state) ** 2)))
+            info["pde_residual"] = float(xp.sqrt(xp.mean(residual(new_state) ** 2)))
         history.append(info)
         state = new_state
     return state, weights, alpha, history
@@ -189,6 +196,8 @@ class Solution:
 
     Notes
     -----
+    ``values`` and ``truth`` live on the device of the collocation points (CuPy under
+    ``backend.set_default("cupy")``), and calling it returns values there.
     Calling it evaluates the GP mean of the last step whose values at the collocation
     points are ``values``: :math:`u(x) = k(\delta_x, \phi)\alpha` for the dense
     solver, and for the sparse one the state conditioned on the measurements near x
@@ -220,12 +229,14 @@ class Solution:
     @property
     def rms_error(self) -> float:
         """RMS error over the interior points."""
-        return float(np.sqrt(np.mean((self.values - self.truth) ** 2)))
+        xp = backend.array_namespace(self.values, self.truth)
+        return float(xp.sqrt(xp.mean((self.values - self.truth) ** 2)))
 
     @property
     def max_error(self) -> float:
         """Maximum error over the interior points."""
-        return float(np.max(np.abs(self.values - self.truth)))
+        xp = backend.array_namespace(self.values, self.truth)
+        return float(xp.max(xp.abs(self.values - self.truth)))
 
     def __call__(self, x):
         """The solution at new points ``x`` (m, d) -> (m,)."""

@@ -31,12 +31,10 @@ from __future__ import annotations
 
 from math import isqrt
 
-import numpy as np
-
 from refimpl import backend
 from refimpl.validation import as_float_array
 
-from .measurements import Measurements, check_coordinates, dimension_of_rows
+from .measurements import Measurements, check_backend, check_coordinates, dimension_of_rows
 from .radial import RadialDerivatives
 
 __all__ = ["MeasurementKernel"]
@@ -53,15 +51,17 @@ def _split(X, d):
 
 def _isotropic(a1, A, d):
     """True if no first derivatives and every W is a multiple of the identity."""
-    if np.any(a1 != 0):
+    xp = backend.array_namespace(a1, A)
+    if bool(xp.any(a1 != 0)):
         return False
-    return bool(np.all(A == A[..., :1, :1] * np.eye(d)))
+    return bool(xp.all(A == A[..., :1, :1] * xp.eye(d)))
 
 
 def _order(a1, A):
-    if np.any(A != 0):
+    xp = backend.array_namespace(a1, A)
+    if bool(xp.any(A != 0)):
         return 2
-    return 1 if np.any(a1 != 0) else 0
+    return 1 if bool(xp.any(a1 != 0)) else 0
 
 
 class MeasurementKernel:
@@ -148,8 +148,8 @@ class MeasurementKernel:
         """
         x_name, y_name = names
         both = f"{x_name}, {y_name}"
-        X = backend.to_numpy(as_float_array(x_name, X))
-        Y = X if Y is None else backend.to_numpy(as_float_array(y_name, Y))
+        X = as_float_array(x_name, X)
+        Y = X if Y is None else check_backend(y_name, as_float_array(y_name, Y, like=X), X)
         if X.ndim < 2 or Y.ndim < 2 or X.shape[-1] != Y.shape[-1]:
             raise ValueError(
                 f"{both}: expected encoded rows of shapes (..., n, w) and (..., m, w), "
@@ -177,9 +177,10 @@ class MeasurementKernel:
         # Components as lists of (..., n, m) arrays: d is small, and elementwise products
         # of (n, m) arrays are much faster than einsum over (n, m, d, d).
         z = [x[..., :, None, i] - y[..., None, :, i] for i in range(d)]  # d × (..., n, m)
-        r = np.sqrt(sum(zi * zi for zi in z))
+        xp = backend.array_namespace(X, Y)
+        r = xp.sqrt(sum(zi * zi for zi in z))
         positive = r > 0
-        inverse = np.divide(1.0, r, out=np.zeros_like(r), where=positive)
+        inverse = xp.where(positive, 1.0 / xp.where(positive, r, 1.0), 0.0)
         u = [zi * inverse for zi in z]  # the unit vector, 0 at r = 0
         pairs = [(0, 0), (1, 1), (1, 0), (2, 2)][: 1 if order == 0 else 4]
         if order == 2:
@@ -195,10 +196,10 @@ class MeasurementKernel:
             return K
         au = sum(a1[..., :, None, i] * u[i] for i in range(d))  # a·u
         bu = sum(b1[..., None, :, i] * u[i] for i in range(d))  # b·u
-        ab = a1 @ np.swapaxes(b1, -1, -2)  # a·b, (..., n, m)
+        ab = a1 @ xp.swapaxes(b1, -1, -2)  # a·b, (..., n, m)
         K += G(1, 1, r) * (b0_ * au - a0_ * bu)
-        trA = np.trace(A, axis1=-2, axis2=-1)[..., :, None]  # (..., n, 1)
-        trB = np.trace(B, axis1=-2, axis2=-1)[..., None, :]  # (..., 1, m)
+        trA = xp.trace(A, axis1=-2, axis2=-1)[..., :, None]  # (..., n, 1)
+        trB = xp.trace(B, axis1=-2, axis2=-1)[..., None, :]  # (..., 1, m)
         Au = [sum(A[..., :, None, i, j] * u[j] for j in range(d)) for i in range(d)]
         Bu = [sum(B[..., None, :, i, j] * u[j] for j in range(d)) for i in range(d)]
         uAu = sum(u[i] * Au[i] for i in range(d))
@@ -214,7 +215,7 @@ class MeasurementKernel:
         uABu = sum(Au[i] * Bu[i] for i in range(d))
         flat_A = A.reshape(*A.shape[:-2], d * d)
         flat_B = B.reshape(*B.shape[:-2], d * d)
-        trAB = flat_A @ np.swapaxes(flat_B, -1, -2)  # Σ A_ij B_ij = tr(AB), B symmetric
+        trAB = flat_A @ xp.swapaxes(flat_B, -1, -2)  # Σ A_ij B_ij = tr(AB), B symmetric
         K += G(4, 4, r) * uAu * uBu
         K += G(3, 2, r) * (trA * uBu + trB * uAu + 4 * uABu)
         K += G(2, 0, r) * (trA * trB + 2 * trAB)
@@ -222,7 +223,8 @@ class MeasurementKernel:
 
     def _laplacian_case(self, x, y, a0, b0, A, B, d):
         """Diracs plus Laplacians only: three radial functions, no tensors (see radial)."""
-        r = np.sqrt(sum((x[..., :, None, i] - y[..., None, :, i]) ** 2 for i in range(d)))
+        xp = backend.array_namespace(x, y)
+        r = xp.sqrt(sum((x[..., :, None, i] - y[..., None, :, i]) ** 2 for i in range(d)))
         F0, F1, F2 = self.radial._laplacian_forms(d, r)
         la, lb = A[..., :, None, 0, 0], B[..., None, :, 0, 0]
         a0_, b0_ = a0[..., :, None], b0[..., None, :]

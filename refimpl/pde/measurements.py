@@ -33,6 +33,7 @@ __all__ = [
     "check_coordinates",
     "check_weights",
     "check_not_bool",
+    "check_backend",
     "LARGEST",
 ]
 
@@ -43,17 +44,34 @@ LARGEST = 1e100
 
 def check_coordinates(name, x):
     """Raise ValueError naming ``name`` if an entry of ``x`` exceeds :data:`LARGEST`."""
-    if x.size and float(np.max(np.abs(x))) > LARGEST:
+    xp = backend.array_namespace(x)
+    if x.size and float(xp.max(xp.abs(x))) > LARGEST:
         raise ValueError(
             f"{name}: expected entries of magnitude <= {LARGEST:g} (squares must not overflow), "
-            f"received {float(np.max(np.abs(x))):.3g}"
+            f"received {float(xp.max(xp.abs(x))):.3g}"
+        )
+    return x
+
+
+def check_backend(name, x, like):
+    """Return ``x``, or raise ValueError naming ``name`` if it is not on the backend of ``like``.
+
+    The arrays of one measurement list, system or solver live on one device (the points'):
+    a NumPy array mixed with CuPy arrays is refused here, with the argument's name, rather
+    than as a ``TypeError`` deep inside a computation.
+    """
+    if backend.array_namespace(x) is not backend.array_namespace(like):
+        raise ValueError(
+            f"{name}: expected an array on the backend of the points ({type(like).__module__}"
+            f".{type(like).__name__}), received {type(x).__module__}.{type(x).__name__}; move "
+            "it with refimpl.backend.to_numpy or refimpl.backend.asarray(x, like=...)"
         )
     return x
 
 
 def check_measurement_points(points, name="points"):
-    """Return ``points`` as a non-empty (n, d) float array, or raise ValueError naming it."""
-    points = backend.to_numpy(as_float_array(name, points, ndim=(1, 2)))
+    """Return ``points`` as a non-empty (n, d) float array on their backend, or raise."""
+    points = as_float_array(name, points, ndim=(1, 2))
     points = points[:, None] if points.ndim == 1 else points
     if points.shape[0] == 0 or points.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty (n, d) array, received {points.shape}")
@@ -67,14 +85,17 @@ def check_not_bool(name, x):
     return x
 
 
-def check_weights(weight, n):
-    """Return ``weight`` (a number or shape (n,)) broadcast to (n,), or raise ValueError."""
-    w = backend.to_numpy(as_float_array("weight", check_not_bool("weight", weight)))
+def check_weights(weight, points):
+    """Return ``weight`` (a number or shape (n,)) broadcast to (n,) on the backend of
+    ``points`` (n, d), or raise ValueError naming it."""
+    n = points.shape[0]
+    w = as_float_array("weight", check_not_bool("weight", weight), like=points)
+    check_backend("weight", w, points)
     if w.ndim > 1 or (w.ndim == 1 and w.shape != (n,)):
         raise ValueError(
             f"weight: expected a number or shape ({n},) matching points, received shape {w.shape}"
         )
-    return check_coordinates("weight", np.broadcast_to(w, (n,)))
+    return check_coordinates("weight", backend.array_namespace(w).broadcast_to(w, (n,)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,14 +152,16 @@ class Measurements:
             "hessian": (n, d, d),
         }
         object.__setattr__(self, "points", points)
+        xp = backend.array_namespace(points)  # the weights live on the points' device
         for name, shape in fields.items():
             given = getattr(self, name)
             if given is None:
-                w = np.zeros(shape)
+                w = xp.zeros(shape)
             else:
-                w = backend.to_numpy(as_float_array(name, check_not_bool(name, given)))
+                w = as_float_array(name, check_not_bool(name, given), like=points)
+                check_backend(name, w, points)
                 try:
-                    w = np.array(np.broadcast_to(w, shape), dtype=float)
+                    w = xp.array(xp.broadcast_to(w, shape), dtype=float)
                 except ValueError:
                     raise ValueError(
                         f"{name}: expected weights of shape {shape} (or broadcastable) matching "
@@ -146,7 +169,7 @@ class Measurements:
                     ) from None
                 check_coordinates(name, w)
             if name == "hessian":
-                w = 0.5 * (w + np.swapaxes(w, -1, -2))
+                w = 0.5 * (w + xp.swapaxes(w, -1, -2))
             object.__setattr__(self, name, w)
 
     def __len__(self):
@@ -160,24 +183,27 @@ class Measurements:
     @property
     def order(self) -> int:
         """Highest derivative order with a non-zero weight (0, 1 or 2)."""
-        if np.any(self.hessian != 0):
+        xp = backend.array_namespace(self.points)
+        if bool(xp.any(self.hessian != 0)):
             return 2
-        return 1 if np.any(self.gradient != 0) else 0
+        return 1 if bool(xp.any(self.gradient != 0)) else 0
 
     def rows(self):
-        """The encoded rows, shape (n, (d + 1)²)."""
+        """The encoded rows, shape (n, (d + 1)²), on the points' device."""
         n = len(self)
-        return np.concatenate(
+        return backend.array_namespace(self.points).concatenate(
             [self.points, self.value[:, None], self.gradient, self.hessian.reshape(n, -1)], axis=1
         )
 
     def scaled(self, factors):
         """The measurements multiplied by ``factors`` (shape (n,)), e.g. to unit variance."""
-        f = backend.to_numpy(as_float_array("factors", check_not_bool("factors", factors), ndim=1))
+        f = as_float_array("factors", check_not_bool("factors", factors), ndim=1, like=self.points)
+        check_backend("factors", f, self.points)
         if f.shape != (len(self),):
             raise ValueError(f"factors: expected shape ({len(self)},), received {f.shape}")
         scaled = self._scaled(f)
-        largest = max(float(np.max(np.abs(w), initial=0.0)) for w in scaled._weights())
+        xp = backend.array_namespace(f)
+        largest = max(float(xp.max(xp.abs(w))) if w.size else 0.0 for w in scaled._weights())
         if largest > LARGEST:
             raise ValueError(
                 f"factors: the scaled weights reach {largest:.3g}; expected weights of "
@@ -216,6 +242,8 @@ class Measurements:
                 f"index: expected positions 0 <= index < {n}, received {int(index.min())} to "
                 f"{int(index.max())}"
             )
+        # checked on the host; the positions go back to the points' device to index there
+        index = backend.array_namespace(self.points).asarray(index)
         return unchecked_measurements(
             self.points[index], self.value[index], self.gradient[index], self.hessian[index]
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl import backend
 from refimpl.validation import finite_or_overflow
 from refimpl.vecchia import Matern
 
@@ -67,17 +68,21 @@ class MongeAmpere:
     def truth(self, x):
         """The exact solution."""
         y = check_unit_square("x", x) - 0.5
-        return np.exp(0.5 * np.sum(y * y, axis=1))
+        xp = backend.array_namespace(y)
+        return xp.exp(0.5 * xp.sum(y * y, axis=1))
 
     def rhs(self, x):
         """f = det D²u."""
         y = check_unit_square("x", x) - 0.5
-        s = np.sum(y * y, axis=1)
-        return np.exp(s) * (1.0 + s)
+        xp = backend.array_namespace(y)
+        s = xp.sum(y * y, axis=1)
+        return xp.exp(s) * (1.0 + s)
 
     def initial_state(self, n):
-        """v = 0 with v₁₁ = v₂₂ = 1, v₁₂ = 0 at n interior points, shape (n, 4)."""
-        return np.tile([0.0, 1.0, 0.0, 1.0], (check_count(n), 1))
+        """v = 0 with v₁₁ = v₂₂ = 1, v₁₂ = 0 at n interior points, shape (n, 4), on the
+        default backend."""
+        xp = backend.default_namespace()
+        return xp.tile(xp.asarray([0.0, 1.0, 0.0, 1.0]), (check_count(n), 1))
 
     def linearize(self, state, f):
         """Weights of (δ, ∂₁₁, ∂₁₂, ∂₂₂) and the right-hand side at the state.
@@ -102,7 +107,8 @@ class MongeAmpere:
     def _linearize(self, state, f):
         """:meth:`linearize` of checked arrays (a Gauss–Newton step)."""
         v11, v12, v22 = state[:, 1], state[:, 2], state[:, 3]
-        weights = np.stack([np.zeros_like(v11), v22, -2.0 * v12, v11], axis=1)
+        xp = backend.array_namespace(state)
+        weights = xp.stack([xp.zeros_like(v11), v22, -2.0 * v12, v11], axis=1)
         return weights, f + v11 * v22 - v12**2
 
     def residual(self, state, f):

@@ -64,6 +64,9 @@ def multiset_maximin_ordering(boundary, interior, p=1):
     lengths : ndarray, shape (n_b + n_i,)
         Length scale of each ordered point; the coarsest min(p, n_b) are ``inf``.
 
+    Both on the device of the points: the ordering itself runs on the host (KD-trees),
+    after one explicit copy there.
+
     Notes
     -----
     Coarse to fine, the sequence is the maximin order of :math:`\partial\Omega`
@@ -89,8 +92,14 @@ def multiset_maximin_ordering(boundary, interior, p=1):
     >>> order.tolist(), lengths.tolist()
     ([4, 2, 3, 1, 0], [0.25, 0.25, 0.5, 1.0, inf])
     """
-    boundary = check_coordinates("boundary", backend.to_numpy(check_points(boundary, "boundary")))
-    interior = check_coordinates("interior", backend.to_numpy(check_points(interior, "interior")))
+    try:
+        xp = backend.array_namespace(boundary, interior)  # where the results go
+    except ValueError as error:
+        raise ValueError(f"interior: expected the device of boundary; {error}") from None
+    # check_points copies the points to the host (backend.to_numpy): the orderings'
+    # KD-trees are SciPy's
+    boundary = check_coordinates("boundary", check_points(boundary, "boundary"))
+    interior = check_coordinates("interior", check_points(interior, "interior"))
     if boundary.shape[1] != interior.shape[1]:
         raise ValueError(
             f"interior: expected points of dimension {boundary.shape[1]} like boundary, "
@@ -101,7 +110,8 @@ def multiset_maximin_ordering(boundary, interior, p=1):
     order_b, lengths_b = maximin_ordering(boundary, p=min(p, nb))
     check_apart(boundary, interior)
     order_i, lengths_i = conditional_maximin_ordering(interior, boundary, p=min(p, nb))
-    return np.concatenate([order_i + nb, order_b]), np.concatenate([lengths_i, lengths_b])
+    order = np.concatenate([order_i + nb, order_b])
+    return xp.asarray(order), xp.asarray(np.concatenate([lengths_i, lengths_b]))
 
 
 def measurement_ordering(point_order, point_lengths, n_boundary, n_types, placement="follow"):
@@ -127,6 +137,8 @@ def measurement_ordering(point_order, point_lengths, n_boundary, n_types, placem
     lengths : ndarray, shape (n_b + T n_i,)
         Length scale of each ordered measurement.
 
+    Both on the device of ``point_order`` (computed on the host, after one copy there).
+
     Notes
     -----
     With ``"last"`` the derivative measurements get :math:`\ell = \min_k \ell_k`, the
@@ -148,6 +160,18 @@ def measurement_ordering(point_order, point_lengths, n_boundary, n_types, placem
     """
     check_array_type("point_order", point_order)
     check_array_type("point_lengths", point_lengths)
+    try:
+        xp = backend.array_namespace(point_order, point_lengths)  # where the results go
+    except ValueError as error:
+        raise ValueError(f"point_lengths: expected the device of point_order; {error}") from None
+    order, lengths = _measurement_ordering(
+        point_order, point_lengths, n_boundary, n_types, placement
+    )
+    return xp.asarray(order), xp.asarray(lengths)
+
+
+def _measurement_ordering(point_order, point_lengths, n_boundary, n_types, placement):
+    """:func:`measurement_ordering` on the host: its arrays copied there, NumPy results."""
     point_order = np.asarray(backend.to_numpy(point_order))
     if np.iscomplexobj(point_lengths):
         raise ValueError("point_lengths: expected real lengths, received complex values")

@@ -20,7 +20,7 @@ from refimpl.validation import (
 )
 from refimpl.vecchia import Matern
 
-from .measurements import check_not_bool
+from .measurements import check_backend, check_not_bool
 
 __all__ = ["NonlinearElliptic", "unit_square_grid", "check_unit_square", "check_state"]
 
@@ -42,6 +42,8 @@ def unit_square_grid(h):
     -------
     boundary : ndarray, shape (4/h, 2)
     interior : ndarray, shape ((1/h - 1)², 2)
+        Arrays of the default backend (:func:`refimpl.backend.set_default`): the grid
+        is made on the host and copied there once.
 
     Notes
     -----
@@ -72,15 +74,17 @@ def unit_square_grid(h):
             np.stack([np.zeros(n), 1.0 - side], 1),
         ]
     )
-    return boundary, interior
+    return backend.asarray(boundary), backend.asarray(interior)
 
 
 def check_unit_square(name, x):
-    """Return ``x`` as (m, 2) points in [0, 1]², or raise ValueError naming ``name``."""
-    x = backend.to_numpy(as_float_array(name, check_not_bool(name, x), ndim=2))
+    """Return ``x`` as (m, 2) points in [0, 1]² (on its device), or raise ValueError naming
+    ``name``."""
+    x = as_float_array(name, check_not_bool(name, x), ndim=2)
     if x.shape[1] != 2 or x.shape[0] == 0:
         raise ValueError(f"{name}: expected points of shape (m, 2), received {x.shape}")
-    if np.any(x < 0) or np.any(x > 1):
+    xp = backend.array_namespace(x)
+    if bool(xp.any(x < 0)) or bool(xp.any(x > 1)):
         raise ValueError(f"{name}: expected points in the domain [0, 1]^2, received some outside")
     return x
 
@@ -89,16 +93,18 @@ def check_state(problem, state, data, data_name):
     """Return ``state`` (n, T) and ``data`` (n,) of a problem as float arrays, or raise.
 
     ``state`` holds the basis measurements (``problem.basis``, T of them) of an iterate at
-    n interior points; ``data`` the right-hand side there, named ``data_name``.
+    n interior points; ``data`` the right-hand side there, named ``data_name``, on the
+    device of ``state``.
     """
-    state = backend.to_numpy(as_float_array("state", check_not_bool("state", state), ndim=2))
+    state = as_float_array("state", check_not_bool("state", state), ndim=2)
     types = len(problem.basis)
     if state.shape[0] == 0 or state.shape[1] != types:
         raise ValueError(
             f"state: expected shape (n, {types}) of the basis {problem.basis}, received "
             f"{state.shape}"
         )
-    data = backend.to_numpy(as_float_array(data_name, check_not_bool(data_name, data), ndim=1))
+    data = as_float_array(data_name, check_not_bool(data_name, data), ndim=1, like=state)
+    check_backend(data_name, data, state)
     if data.shape != (state.shape[0],):
         raise ValueError(
             f"{data_name}: expected shape ({state.shape[0]},) like the state's rows, received "
@@ -174,22 +180,23 @@ class NonlinearElliptic:
 
     def _series(self, x, power):
         x = check_unit_square("x", x)
-        k = np.arange(1, self.terms + 1)
+        xp = backend.array_namespace(x)  # computed on the device of x
+        k = xp.arange(1, self.terms + 1)
         coeff = (np.pi * k) ** power / k**6.0
         # On a grid the coordinates repeat: the sines of the distinct values, and one
         # product of the two tables, give every point (99² points of h = 0.01 need a
         # 99 × 99 table instead of 2·10⁷ sines).
-        first, where1 = np.unique(x[:, 0], return_inverse=True)
-        second, where2 = np.unique(x[:, 1], return_inverse=True)
+        first, where1 = xp.unique(x[:, 0], return_inverse=True)
+        second, where2 = xp.unique(x[:, 1], return_inverse=True)
         if first.size * second.size <= max(4 * x.shape[0], 10**4):
-            table = (np.sin(np.pi * np.outer(first, k)) * coeff) @ np.sin(
-                np.pi * np.outer(second, k)
+            table = (xp.sin(np.pi * xp.outer(first, k)) * coeff) @ xp.sin(
+                np.pi * xp.outer(second, k)
             ).T  # (distinct x₁, distinct x₂)
             return table[where1.ravel(), where2.ravel()]
-        out = np.empty(x.shape[0])
+        out = xp.empty(x.shape[0])
         for s in range(0, x.shape[0], 2000):
-            sin1 = np.sin(np.pi * np.outer(x[s : s + 2000, 0], k))
-            sin2 = np.sin(np.pi * np.outer(x[s : s + 2000, 1], k))
+            sin1 = xp.sin(np.pi * xp.outer(x[s : s + 2000, 0], k))
+            sin2 = xp.sin(np.pi * xp.outer(x[s : s + 2000, 1], k))
             out[s : s + 2000] = (sin1 * sin2) @ coeff
         return out
 
@@ -202,8 +209,8 @@ class NonlinearElliptic:
         return 2.0 * self._series(x, 2) + self.alpha * self.truth(x) ** self.m
 
     def initial_state(self, n):
-        """v = 0 (and Δv = 0) at n interior points, shape (n, 2)."""
-        return np.zeros((check_count(n), 2))
+        """v = 0 (and Δv = 0) at n interior points, shape (n, 2), on the default backend."""
+        return backend.default_namespace().zeros((check_count(n), 2))
 
     def linearize(self, state, f):
         """Weights of (δ, Δδ) and the right-hand side at the state (v, Δv).
@@ -228,7 +235,8 @@ class NonlinearElliptic:
     def _linearize(self, state, f):
         """:meth:`linearize` of checked arrays (a Gauss–Newton step)."""
         v = state[:, 0]
-        weights = np.stack([self.alpha * self.m * v ** (self.m - 1), -np.ones_like(v)], axis=1)
+        xp = backend.array_namespace(v)
+        weights = xp.stack([self.alpha * self.m * v ** (self.m - 1), -xp.ones_like(v)], axis=1)
         return weights, f + self.alpha * (self.m - 1) * v**self.m
 
     def residual(self, state, f):

@@ -321,8 +321,9 @@ class RadialDerivatives:
                 combine((1.0, (4, 4)), (2 * d + 4, (3, 2)), (d * (d + 2), (2, 0))),
             )
             self._forms[d] = polys
-        x = np.minimum(self.c * r, _MATERN_CAP)
-        e = self.variance * np.exp(-x)
+        xp = backend.array_namespace(r)
+        x = xp.minimum(self.c * r, _MATERN_CAP)
+        e = self.variance * xp.exp(-x)
         return tuple(_horner(p, x) * e for p in polys)
 
 
@@ -356,8 +357,9 @@ def _check_scales(kernel, c, powers, variance):
 
 
 def _horner(coeffs, x):
-    """Σ coeffs[j] x^j, in place on one temporary."""
-    value = np.full_like(x, coeffs[-1])
+    """Σ coeffs[j] x^j, in place on one temporary (on the device of ``x``; the
+    coefficients are host floats)."""
+    value = backend.array_namespace(x).full_like(x, coeffs[-1])
     for a in coeffs[-2::-1]:
         value *= x
         value += a

@@ -8,6 +8,9 @@ measurements are ordered boundary first (coarse) then interior (see
 
 from __future__ import annotations
 
+import numpy as np
+
+from refimpl import backend
 from refimpl.validation import check_array_size, check_choice
 
 from .dense import DenseSolver
@@ -48,6 +51,14 @@ def make_solver(method, kernel, system, nugget, options):
     return SparseSolver(kernel, system, nugget, **options)
 
 
+def to_device_of(x, like):
+    """``x`` on the device of ``like``: the explicit transfer of new points to a solution's."""
+    xp = backend.array_namespace(like)
+    if xp is backend.array_namespace(x):
+        return x
+    return backend.to_numpy(x) if xp is np else backend.asarray(x, like=like)
+
+
 def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **options):
     r"""Solve a PDE problem by Gauss–Newton with a GP prior at collocation points.
 
@@ -73,7 +84,10 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
     -------
     Solution
         ``values`` at the interior points, the exact solution, per-step history and
-        a callable for new points.
+        a callable for new points. The problem's points are made on the default backend
+        (:func:`refimpl.backend.set_default`), and the solution's arrays live there:
+        the dense method computes on that device, the sparse one on the host (its
+        arrays are copied there once and the results back).
 
     Raises
     ------
@@ -134,7 +148,8 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
     )
 
     def evaluate(x):
-        return solver.evaluate(weights, alpha, check_unit_square("x", x))
+        # new points from either device are moved to the solution's (explicitly)
+        return solver.evaluate(weights, alpha, to_device_of(check_unit_square("x", x), interior))
 
     return Solution(
         points=interior,

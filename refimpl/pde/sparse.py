@@ -85,9 +85,9 @@ from .dense import (
     new_point_rows,
 )
 from .kernels import MeasurementKernel
-from .measurements import check_not_bool
+from .measurements import check_backend, check_not_bool
 from .ordering import measurement_ordering, multiset_maximin_ordering
-from .system import CollocationSystem
+from .system import CollocationSystem, host_system
 
 __all__ = ["SparseSolver", "CG_RTOL"]
 
@@ -176,6 +176,10 @@ class SparseSolver:
     nnz : dict
         Entries of the big factor (``big``) and of the system's factor (``system``).
 
+    The solver runs on the host (KD-trees, SciPy's SuperLU and CG): a system of CuPy
+    arrays is copied to the host once, each method's array arguments are copied there
+    and its results (``alpha``, states, values) come back on the system's device.
+
     Notes
     -----
     .. math::
@@ -221,6 +225,7 @@ class SparseSolver:
         if not isinstance(system, CollocationSystem):
             raise ValueError(f"system: expected a CollocationSystem, received {system!r}")
         self.kernel, self.system = kernel, system
+        self._system = system = host_system(system)  # every stage below runs on the host
         self.nugget = check_nonnegative("nugget", nugget)
         self.cg_rtol = check_positive("cg_rtol", cg_rtol)
         self.cg_maxiter = check_integer("cg_maxiter", cg_maxiter, minimum=1, maximum=10**6)
@@ -262,6 +267,14 @@ class SparseSolver:
         self._big = _Triangular(L)
         self.timings["factor"] = time.perf_counter() - start
 
+    def _to_host(self, *arrays):
+        """The arguments on the host: the solver's one device-to-host transfer."""
+        return tuple(backend.to_numpy(a) for a in arrays)
+
+    def _to_device(self, x):
+        """A host result on the device of the system's points (itself for NumPy)."""
+        return backend.asarray(x, like=self.system.interior)
+
     def apply_big(self, y):
         r"""The approximate :math:`\Theta_{\text{big}}\, y` (two triangular solves).
 
@@ -273,12 +286,16 @@ class SparseSolver:
         Returns
         -------
         ndarray, shape (n_b + T n_i,)
+            On the device of the system's points.
         """
-        y = backend.to_numpy(as_float_array("y", check_not_bool("y", y), ndim=1))
+        like = self.system.interior
+        y = check_backend("y", as_float_array("y", check_not_bool("y", y), ndim=1, like=like), like)
         n = len(self.order)
         if y.shape != (n,):
             raise ValueError(f"y: expected shape ({n},) of the big list, received {y.shape}")
-        return finite_or_overflow(self._apply_big(y), "y", message="the product overflows")
+        (y,) = self._to_host(y)
+        z = finite_or_overflow(self._apply_big(y), "y", message="the product overflows")
+        return self._to_device(z)
 
     def _apply_big(self, y):
         """:meth:`apply_big` of a checked vector (a CG iteration's product)."""
@@ -295,12 +312,14 @@ class SparseSolver:
         """
         w = self.system.check_weights(weights)
         step = check_integer("step", step, minimum=0)  # named in a failure's message
-        return self._solve(w, check_rhs(rhs, self.system.n_boundary + len(w)), step)
+        n = self.system.n_boundary + len(w)
+        return self._solve(w, check_rhs(rhs, n, self.system.interior), step)
 
     def _solve(self, w, rhs, step):
         """:meth:`solve` of checked weights and right-hand side (the Gauss–Newton step)."""
         start = time.perf_counter()
-        system = self.system
+        w, rhs = self._to_host(w, rhs)
+        system = self._system
         A = system._weight_matrix(w)
         n = A.shape[0]
         measurements = system._combined(w)
@@ -361,20 +380,21 @@ class SparseSolver:
             "cg_iterations": iterations[0],
             "residual": residual,
         }
-        return alpha, info
+        return self._to_device(alpha), info
 
     def state(self, weights, alpha):
         """Values of the basis measurements of the GP mean at the interior points, (n_i, T)."""
         w = self.system.check_weights(weights)
-        alpha = check_alpha(alpha, self.system.n_boundary + len(w))
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w), self.system.interior)
         return finite_or_overflow(self._state(w, alpha), "weights, alpha", message=OVERFLOW)
 
     def _state(self, w, alpha):
         """:meth:`state` of checked arguments, unchecked result (the Gauss–Newton step)."""
-        A = self.system._weight_matrix(w)
+        w, alpha = self._to_host(w, alpha)
+        A = self._system._weight_matrix(w)
         beta = self._apply_big(A.T @ alpha)
-        nb, ni = self.system.n_boundary, self.system.n_interior
-        return beta[nb:].reshape(self.system.n_types, ni).T
+        nb, ni = self._system.n_boundary, self._system.n_interior
+        return self._to_device(beta[nb:].reshape(self._system.n_types, ni).T)
 
     def evaluate(self, weights, alpha, points):
         r"""The GP mean at new points, shape (m,): the state conditioned near each point.
@@ -391,11 +411,14 @@ class SparseSolver:
         N is the whole list (ρ = ∞, or ρℓ beyond the points' diameter) one solve, kept
         for later calls with the same weights and α, serves all points.
         """
-        system = self.system
+        like = self.system.interior
+        w = self.system.check_weights(weights)
+        alpha = check_alpha(alpha, self.system.n_boundary + len(w), like)
+        new_rows = new_point_rows(points, like)  # (m, w)
+        w, alpha, new_rows = self._to_host(w, alpha, new_rows)
+        system = self._system
         d = system.boundary.shape[1]
-        A = system._weight_matrix(system.check_weights(weights))
-        alpha = check_alpha(alpha, A.shape[0])
-        new_rows = new_point_rows(points, d)  # (m, w)
+        A = system._weight_matrix(w)
         points = new_rows[:, :d]
         key = (A.data.tobytes(), alpha.tobytes())
         if self._cache is None or self._cache[0] != key:
@@ -411,7 +434,8 @@ class SparseSolver:
                 theta = kernel_block(self.kernel, big_rows)
                 self._cache = (key, beta, _conditioned(theta[None], beta[None])[0])
             values = kernel_product(self.kernel, new_rows, big_rows, self._cache[2])
-            return finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
+            values = finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
+            return self._to_device(values)
         neighbours = self._neighbour_measurements(points)  # (m, s), -1 pads
         size = neighbours.shape[1]
         check_array_size("rho", (4, size, size))
@@ -433,7 +457,8 @@ class SparseSolver:
             state = np.where(valid, beta[np.where(valid, index, 0)], 0.0)  # (b, s)
             coefficients = _conditioned(theta, state)
             values[start : start + chunk] = np.einsum("bs,bs->b", cross, coefficients)
-        return finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
+        values = finite_or_overflow(values, "weights, alpha", message=OVERFLOW)
+        return self._to_device(values)
 
     def _neighbour_measurements(self, points):
         """Big-list indices of the measurements at the collocation points near each point.
@@ -441,7 +466,7 @@ class SparseSolver:
         Shape (m, s), rows padded with -1: the measurements at every collocation point
         within ρ ℓ of the point, or at the nearest one if none is that close.
         """
-        system = self.system
+        system = self._system
         nb, ni = system.n_boundary, system.n_interior
         if self._tree is None:
             self._tree = cKDTree(system.points)

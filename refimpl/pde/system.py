@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from refimpl import backend
@@ -44,9 +43,14 @@ from .functionals import (
     point_values,
     second_derivatives,
 )
-from .measurements import check_coordinates, check_not_bool, unchecked_measurements
+from .measurements import (
+    check_backend,
+    check_coordinates,
+    check_not_bool,
+    unchecked_measurements,
+)
 
-__all__ = ["CollocationSystem", "basis_measurements", "check_apart"]
+__all__ = ["CollocationSystem", "basis_measurements", "check_apart", "host_system"]
 
 
 def basis_measurements(name, points):
@@ -111,6 +115,29 @@ def check_apart(boundary, interior):
         )
 
 
+def checked_points(boundary, interior):
+    """``boundary`` and ``interior`` checked (distinct, apart, finite), on their device.
+
+    The checks build KD-trees (SciPy, on the host): this is the system set-up's one
+    device-to-host transfer (:func:`refimpl.backend.to_numpy`, inside
+    :func:`refimpl.vecchia.check_points`); the checked points go back to the inputs' device
+    (lists: the default backend's).
+    """
+    try:
+        xp = backend.array_namespace(boundary, interior)
+    except ValueError as error:
+        raise ValueError(f"interior: expected the device of boundary; {error}") from None
+    boundary = check_coordinates("boundary", check_points(boundary, "boundary"))
+    interior = check_coordinates("interior", check_points(interior, "interior"))
+    if boundary.shape[1] != interior.shape[1]:
+        raise ValueError(
+            f"interior: expected dimension {boundary.shape[1]} like boundary, received "
+            f"{interior.shape[1]}"
+        )
+    check_apart(boundary, interior)
+    return xp.asarray(boundary), xp.asarray(interior)
+
+
 class CollocationSystem:
     r"""Boundary and interior points with the interior basis of measurement types.
 
@@ -130,6 +157,10 @@ class CollocationSystem:
         The unit measurements :math:`B_t\delta_{x_i}` of each type, at the interior points.
     n_boundary, n_interior, n_types : int
 
+    Every array lives on the device of the points given (CuPy points give CuPy
+    measurements and weights; lists give arrays of the default backend). Only the checks
+    of distinct points run on the host.
+
     Notes
     -----
     The big list is :math:`[\delta_{x_b}; B_0\delta_{x_i}; \dots; B_{T-1}\delta_{x_i}]`
@@ -148,18 +179,7 @@ class CollocationSystem:
     """
 
     def __init__(self, boundary, interior, basis):
-        boundary = check_coordinates(
-            "boundary", backend.to_numpy(check_points(boundary, "boundary"))
-        )
-        interior = check_coordinates(
-            "interior", backend.to_numpy(check_points(interior, "interior"))
-        )
-        if boundary.shape[1] != interior.shape[1]:
-            raise ValueError(
-                f"interior: expected dimension {boundary.shape[1]} like boundary, received "
-                f"{interior.shape[1]}"
-            )
-        check_apart(boundary, interior)
+        boundary, interior = checked_points(boundary, interior)
         if not isinstance(basis, list | tuple) or not basis or basis[0] != "value":
             raise ValueError(
                 f"basis: expected a list of type names starting with 'value', {basis!r}"
@@ -175,16 +195,18 @@ class CollocationSystem:
     @property
     def points(self):
         """All points, boundary first, shape (n_b + n_i, d)."""
-        return np.concatenate([self.boundary, self.interior])
+        return backend.array_namespace(self.interior).concatenate([self.boundary, self.interior])
 
     def big_measurements(self):
         """The big list of n_b + T n_i measurements (natural layout)."""
         return concatenate([point_values(self.boundary), *self.type_measurements])
 
     def check_weights(self, weights, name="weights"):
-        """Return ``weights`` as a finite (n_i, T) array, or raise ValueError naming it."""
+        """Return ``weights`` as a finite (n_i, T) array on the system's device, or raise
+        ValueError naming it."""
         weights = check_not_bool(name, weights)
-        w = check_coordinates(name, backend.to_numpy(as_float_array(name, weights, ndim=2)))
+        w = as_float_array(name, weights, ndim=2, like=self.interior)
+        w = check_coordinates(name, check_backend(name, w, self.interior))
         if w.shape != (self.n_interior, self.n_types):
             raise ValueError(
                 f"{name}: expected shape ({self.n_interior}, {self.n_types}), received {w.shape}"
@@ -201,21 +223,36 @@ class CollocationSystem:
         gradient = sum(t.gradient * w[:, k, None] for k, t in enumerate(self.type_measurements))
         hessian = sum(t.hessian * w[:, k, None, None] for k, t in enumerate(self.type_measurements))
         nb, d = self.boundary.shape
+        xp = backend.array_namespace(w)
         return unchecked_measurements(
             self.points,
-            np.concatenate([np.ones(nb), value]),  # δ at the boundary points
-            np.concatenate([np.zeros((nb, d)), gradient]),
-            np.concatenate([np.zeros((nb, d, d)), hessian]),
+            xp.concatenate([xp.ones(nb), value]),  # δ at the boundary points
+            xp.concatenate([xp.zeros((nb, d)), gradient]),
+            xp.concatenate([xp.zeros((nb, d, d)), hessian]),
         )
 
     def weight_matrix(self, weights):
-        """The sparse matrix A, shape (n_b + n_i, n_b + T n_i)."""
+        """The sparse matrix A, shape (n_b + n_i, n_b + T n_i) (SciPy or cupyx sparse)."""
         return self._weight_matrix(self.check_weights(weights))
 
     def _weight_matrix(self, w):
         """:meth:`weight_matrix` of checked weights (n_i, T)."""
         nb, ni = self.n_boundary, self.n_interior
-        rows = np.concatenate([np.arange(nb), np.tile(nb + np.arange(ni), self.n_types)])
-        cols = np.arange(nb + self.n_types * ni)
-        data = np.concatenate([np.ones(nb), w.T.ravel()])
-        return sp.csr_matrix((data, (rows, cols)), shape=(nb + ni, nb + self.n_types * ni))
+        xp, sparse = backend.array_namespace(w), backend.scipy_namespace(w).sparse
+        rows = xp.concatenate([xp.arange(nb), xp.tile(nb + xp.arange(ni), self.n_types)])
+        cols = xp.arange(nb + self.n_types * ni)
+        data = xp.concatenate([xp.ones(nb), w.T.ravel()])
+        return sparse.csr_matrix((data, (rows, cols)), shape=(nb + ni, nb + self.n_types * ni))
+
+
+def host_system(system):
+    """``system`` with its arrays on the host (``system`` itself when they are there).
+
+    For the stages that run on the host (the sparse solver's SuperLU and KD-trees): the
+    one device-to-host copy of a system, by :func:`refimpl.backend.to_numpy`.
+    """
+    if backend.array_namespace(system.interior) is np:
+        return system
+    return CollocationSystem(
+        backend.to_numpy(system.boundary), backend.to_numpy(system.interior), system.basis
+    )

@@ -5,6 +5,10 @@ solve one small dense problem per column or per supernode. Problems of similar
 size are padded to a common size (steps of at most 12.5 %) and solved as one
 stack, so the Python-level work is per stack, not per column. Padded rows and
 columns are the identity, which leaves the solution of the real block unchanged.
+
+The index sets are host structure (integers from the ordering and pattern); the
+blocks, their Cholesky factors and the solves live on the points' backend, so that a
+factor of device points is computed, and returned, on the device.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from refimpl import backend
+from refimpl.validation import all_finite
 
 from .kernels import Kernel
 
@@ -24,6 +29,7 @@ __all__ = [
     "stacked_cholesky",
     "solve_triangular_batched",
     "assemble_csc",
+    "csc_factor",
 ]
 
 BLOCK_BUDGET = 250_000  # matrix entries per stack of kernel blocks (2 MB: the stack stays in cache)
@@ -54,23 +60,27 @@ _HINT = (
 def kernel_blocks(points, kernel, index, valid, nugget):
     """Kernel blocks of padded index sets; padded rows/columns become the identity.
 
-    index : (B, n) int, valid : (B, n) bool. Returns (B, n, n). Whatever the kernel
-    returns is checked: a real, finite array of shape (B, n, n), else ValueError
+    points : (N, d) on the host or a device; index : (B, n) int, valid : (B, n) bool on
+    the host (the structure). Returns (B, n, n) on the points' backend. Whatever the
+    kernel returns is checked: a real, finite array of shape (B, n, n), else ValueError
     naming ``kernel``.
     """
-    X = points[index]  # (B, n, d)
+    xp = backend.array_namespace(points)
+    X = points[xp.asarray(index)]  # (B, n, d)
     if isinstance(kernel, Kernel):  # batch axes are supported; its own errors name X, Y
-        K = backend.to_numpy(kernel(X, X))
+        K = kernel(X, X)
     else:
         try:
-            K = backend.to_numpy(kernel(X, X))
+            K = kernel(X, X)
         except (np.linalg.LinAlgError, KeyboardInterrupt):
             raise
         except Exception as error:  # noqa: BLE001 - any failure of user code is reported
             raise ValueError(
                 f"{_HINT}; with X of shape {X.shape} it raised {type(error).__name__}: {error}"
             ) from error
-    K = np.asarray(K) if not backend.is_foreign_array(K) else None
+    # the blocks live where the points do (a user kernel may answer on the host)
+    K = backend.to_numpy(K) if xp is np else backend.to_device(backend.to_numpy(K), like=points)
+    K = xp.asarray(K) if not backend.is_foreign_array(K) else None
     if K is None or K.dtype.kind not in "fiub":
         raise ValueError(
             f"{_HINT}; it returned {type(K).__name__} of dtype {getattr(K, 'dtype', None)}"
@@ -82,22 +92,22 @@ def kernel_blocks(points, kernel, index, valid, nugget):
     # copied to floats before the nugget is added below, and checked.
     trusted = isinstance(kernel, Kernel) and kernel._fresh_finite_blocks
     if not trusted:
-        K = np.where(valid[:, :, None] & valid[:, None, :], K, 0.0)
+        K = xp.where(xp.asarray(valid[:, :, None] & valid[:, None, :]), K, 0.0)
     elif not valid.all():
-        padded = ~valid
+        padded = xp.asarray(~valid)
         K[padded] = 0.0  # padded rows
-        np.swapaxes(K, -1, -2)[padded] = 0.0  # padded columns
-    if not trusted and not np.all(np.isfinite(K)):
+        xp.swapaxes(K, -1, -2)[padded] = 0.0  # padded columns
+    if not trusted and not all_finite(K):
         raise ValueError(f"{_HINT}; it returned non-finite values (NaN or inf)")
-    if not trusted and (asymmetry := np.abs(K - np.swapaxes(K, -1, -2)).max(initial=0.0)) > (
-        _SYMMETRY_TOLERANCE * np.abs(K).max(initial=0.0)
+    if not trusted and (asymmetry := float(xp.abs(K - xp.swapaxes(K, -1, -2)).max())) > (
+        _SYMMETRY_TOLERANCE * float(xp.abs(K).max())
     ):
         raise ValueError(
             f"kernel: expected symmetric blocks kernel(X, X), received an asymmetry of "
             f"{asymmetry:.3g} (relative tolerance {_SYMMETRY_TOLERANCE:.1g})"
         )
-    diagonal = np.arange(index.shape[1])
-    K[:, diagonal, diagonal] += np.where(valid, nugget, 1.0)
+    diagonal = xp.arange(index.shape[1])
+    K[:, diagonal, diagonal] += xp.where(xp.asarray(valid), nugget, 1.0)
     return K
 
 
@@ -107,9 +117,10 @@ def _substitution(T, B, lower):
     One step per row, each a batched axpy on the rows still to solve: the trip count
     is n, and no factorization of the (already triangular) T is made.
     """
+    xp = backend.array_namespace(T, B)
     n = T.shape[-1]
     B = B.copy()
-    X = np.empty(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]) + B.shape[-2:])
+    X = xp.empty(np.broadcast_shapes(T.shape[:-2], B.shape[:-2]) + B.shape[-2:])
     steps = range(n) if lower else range(n - 1, -1, -1)
     for i in steps:
         X[..., i, :] = B[..., i, :] / T[..., i, i, None]
@@ -124,6 +135,7 @@ def solve_triangular_batched(T, B, lower):
     Recursive 2×2 blocking keeps the flop count at n² k per system, with the work
     in batched matrix products; small diagonal blocks are solved by substitution.
     """
+    xp = backend.array_namespace(T, B)
     n = T.shape[-1]
     if n <= 24:
         return _substitution(T, B, lower)
@@ -134,7 +146,7 @@ def solve_triangular_batched(T, B, lower):
     else:
         X2 = solve_triangular_batched(T[..., h:, h:], B[..., h:, :], lower)
         X1 = solve_triangular_batched(T[..., :h, :h], B[..., :h, :] - T[..., :h, h:] @ X2, lower)
-    return np.concatenate([X1, X2], axis=-2)
+    return xp.concatenate([X1, X2], axis=-2)
 
 
 def _not_pd_error(what, where, size):
@@ -146,29 +158,49 @@ def _not_pd_error(what, where, size):
 
 
 def stacked_cholesky(K, what, labels, sizes):
-    """Stacked Cholesky of K (B, n, n); on failure name the first block that is not PD."""
+    """Stacked Cholesky of K (B, n, n); on failure name the first block that is not PD.
+
+    NumPy raises on a block that is not positive definite, CuPy returns NaN: both end in
+    the same LinAlgError."""
+    xp = backend.array_namespace(K)
     try:
-        C = np.linalg.cholesky(K)
+        C = xp.linalg.cholesky(K)
     except np.linalg.LinAlgError:
         C = None
-    if C is None or not np.all(np.isfinite(C)):
+    if C is None or not all_finite(C):
         for b in range(K.shape[0]):  # only on failure: find the block to name
             try:
-                block = np.linalg.cholesky(K[b])
+                block = xp.linalg.cholesky(K[b])
             except np.linalg.LinAlgError:
                 block = None
-            if block is None or not np.all(np.isfinite(block)):
+            if block is None or not all_finite(block):
                 raise _not_pd_error(what, int(labels[b]), int(sizes[b])) from None
         raise np.linalg.LinAlgError(f"{what}s {labels[0]}..: the stacked Cholesky failed")
     return C
 
 
+def csc_factor(data, indices, indptr, n):
+    """The (n, n) CSC matrix of a factor, on the backend of its values ``data``.
+
+    ``indices`` and ``indptr`` are host structure; on a device they are copied there and
+    the factor is that backend's ``csc_matrix`` (``cupyx.scipy.sparse`` for CuPy)."""
+    if not backend.is_device_array(data):
+        return sp.csc_matrix((data, indices, indptr), shape=(n, n))
+    xp = backend.array_namespace(data)
+    sparse = backend.scipy_namespace(data).sparse
+    return sparse.csc_matrix((data, xp.asarray(indices), xp.asarray(indptr)), shape=(n, n))
+
+
 def assemble_csc(n, indptr, dest, rows, values):
-    """CSC matrix with ``values`` at positions ``dest``; LinAlgError if any is not finite."""
-    if not np.all(np.isfinite(values)):
+    """CSC matrix with ``values`` at positions ``dest``; LinAlgError if any is not finite.
+
+    ``values`` may live on a device (the factor is then built there); the positions and
+    rows are host structure."""
+    if not all_finite(values):
         raise np.linalg.LinAlgError("the factor has non-finite entries; add a nugget")
-    data = np.empty(indptr[-1])
+    xp = backend.array_namespace(values)
+    data = xp.empty(int(indptr[-1]))
     indices = np.empty(indptr[-1], dtype=np.intp)
-    data[dest] = values
+    data[xp.asarray(dest)] = values
     indices[dest] = rows
-    return sp.csc_matrix((data, indices, indptr), shape=(n, n))
+    return csc_factor(data, indices, indptr, n)

@@ -11,16 +11,19 @@ similar size (:mod:`refimpl.vecchia.batched`); ``tests/test_core_vecchia.py`` ho
 each equal to its plain loop in :mod:`refimpl.vecchia.core`. The dense exact factor
 (:func:`dense_inverse_cholesky`) is the core's, behind the checks.
 
-The sparse factors are assembled as ``scipy.sparse.csc_matrix`` on the CPU; the
-kernel blocks are formed with NumPy (CuPy points are copied to the host). The
-dense exact factor follows the backend of its input.
+The factors follow the backend of their points: kernel blocks, stacked Cholesky
+factors and solves run there, and the factor is a ``scipy.sparse.csc_matrix`` for NumPy
+points, the device backend's ``csc_matrix`` (``cupyx.scipy.sparse``) for device points.
+Only the structure (patterns, supernodes: integers) is computed on the host; device
+points are copied there once, explicitly, for the checks. The dense exact factor
+follows the backend of its input.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from refimpl import backend
 from refimpl.validation import all_finite, check_array_size, check_nonnegative
 from refimpl.vecchia import core
 
@@ -28,6 +31,7 @@ from .batched import (
     BLOCK_BUDGET,
     assemble_csc,
     check_kernel,
+    csc_factor,
     kernel_blocks,
     size_class,
     solve_triangular_batched,
@@ -114,15 +118,17 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
     >>> bool(np.allclose(L @ L.T, np.linalg.inv(Matern(0.5, 1.0)(x))))
     True
     """
-    points = check_points(points, distinct=False)  # repeated locations are fine here
-    check_kernel(kernel, points)
+    host = check_points(points, distinct=False)  # repeated locations are fine here
+    check_kernel(kernel, host)
     nugget = check_nonnegative("nugget", nugget)
-    n = points.shape[0]
+    n = host.shape[0]
     pattern = check_pattern(pattern, n=n)
+    points = backend.to_device(host, like=points)  # the factor is computed where points live
+    xp = backend.array_namespace(points)
     counts = pattern.counts()
     check_block_size(counts.max(), "pattern")
     classes = size_class(counts)
-    values = np.empty(pattern.nnz)
+    values = xp.empty(pattern.nnz)
     for size in np.unique(classes):
         cols_all = np.flatnonzero(classes == size)
         chunk = max(1, BLOCK_BUDGET // int(size) ** 2)
@@ -136,14 +142,14 @@ def kl_factor(points, kernel, pattern: Pattern, nugget=0.0):
             # Θ_ss = U Uᵀ with U = F C F, C = chol(F Θ_ss F); then Θ_ss⁻¹e₁ = U⁻ᵀe₁ / U₀₀
             # and the normalized column is U⁻ᵀe₁, that is F C⁻ᵀ F e₁ = F C⁻ᵀ e_last
             C = stacked_cholesky(K[:, ::-1, ::-1], "column", cols, counts[cols])
-            rhs = np.zeros((cols.size, size, 1))
+            rhs = xp.zeros((cols.size, size, 1))
             rhs[:, -1, 0] = 1.0
-            z = solve_triangular_batched(np.swapaxes(C, -1, -2), rhs, lower=False)
+            z = solve_triangular_batched(xp.swapaxes(C, -1, -2), rhs, lower=False)
             column = z[:, ::-1, 0]  # (B, size)
-            values[where[valid]] = column[valid]
+            values[xp.asarray(where[valid])] = column[xp.asarray(valid)]
     if not all_finite(values):
         raise np.linalg.LinAlgError("the factor has non-finite entries; add a nugget")
-    return sp.csc_matrix((values, pattern.indices.copy(), pattern.indptr.copy()), shape=(n, n))
+    return csc_factor(values, pattern.indices.copy(), pattern.indptr.copy(), n)
 
 
 def supernodal_kl_factor(points, kernel, groups: Supernodes, nugget=0.0):
@@ -204,26 +210,28 @@ def supernodal_kl_factor(points, kernel, groups: Supernodes, nugget=0.0):
     >>> L.shape, bool(np.all(L.diagonal() > 0))
     ((100, 100), True)
     """
-    points = check_points(points, distinct=False)  # repeated locations are fine here
-    check_kernel(kernel, points)
+    host = check_points(points, distinct=False)  # repeated locations are fine here
+    check_kernel(kernel, host)
     nugget = check_nonnegative("nugget", nugget)
     groups = check_supernodes(groups)
-    n = points.shape[0]
+    n = host.shape[0]
     if groups.n != n or (groups.rows.size and groups.rows.max() >= n):
         raise ValueError(
             f"groups: expected supernodes of all {n} columns to match points (rows below "
             f"{n}), received {groups.n} member columns"
         )
     check_block_size(groups.sizes()[0].max(), "groups")
-    return factor_supernodes(points, kernel, groups, nugget)
+    return factor_supernodes(backend.to_device(host, like=points), kernel, groups, nugget)
 
 
 def factor_supernodes(points, kernel, groups, nugget=0.0, n=None):
     """:func:`supernodal_kl_factor` of checked inputs; ``groups`` may hold some columns only.
 
     The factor has ``n`` columns (default: ``points.shape[0]``); columns that are no
-    member of ``groups`` stay empty.
+    member of ``groups`` stay empty. It is computed, and returned, on the backend of
+    ``points``; ``groups`` is host structure.
     """
+    xp = backend.array_namespace(points)
     n = points.shape[0] if n is None else n
     n_rows, n_members = groups.sizes()
     position = groups.positions()  # (members,) in the order of groups.members
@@ -250,10 +258,11 @@ def factor_supernodes(points, kernel, groups, nugget=0.0, n=None):
             has = c[None, :] < n_members[nodes][:, None]  # (B, width)
             slot = np.where(has, groups.member_ptr[nodes][:, None] + c, 0)
             q = np.where(has, sizes[:, None] - 1 - position[slot], 0)  # (B, width)
-            rhs = np.zeros((nodes.size, size, width))
+            rhs = xp.zeros((nodes.size, size, width))
             b_index = np.repeat(np.arange(nodes.size), width).reshape(nodes.size, width)
-            rhs[b_index[has], q[has], np.broadcast_to(c, has.shape)[has]] = 1.0
-            Y = solve_triangular_batched(np.swapaxes(C, -1, -2), rhs, lower=False)
+            ones = (b_index[has], q[has], np.broadcast_to(c, has.shape)[has])
+            rhs[tuple(xp.asarray(i) for i in ones)] = 1.0
+            Y = solve_triangular_batched(xp.swapaxes(C, -1, -2), rhs, lower=False)
             # entry (t, c) is the value of row index[t] in column members[slot]; it
             # belongs to the column when t <= q, at offset q - t within the column
             keep = has[:, None, :] & (t[None, :, None] <= q[:, None, :])  # (B, size, width)
@@ -261,9 +270,9 @@ def factor_supernodes(points, kernel, groups, nugget=0.0, n=None):
             dest = indptr[column][:, None, :] + q[:, None, :] - t[None, :, None]
             dests.append(dest[keep])
             rows_out.append(np.broadcast_to(index[:, :, None], keep.shape)[keep])
-            values.append(Y[keep])
+            values.append(Y[xp.asarray(keep)])
     return assemble_csc(
-        n, indptr, np.concatenate(dests), np.concatenate(rows_out), np.concatenate(values)
+        n, indptr, np.concatenate(dests), np.concatenate(rows_out), xp.concatenate(values)
     )
 
 

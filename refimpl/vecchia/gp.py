@@ -1,9 +1,12 @@
 r"""Using a factor ``Θ⁻¹ ≈ L Lᵀ``: log-determinant, solves, likelihood and sampling.
 
 Every function takes ``L`` in the elimination order and vectors in that same
-order (``y[order]``). Sparse triangular solves run on the CPU through
-``scipy.sparse.linalg.spsolve_triangular``. The KL diagnostics are in
-:mod:`refimpl.vecchia.diagnostics`, prediction in :mod:`refimpl.vecchia.prediction`.
+order (``y[order]``). They run on the backend of their inputs: SciPy's sparse
+products and ``spsolve_triangular`` for NumPy/SciPy inputs, the device backend's
+(``cupyx.scipy.sparse``) for a device factor and device data; a host factor beside
+device data (or the reverse) raises ValueError naming both (:func:`one_backend`).
+The KL diagnostics are in :mod:`refimpl.vecchia.diagnostics`, prediction in
+:mod:`refimpl.vecchia.prediction`.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve_triangular
+import scipy.sparse.linalg
 
 from refimpl import backend
 from refimpl.validation import (
+    all_finite,
     as_float_array,
     as_generator,
     check_array_size,
@@ -38,30 +42,71 @@ _OVERFLOW = "the result overflows double precision (entries too large or too sma
 _RESCALE = "rescale the data or the factor"
 
 
+def sparse_modules(*values):
+    """``(xp, sparse, sparse_linalg)`` of the backend that the work on ``values`` runs on:
+    a device where any value (an array or a sparse factor) lives on one, else NumPy and
+    SciPy."""
+    device = next((v for v in values if backend.is_device_array(v)), None)
+    if device is None:
+        return np, sp, scipy.sparse.linalg
+    modules = backend.scipy_namespace(device)
+    return backend.array_namespace(device), modules.sparse, modules.sparse_linalg
+
+
+def one_backend(**values):
+    """The first device input among ``values`` (None: all on the host).
+
+    A call computes on one backend: NumPy arrays or SciPy matrices beside device ones
+    raise ValueError naming them (move one side with :func:`refimpl.backend.to_device` or
+    :func:`refimpl.backend.to_numpy`); numbers and lists go where the arrays are."""
+    device = [name for name, value in values.items() if backend.is_device_array(value)]
+    host = [
+        name
+        for name, value in values.items()
+        if isinstance(value, np.ndarray) or sp.issparse(value)
+    ]
+    if device and host:
+        raise ValueError(
+            f"{', '.join(values)}: expected arrays on one backend, received {', '.join(host)} "
+            f"on the host and {', '.join(device)} on a device; move one side with "
+            "refimpl.backend.to_device(x, like=...) or refimpl.backend.to_numpy(x)"
+        )
+    return values[device[0]] if device else None
+
+
+def on_backend_of(x, like):
+    """``x`` moved to ``like``'s device, explicitly, when ``like`` is on one (a host
+    vector or factor given beside device ones); otherwise ``x`` itself."""
+    return backend.to_device(x, like=like)
+
+
 def check_factor(L, n=None, name="L", match=None):
     """Return L as CSC if it is a lower-triangular (n × n) factor with a positive diagonal.
 
-    ``match`` names the argument that fixes n, so that a mismatch names both."""
-    if sp.issparse(L):
+    ``match`` names the argument that fixes n, so that a mismatch names both. A device
+    factor (or dense device array) gives the device backend's CSC matrix."""
+    xp, sparse, _ = sparse_modules(L)
+    if sparse.issparse(L):
         if L.dtype.kind not in "fiu":
             raise ValueError(f"{name}: expected real entries, received dtype {L.dtype}")
-        L = sp.csc_matrix(L, dtype=float)
-        if not np.all(np.isfinite(L.data)):
+        L = sparse.csc_matrix(L, dtype=float)
+        if not all_finite(L.data):
             raise ValueError(f"{name}: expected finite entries, received NaN or inf")
     else:
-        L = sp.csc_matrix(backend.to_numpy(as_float_array(name, L, ndim=2)))
+        dense = as_float_array(name, L, ndim=2)
+        L = sparse.csc_matrix(dense if xp is not np else backend.to_numpy(dense))
     if L.shape[0] != L.shape[1] or L.shape[0] == 0 or (n is not None and L.shape[0] != n):
         expected = f"({n}, {n})" if n is not None else "a non-empty square matrix"
         expected += f" to match {match}" if match else ""
         raise ValueError(f"{name}: expected shape {expected}, received {L.shape}")
-    if sp.triu(L, k=1).count_nonzero():
+    if int(sparse.triu(L, k=1).count_nonzero()):
         raise ValueError(
             f"{name}: expected a lower-triangular factor, received entries above the diagonal"
         )
     diagonal = L.diagonal()
-    if not np.all(diagonal > 0):
+    if not bool(xp.all(diagonal > 0)):
         raise ValueError(
-            f"{name}: expected a positive diagonal, received minimum {diagonal.min()!r}"
+            f"{name}: expected a positive diagonal, received minimum {float(diagonal.min())!r}"
         )
     return L
 
@@ -98,14 +143,20 @@ def logdet(L):
     -1.3862943611198906
     """
     L = check_factor(L)
-    return float(-2.0 * np.sum(np.log(L.diagonal())))  # finite: 0 < L_ii < 1.8e308
+    xp = sparse_modules(L)[0]
+    return float(-2.0 * xp.sum(xp.log(L.diagonal())))  # finite: 0 < L_ii < 1.8e308
 
 
-def _as_rhs(name, b, n):
-    b = backend.to_numpy(as_float_array(name, b, ndim=(1, 2)))
-    if b.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} rows to match L, received shape {b.shape}")
-    return b
+def _factor_and_rhs(L, name, b):
+    """The checked factor and data, on their one backend (ValueError naming both if they
+    are on two)."""
+    device = one_backend(L=L, **{name: b})
+    L = check_factor(L)
+    b = as_float_array(name, b, ndim=(1, 2))
+    b = backend.to_numpy(b) if device is None else backend.to_device(b, like=device)
+    if b.shape[0] != L.shape[0]:
+        raise ValueError(f"{name}: expected {L.shape[0]} rows to match L, received shape {b.shape}")
+    return L, b
 
 
 def solve(L, b):
@@ -121,6 +172,7 @@ def solve(L, b):
     Returns
     -------
     x : ndarray, same shape as b
+        On the backend of L and b.
 
     Notes
     -----
@@ -141,8 +193,7 @@ def solve(L, b):
     >>> solve(np.diag([1.0, 2.0]), np.ones(2)).tolist()
     [1.0, 4.0]
     """
-    L = check_factor(L)
-    b = _as_rhs("b", b, L.shape[0])
+    L, b = _factor_and_rhs(L, "b", b)
     return finite_or_overflow(L @ (L.T @ b), "L, b", _RESCALE, _OVERFLOW)
 
 
@@ -177,11 +228,11 @@ def apply_covariance(L, b):
     >>> apply_covariance(np.diag([1.0, 2.0]), np.ones(2)).tolist()
     [1.0, 0.25]
     """
-    L = check_factor(L)
-    b = _as_rhs("b", b, L.shape[0])
+    L, b = _factor_and_rhs(L, "b", b)
+    solve_triangular = sparse_modules(L)[2].spsolve_triangular
     with np.errstate(over="ignore", invalid="ignore"):
-        z = spsolve_triangular(L.tocsr(), b, lower=True)
-        x = spsolve_triangular(L.T.tocsr(), z, lower=False)
+        z = solve_triangular(L.tocsr(), b, lower=True)
+        x = solve_triangular(L.T.tocsr(), z, lower=False)
     return finite_or_overflow(x, "L, b", _RESCALE, _OVERFLOW)
 
 
@@ -220,19 +271,19 @@ def log_likelihood(L, y):
     >>> round(log_likelihood(np.eye(2), np.zeros(2)), 6)  # -log(2π)
     -1.837877
     """
-    L = check_factor(L)
-    y = _as_rhs("y", y, L.shape[0])
+    L, y = _factor_and_rhs(L, "y", y)
     value = finite_or_overflow(log_likelihood_of_checked(L, y), "L, y", _RESCALE, _OVERFLOW)
-    return float(value) if np.ndim(value) == 0 else value
+    return float(value) if value.ndim == 0 else value
 
 
 def log_likelihood_of_checked(L, y):
     """:func:`log_likelihood` of a checked CSC factor and data, unchecked result (the
     inner loop of :class:`~refimpl.vecchia.fitting.VecchiaLikelihood`)."""
+    xp = sparse_modules(L)[0]
     w = L.T @ y
     return (
-        -0.5 * np.sum(w * w, axis=0)
-        + np.sum(np.log(L.diagonal()))
+        -0.5 * xp.sum(w * w, axis=0)
+        + xp.sum(xp.log(L.diagonal()))
         - 0.5 * L.shape[0] * math.log(2.0 * math.pi)
     )
 
@@ -280,6 +331,7 @@ def sample(L, size=None, rng=None):
         size = check_integer("size", size, minimum=1)
         check_array_size("size", (n, size))
         z = rng.standard_normal((n, size))
+    z = on_backend_of(z, like=L)  # drawn on the host (the generator's stream)
     with np.errstate(over="ignore", invalid="ignore"):
-        x = spsolve_triangular(L.T.tocsr(), z, lower=False)
+        x = sparse_modules(L)[2].spsolve_triangular(L.T.tocsr(), z, lower=False)
     return finite_or_overflow(x, "L, size", _RESCALE, _OVERFLOW)

@@ -10,6 +10,9 @@ fully vectorized, and a *numeric* phase, which runs over **level sets** of the
 column dependency graph: column j needs the finished columns k < j with
 ``(j, k) ∈ S``; columns with no unfinished dependency are processed together, with
 one batch of gathers, products and segment sums per level.
+
+The elimination runs on the host: a device matrix is copied there explicitly at entry,
+and the factor goes back to its device (``cupyx.scipy.sparse`` for CuPy).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from refimpl import vecchia  # the public API, looked up at call time
+from refimpl import backend, vecchia  # vecchia: the public API, looked up at call time
 
 __all__ = ["incomplete_cholesky", "lower_triangle_pattern"]
 
@@ -122,6 +125,8 @@ def lower_triangle_pattern(matrix):
     >>> P.indptr.tolist(), P.indices.tolist()
     ([0, 2, 3, 4], [0, 1, 1, 2])
     """
+    if backend.is_device_array(matrix):
+        matrix = backend.to_numpy(matrix)  # the pattern is host structure
     if not sp.issparse(matrix):
         raise ValueError(
             f"matrix: expected a scipy.sparse matrix, received {type(matrix).__name__}"
@@ -189,7 +194,8 @@ def incomplete_cholesky(A, pattern=None):
     -------
     C : scipy.sparse.csc_matrix, shape (N, N)
         Lower triangular with positive diagonal, supported on ``pattern``, with
-        :math:`(CC^\top)_{ij} = A_{ij}` on the pattern (to rounding).
+        :math:`(CC^\top)_{ij} = A_{ij}` on the pattern (to rounding); on A's device
+        for a device matrix (computed on the host).
 
     Raises
     ------
@@ -235,7 +241,8 @@ def incomplete_cholesky(A, pattern=None):
     >>> bool(np.allclose(C, np.linalg.cholesky(A)))  # no fill-in needed: exact
     True
     """
-    A = _check_matrix(A)
+    like = A
+    A = _check_matrix(backend.to_numpy(A) if backend.is_device_array(A) else A)
     n = A.shape[0]
     if pattern is None:
         pattern = lower_triangle_pattern(A)
@@ -274,7 +281,8 @@ def incomplete_cholesky(A, pattern=None):
         values[entries] /= np.sqrt(pivots)[owner]
     if not np.all(np.isfinite(values)):
         raise np.linalg.LinAlgError("incomplete Cholesky: the factor has non-finite entries")
-    return sp.csc_matrix((values, indices.astype(np.intp), indptr.astype(np.intp)), shape=(n, n))
+    C = sp.csc_matrix((values, indices.astype(np.intp), indptr.astype(np.intp)), shape=(n, n))
+    return backend.to_device(C, like=like)
 
 
 def _batches(cols, row_ptr, indptr, by_row, column):

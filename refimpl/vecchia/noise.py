@@ -16,15 +16,14 @@ order of ``points`` and return ``order``.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from refimpl import (
     backend,
     vecchia,  # the public API, looked up at call time
 )
-from refimpl.validation import as_float_array, check_choice
+from refimpl.validation import all_finite, as_float_array, check_choice
 
-from .gp import check_factor
+from .gp import check_factor, on_backend_of, one_backend, sparse_modules
 from .incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
 
 __all__ = [
@@ -38,7 +37,9 @@ PATTERNS = ("factor", "product")
 
 
 def check_noise(noise, n, name="noise", of="L"):
-    """Noise variances as a (n,) float array; ValueError unless finite and positive."""
+    """Noise variances as a (n,) float array; ValueError unless finite and positive.
+
+    Checked on the host, and returned there (the callers move them where the work runs)."""
     if isinstance(noise, bool | np.bool_) or getattr(noise, "dtype", None) == np.bool_:
         raise ValueError(f"{name}: expected noise variances, received booleans {noise!r:.60}")
     noise = backend.to_numpy(as_float_array(name, noise, ndim=(0, 1)))
@@ -95,10 +96,12 @@ def noisy_precision(L, noise):
     >>> noisy_precision(np.eye(2), np.array([0.5, 0.25])).toarray().tolist()
     [[3.0, 0.0], [0.0, 5.0]]
     """
+    device = one_backend(L=L, noise=noise)
     L = check_factor(L)
-    noise = check_noise(noise, L.shape[0])
-    A = (L @ L.T + sp.diags(1.0 / noise)).tocsc()
-    if not np.all(np.isfinite(A.data)):
+    noise = on_backend_of(check_noise(noise, L.shape[0]), like=device)
+    sparse = sparse_modules(L)[1]
+    A = (L @ L.T + sparse.diags(1.0 / noise)).tocsc()
+    if not all_finite(A.data):
         raise ValueError("L: expected a factor whose product L Lᵀ is finite, received overflow")
     return A
 
@@ -159,6 +162,8 @@ def noise_factor(L, noise, pattern="factor"):
     [[2.23606797749979, 0.0], [0.0, 2.23606797749979]]
     """
     A = noisy_precision(L, noise)
+    # the incomplete Cholesky is the noise path's host stage: it takes A from the device
+    # and returns C there (refimpl.vecchia.incomplete_factorization)
     return incomplete_cholesky(A, _pattern(pattern, check_factor(L)))
 
 
@@ -211,10 +216,11 @@ def noisy_kl_cholesky(points, kernel, noise, rho, lam=1.5, p=1, pattern="factor"
     >>> L.nnz == C.nnz, bool(np.all(C.diagonal() > 0))
     (True, True)
     """
-    points = vecchia.check_points(points)
-    noise = check_noise(noise, points.shape[0], of="points")
+    host = vecchia.check_points(points)
+    noise = check_noise(noise, host.shape[0], of="points")
     L, order = vecchia.kl_cholesky(points, kernel, rho, lam=lam, p=p)
-    return L, noise_factor(L, noise[order], pattern), order
+    noise = on_backend_of(noise[backend.to_numpy(order)], like=L)
+    return L, noise_factor(L, noise, pattern), order
 
 
 class _NoisyKernel:
@@ -283,7 +289,7 @@ def naive_kl_cholesky(points, kernel, noise, rho, lam=1.5, p=1):
     >>> bool(np.allclose(L.toarray() @ L.toarray().T, np.linalg.inv(sigma)))
     True
     """
-    points = vecchia.check_points(points)
+    like, points = points, vecchia.check_points(points)
     noise = check_noise(noise, points.shape[0], of="points")
     if not callable(kernel):
         raise ValueError(f"kernel: expected a callable kernel(X, Y), received {kernel!r}")
@@ -294,4 +300,6 @@ def naive_kl_cholesky(points, kernel, noise, rho, lam=1.5, p=1):
     groups = vecchia.supernodes(vecchia.ball_pattern(ordered, lengths, rho), lengths, lam)
     tagged = np.concatenate([ordered, np.arange(len(order))[:, None]], axis=1)  # (N, d + 1)
     L = vecchia.supernodal_kl_factor(tagged, _NoisyKernel(kernel, noise[order]), groups)
-    return L, order
+    # the baseline runs on the host (its kernel looks up host noise by the tagged index);
+    # device callers get the factor and order back on their device
+    return backend.to_device(L, like=like), backend.to_device(order, like=like)

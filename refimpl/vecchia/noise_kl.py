@@ -26,7 +26,7 @@ from refimpl import backend
 from refimpl.validation import check_array_size, finite_or_overflow
 
 from .dense import check_symmetric
-from .gp import check_factor
+from .gp import check_factor, one_backend
 from .noise import check_noise
 
 __all__ = [
@@ -44,11 +44,14 @@ _OVERFLOW_HINT = "the factors or the noise variances are too ill-conditioned"
 
 
 def checked_factors(L, C, noise):
-    """L, C and noise checked against each other (shared by the dense measures)."""
-    L = check_factor(L)
+    """L, C and noise checked against each other (shared by the dense measures).
+
+    The dense measures are the host stage of the noise path (LAPACK on N × N matrices,
+    for small N): device factors are copied to the host here, explicitly."""
+    L = backend.to_numpy(check_factor(L))
     n = L.shape[0]
     check_array_size("L", (n, n))
-    C = check_factor(C, n, name="C", match="L")
+    C = backend.to_numpy(check_factor(C, n, name="C", match="L"))
     noise = check_noise(noise, n)
     return L, C, noise
 
@@ -75,7 +78,8 @@ def noisy_covariance(L, C, noise):
     Returns
     -------
     X : ndarray, shape (N, N)
-        Not symmetric unless :math:`CC^\top = LL^\top + R^{-1}` exactly.
+        Not symmetric unless :math:`CC^\top = LL^\top + R^{-1}` exactly. Computed on
+        the host; on the device where any input lives.
 
     Raises
     ------
@@ -104,13 +108,15 @@ def noisy_covariance(L, C, noise):
     >>> bool(np.allclose(X, np.linalg.inv(L @ L.T) + 0.3 * np.eye(2)))
     True
     """
+    device = one_backend(L=L, C=C, noise=noise)
     L, C, noise = checked_factors(L, C, noise)
     L_inv = inverse_of_lower(L)
     CCt = (C @ C.T).toarray()
     covariance = L_inv.T @ (L_inv @ CCt) * noise[None, :]
-    return finite_or_overflow(
+    covariance = finite_or_overflow(
         covariance, "L, C, noise", _OVERFLOW_HINT, "the covariance overflows float64"
     )
+    return backend.to_device(covariance, like=device)  # computed on the host
 
 
 def woodbury_precision(C, noise):
@@ -127,6 +133,7 @@ def woodbury_precision(C, noise):
     -------
     precision : ndarray, shape (N, N)
         Symmetric; positive definite when C is exact, possibly indefinite otherwise.
+        Computed on the host; on the device where any input lives.
 
     Raises
     ------
@@ -158,7 +165,8 @@ def woodbury_precision(C, noise):
     >>> woodbury_precision(np.diag([2.0, 2.0]), 1.0).tolist()  # 1 − 1/4
     [[0.75, 0.0], [0.0, 0.75]]
     """
-    C = check_factor(C, name="C")
+    device = one_backend(C=C, noise=noise)
+    C = backend.to_numpy(check_factor(C, name="C"))  # a dense host stage (see checked_factors)
     n = C.shape[0]
     check_array_size("C", (n, n))
     noise = check_noise(noise, n, of="C")
@@ -166,9 +174,10 @@ def woodbury_precision(C, noise):
     inner = np.eye(n) - G.T @ G
     scale = 1.0 / np.sqrt(noise)
     precision = scale[:, None] * inner * scale[None, :]
-    return finite_or_overflow(
+    precision = finite_or_overflow(
         precision, "C, noise", _OVERFLOW_HINT, "the precision overflows float64"
     )
+    return backend.to_device(precision, like=device)  # computed on the host
 
 
 # --- how far they are from the truth ---------------------------------------------------

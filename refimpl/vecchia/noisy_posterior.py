@@ -2,19 +2,25 @@ r"""The posterior mean of the latent field given noisy data, through L and the n
 
 With ``A = L Lᵀ + R⁻¹`` the posterior precision, ``A⁻¹`` is applied through the
 incomplete factor ``C`` directly, or by conjugate gradients on ``A`` (a
-``scipy.sparse.linalg.LinearOperator``) preconditioned with ``(C Cᵀ)⁻¹``. Vectors are in
-the elimination order of ``L``.
+``LinearOperator``) preconditioned with ``(C Cᵀ)⁻¹``. Vectors are in the elimination
+order of ``L``. The solves run on the backend of the inputs: SciPy's, or the device's
+(the triangular solves and CG of ``cupyx.scipy.sparse.linalg``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, cg, spsolve_triangular
 
 from refimpl import backend
-from refimpl.validation import as_float_array, check_choice, check_integer, check_positive
+from refimpl.validation import (
+    all_finite,
+    as_float_array,
+    check_choice,
+    check_integer,
+    check_positive,
+)
 
-from .gp import check_factor
+from .gp import check_factor, on_backend_of, one_backend, sparse_modules
 from .noise import check_noise
 
 __all__ = ["noisy_posterior_mean"]
@@ -92,6 +98,7 @@ def noisy_posterior_mean(L, C, noise, y, method="pcg", form="paper", tol=1e-10, 
     >>> noisy_posterior_mean(L, C, 1.0, y, method="direct")[0].round(12).tolist()
     [0.5, 1.0]
     """
+    device = one_backend(L=L, C=C, noise=noise, y=y)
     L = check_factor(L)
     n = L.shape[0]
     C = check_factor(C, n, name="C", match="L")
@@ -103,6 +110,11 @@ def noisy_posterior_mean(L, C, noise, y, method="pcg", form="paper", tol=1e-10, 
     form = check_choice("form", form, ("paper", "precision"))
     tol = check_positive("tol", tol)
     maxiter = 10 * n if maxiter is None else check_integer("maxiter", maxiter, minimum=1)
+    # checked on the host (O(N)), the vectors go back where the factors are
+    noise, y = on_backend_of(noise, like=device), on_backend_of(y, like=device)
+    sparse_linalg = sparse_modules(L)[2]
+    spsolve_triangular = sparse_linalg.spsolve_triangular
+    LinearOperator = sparse_linalg.LinearOperator  # noqa: N806 - the class, as SciPy names it
     C_rows, Ct_rows = C.tocsr(), C.T.tocsr()
 
     def precondition(v):  # (C Cᵀ)⁻¹ v
@@ -120,7 +132,9 @@ def noisy_posterior_mean(L, C, noise, y, method="pcg", form="paper", tol=1e-10, 
         def callback(_):
             count[0] += 1
 
-        z, info = cg(A, b, rtol=tol, atol=0.0, maxiter=maxiter, M=M, callback=callback)
+        z, info = sparse_linalg.cg(
+            A, b, rtol=tol, atol=0.0, maxiter=maxiter, M=M, callback=callback
+        )
         iterations = count[0]
         if info != 0:  # a NaN iterate never converges; the mean is checked once below
             raise np.linalg.LinAlgError(
@@ -133,6 +147,6 @@ def noisy_posterior_mean(L, C, noise, y, method="pcg", form="paper", tol=1e-10, 
         mean = spsolve_triangular(L.T.tocsr(), w, lower=False)
     else:
         mean = z
-    if not np.all(np.isfinite(mean)):
+    if not all_finite(mean):
         raise np.linalg.LinAlgError("the posterior mean is not finite; check L, C and noise")
     return mean, iterations

@@ -27,6 +27,10 @@ of a quasi-uniform set, so there are :math:`O(N \log N)` updates. The work runs 
 points in a KD-tree's leaf order (near in space is near in memory), and refills draw
 from a reserve of the largest distances; neither changes the sequence.
 
+The orderings run on the host (SciPy's KD-tree has no device version): device points
+are copied there once, at the checks, and the order and lengths go back to the
+caller's device in one place, ``_on_callers_device``.
+
 References
 ----------
 .. [1] Schäfer, Katzfuss, Owhadi, "Sparse Cholesky factorization by Kullback–Leibler
@@ -41,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from refimpl import backend
 from refimpl.validation import check_integer
 from refimpl.vecchia import core
 
@@ -170,7 +175,7 @@ def maximin_ordering_brute_force(points, p=1, initial=0):
     >>> order.tolist(), lengths.tolist()
     ([3, 2, 1, 0], [0.25, 0.5, 1.0, inf])
     """
-    points = check_points(points)
+    like, points = points, check_points(points)
     n = points.shape[0]
     p = _check_p(p, n)
     initial = _check_initial(initial, n)
@@ -179,7 +184,13 @@ def maximin_ordering_brute_force(points, p=1, initial=0):
     # needs no check.
     scale = binary_scale(points)
     order, lengths = core.reverse_maximin(points * scale, p, initial)
-    return order.astype(np.intp), lengths / scale
+    return _on_callers_device(like, order.astype(np.intp), lengths / scale)
+
+
+def _on_callers_device(like, order, lengths):
+    """The host stage's order and lengths, back on the device of the caller's ``like``
+    (the orderings run on the host: SciPy's KD-tree has no device version)."""
+    return backend.to_device(order, like=like), backend.to_device(lengths, like=like)
 
 
 def _reversed(chosen, lengths, scale):
@@ -243,7 +254,7 @@ def maximin_ordering(points, p=1, initial=0):
     >>> order.tolist(), lengths.tolist()
     ([3, 2, 1, 0], [0.25, 0.5, 1.0, inf])
     """
-    return checked_ordering(points, p, initial)[1:]
+    return _on_callers_device(points, *checked_ordering(points, p, initial)[1:])
 
 
 def checked_ordering(points, p=1, initial=0, name="points"):
@@ -329,7 +340,7 @@ def conditional_maximin_ordering(points, reference, p=1):
     >>> order.tolist(), lengths.round(12).tolist()
     ([1, 0], [0.1, 0.5])
     """
-    points = check_points(points)
+    like, points = points, check_points(points)
     reference = check_points(reference, "reference")
     if reference.shape[1] != points.shape[1]:
         raise ValueError(
@@ -342,7 +353,7 @@ def conditional_maximin_ordering(points, reference, p=1):
             f"reference: expected at least p = {p} points, received {reference.shape[0]}"
         )
     check_disjoint(points, reference)
-    return conditional_ordering_of_checked_points(points, reference, p)
+    return _on_callers_device(like, *conditional_ordering_of_checked_points(points, reference, p))
 
 
 def conditional_ordering_of_checked_points(points, reference, p, names=("points", "reference")):

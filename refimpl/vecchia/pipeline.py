@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl import backend
 from refimpl.validation import check_nonnegative
 
 from .batched import check_kernel
@@ -43,9 +44,11 @@ def kl_cholesky(points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     Returns
     -------
     L : scipy.sparse.csc_matrix, shape (N, N)
-        Lower triangular, with ``inv(Θ[order][:, order]) ≈ L @ L.T``.
+        Lower triangular, with ``inv(Θ[order][:, order]) ≈ L @ L.T``; for device
+        points, the device backend's ``csc_matrix`` (``cupyx.scipy.sparse``).
     order : ndarray of int, shape (N,)
-        The reverse maximin order, finest first (``order[-1] == 0``).
+        The reverse maximin order, finest first (``order[-1] == 0``), on the
+        points' backend.
 
     Notes
     -----
@@ -53,7 +56,9 @@ def kl_cholesky(points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     :func:`~refimpl.vecchia.patterns.ball_pattern`,
     :func:`~refimpl.vecchia.supernodes.supernodes` and
     :func:`~refimpl.vecchia.factor.supernodal_kl_factor`; each is public, for
-    other orderings or patterns.
+    other orderings or patterns. The ordering, pattern and supernodes (integer
+    structure) are found on the host, the factor (kernel blocks, Cholesky factors,
+    solves) on the points' backend.
     The factor minimizes
 
     .. math::
@@ -79,24 +84,30 @@ def kl_cholesky(points, kernel, rho, lam=1.5, p=1, nugget=0.0):
     >>> round(kl_divergence(theta, L), 2), round(L.nnz / len(x), 1)  # KL, nonzeros per column
     (0.54, 45.1)
     """
-    points = check_points(points, distinct=False)  # distinctness: checked by the ordering
-    check_kernel(kernel, points)
+    host = check_points(points, distinct=False)  # distinctness: checked by the ordering
+    check_kernel(kernel, host)
     rho = check_rho(rho)
     lam = check_lam(lam)
     nugget = check_nonnegative("nugget", nugget)
-    points, order, lengths = checked_ordering(points, p, 0)
-    return factor_ordered_points(points[order], lengths, kernel, rho, lam, nugget), order
+    host, order, lengths = checked_ordering(host, p, 0)
+    L = factor_ordered_points(host[order], lengths, kernel, rho, lam, nugget, like=points)
+    return L, backend.to_device(order, like=points)
 
 
-def factor_ordered_points(ordered, lengths, kernel, rho, lam, nugget, leading_columns=None):
+def factor_ordered_points(
+    ordered, lengths, kernel, rho, lam, nugget, leading_columns=None, like=None
+):
     """The steps of :func:`kl_cholesky` after the ordering, for checked inputs.
 
     With ``leading_columns = m``, only the supernodes led by the first m columns are
     factored (used by prediction, whose M prediction points come first); the other
-    columns of L stay empty.
+    columns of L stay empty. The pattern and supernodes are found on the host points
+    ``ordered``; the factor is computed on the backend of ``like`` (the caller's
+    points), to which the ordered points are copied.
     """
     groups = supernodes(ball_pattern(ordered, lengths, rho), lengths, lam)
     if leading_columns is not None:
         leaders = groups.members[groups.member_ptr[:-1]]  # (S,), ascending
         groups = groups.first(max(1, int(np.searchsorted(leaders, leading_columns))))
-    return factor_supernodes(ordered, kernel, groups, nugget, n=ordered.shape[0])
+    device = backend.to_device(ordered, like=like)  # the host-to-device copy of the points
+    return factor_supernodes(device, kernel, groups, nugget, n=ordered.shape[0])

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg import solve_triangular
 from scipy.sparse.linalg import spsolve_triangular
 from scipy.spatial import cKDTree
 
@@ -33,6 +32,7 @@ from refimpl import (
     vecchia,  # the public API, looked up at call time
 )
 from refimpl.validation import (
+    all_finite,
     as_float_array,
     check_array_size,
     check_choice,
@@ -41,6 +41,7 @@ from refimpl.validation import (
 )
 
 from .batched import check_kernel
+from .gp import one_backend
 from .ordering import conditional_ordering_of_checked_points, ordering_of_checked_points
 from .pipeline import factor_ordered_points
 from .points import check_disjoint, check_points, check_rho, checked_points_and_tree
@@ -131,6 +132,7 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0, varian
     check_choice("variant", variant, ("first", "last", "none"))
     if variant != "first":
         return predict_variant(points, y, new_points, kernel, rho, lam, p, nugget, variant)
+    device = one_backend(points=points, y=y, new_points=new_points)
     points, tree = checked_points_and_tree(points)
     new_points = check_points(new_points, "new_points")
     check_kernel(kernel, points)
@@ -149,28 +151,33 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0, varian
         raise ValueError(
             f"y: expected {points.shape[0]} values to match points, received {y.shape[0]}"
         )
+    # the orderings ran on the host; the factor and the solves run where the inputs live
     L, order, new_order = joint_factor(
-        points, tree, new_points, kernel, rho, lam, p, nugget, prediction_only=True
+        points, tree, new_points, kernel, rho, lam, p, nugget, prediction_only=True, like=device
     )
+    xp = backend.array_namespace(L) if device is not None else np
+    linalg = backend.scipy_namespace(L).linalg if device is not None else scipy.linalg
     m = new_points.shape[0]
     L_pp = L[:m, :m].toarray()
     L_tp = L[m:, :m]
-    rhs = -(L_tp.T @ y[order])  # (M,)
-    inverse = solve_triangular(L_pp, np.eye(m), lower=True) if m else np.zeros((0, 0))
+    rhs = -(L_tp.T @ backend.to_device(y, like=device)[xp.asarray(order)])  # (M,)
+    inverse = linalg.solve_triangular(L_pp, xp.eye(m), lower=True) if m else xp.zeros((0, 0))
     mean_sorted = inverse.T @ rhs  # L_pp⁻ᵀ rhs
-    var_sorted = np.sum(inverse * inverse, axis=0)
-    if not (np.all(np.isfinite(mean_sorted)) and np.all(np.isfinite(var_sorted))):
+    var_sorted = xp.sum(inverse * inverse, axis=0)
+    if not all_finite(mean_sorted, var_sorted):
         raise np.linalg.LinAlgError(
             "the prediction overflows: L_PP is numerically singular; add a nugget"
         )
-    mean = np.empty(m)
-    variance = np.empty(m)
-    mean[new_order] = mean_sorted
-    variance[new_order] = var_sorted
+    mean = xp.empty(m)
+    variance = xp.empty(m)
+    mean[xp.asarray(new_order)] = mean_sorted
+    variance[xp.asarray(new_order)] = var_sorted
     return mean, variance
 
 
-def joint_factor(points, tree, new_points, kernel, rho, lam, p, nugget, prediction_only=False):
+def joint_factor(
+    points, tree, new_points, kernel, rho, lam, p, nugget, prediction_only=False, like=None
+):
     """Factor of the joint kernel matrix of ``new_points[new_order]`` then ``points[order]``.
 
     Inputs are already checked (``tree``: from
@@ -179,7 +186,7 @@ def joint_factor(points, tree, new_points, kernel, rho, lam, p, nugget, predicti
     ``concatenate([new_points[new_order], points[order]])``. With ``prediction_only``
     only the supernodes holding the M prediction columns are factored (they are led
     by prediction columns, which come first, so they are the first supernodes); the
-    other columns of L are empty.
+    other columns of L are empty. The factor is computed on the backend of ``like``.
     """
     order, lengths = ordering_of_checked_points(points, tree, p, 0)
     new_order, new_lengths = conditional_ordering_of_checked_points(
@@ -197,6 +204,7 @@ def joint_factor(points, tree, new_points, kernel, rho, lam, p, nugget, predicti
             lam,
             nugget,
             leading_columns=m if prediction_only else None,
+            like=like,
         )
     except ValueError as error:  # about the joint set: name the caller's arguments
         raise ValueError(f"points, new_points: in the joint point set, {error}") from error
@@ -385,6 +393,9 @@ def predict_variant(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0
     >>> bool(np.allclose(means[0], means[1]) and np.allclose(means[1], means[2]))
     True
     """
+    device = one_backend(points=points, y=y, new_points=new_points)
+    # a comparison of placements, on the host (P last needs a dense Cholesky solve,
+    # cho_solve, that cupyx lacks): device inputs are copied at the checks, results go back
     points, y, new_points = _check_inputs(points, y, new_points, kernel)
     nugget = check_nonnegative("nugget", nugget)
     variant = check_choice("variant", variant, VARIANTS)
@@ -400,4 +411,4 @@ def predict_variant(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0
         raise
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
         raise np.linalg.LinAlgError("the prediction is not finite; use a nugget or a larger rho")
-    return mean, variance
+    return backend.to_device(mean, like=device), backend.to_device(variance, like=device)

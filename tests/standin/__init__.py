@@ -301,6 +301,25 @@ class StandinSparse:
     def __rmatmul__(self, other):
         return _wrap(_device_args(other, allow_host=False) @ self._m)
 
+    def _binary(name):
+        def operator(self, other):
+            return _wrap(getattr(self._m, name)(_device_args(other, allow_host=False)))
+
+        operator.__name__ = name
+        return operator
+
+    __add__, __radd__ = _binary("__add__"), _binary("__radd__")
+    __sub__, __rsub__ = _binary("__sub__"), _binary("__rsub__")
+    __mul__, __rmul__ = _binary("__mul__"), _binary("__rmul__")
+    __truediv__ = _binary("__truediv__")
+    del _binary
+
+    def __neg__(self):
+        return StandinSparse(-self._m)
+
+    def __getitem__(self, key):  # cupyx slices and indexes sparse matrices on the device
+        return _wrap(self._m[_device_args(key, allow_host=True)])
+
     def __getattr__(self, name):
         attribute = getattr(self._m, name)
         return _device_function(attribute, name) if callable(attribute) else _wrap(attribute)
@@ -389,6 +408,14 @@ def _random_module() -> types.ModuleType:
 
 def _sparse_constructor(kind):
     def construct(arg1, shape=None, dtype=None, copy=False):
+        if (
+            isinstance(arg1, tuple)
+            and len(arg1) == 3
+            and not all(isinstance(part, StandinArray) for part in arg1)
+        ):
+            # cupyx builds (data, indices, indptr) from device arrays only; a SciPy matrix
+            # (an explicit host-to-device copy) is accepted below
+            raise ValueError("data, indices, and indptr must be 1-D cupy arrays")
         arg1 = _device_args(arg1, allow_host=True)
         return StandinSparse(getattr(scipy.sparse, kind)(arg1, shape=shape, dtype=dtype))
 
@@ -399,6 +426,68 @@ def _sparse_constructor(kind):
 _SPARSE_KINDS = [
     name for name in CUPYX_SCIPY_SPARSE if name.endswith(("_matrix", "_array")) and "_" in name
 ]
+
+
+class _LinearOperator:
+    """``cupyx.scipy.sparse.linalg.LinearOperator``: a matvec on device vectors."""
+
+    def __init__(self, shape, matvec, rmatvec=None, matmat=None, dtype=None, rmatmat=None):
+        self.shape, self._matvec = tuple(shape), matvec
+        self.dtype = np.dtype(float if dtype is None else dtype)
+
+    def matvec(self, x):
+        return self._matvec(x)
+
+
+def _host_operator(A, name):
+    """A SciPy operator running ``A``'s device products (what CuPy's solvers call)."""
+    if isinstance(A, StandinSparse | StandinArray):
+        matrix = _device_args(A, allow_host=False)
+        return scipy.sparse.linalg.aslinearoperator(matrix)
+    if not isinstance(A, _LinearOperator):
+        raise TypeError(f"{name} must be cupy.ndarray, cupyx spmatrix or LinearOperator")
+
+    def matvec(v):
+        result = A.matvec(StandinArray(np.asarray(v)))
+        if not isinstance(result, StandinArray):
+            raise TypeError(f"{name}.matvec returned {type(result)}, not cupy.ndarray")
+        return result._a
+
+    return scipy.sparse.linalg.LinearOperator(A.shape, matvec=matvec, dtype=A.dtype)
+
+
+def _cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=None):
+    """``cupyx.scipy.sparse.linalg.cg``: SciPy's CG on the device products."""
+    if not isinstance(b, StandinArray) or not isinstance(x0, StandinArray | type(None)):
+        raise TypeError("b and x0 must be cupy.ndarray")
+    host_callback = None if callback is None else lambda xk: callback(StandinArray(xk.copy()))
+    x, info = scipy.sparse.linalg.cg(
+        _host_operator(A, "A"),
+        b._a,
+        None if x0 is None else x0._a,
+        rtol=rtol,
+        atol=atol,
+        maxiter=maxiter,
+        M=None if M is None else _host_operator(M, "M"),
+        callback=host_callback,
+    )
+    return StandinArray(x), info
+
+
+def _spsolve_triangular(
+    A, b, lower=True, overwrite_A=False, overwrite_b=False, unit_diagonal=False
+):
+    """``cupyx.scipy.sparse.linalg.spsolve_triangular``: device matrix and vectors only."""
+    if not isinstance(A, StandinSparse):
+        raise TypeError("A must be cupyx.scipy.sparse.spmatrix")
+    if not isinstance(b, StandinArray):
+        raise TypeError("b must be cupy.ndarray")
+    return StandinArray(
+        scipy.sparse.linalg.spsolve_triangular(
+            A._m.tocsr(), b._a, lower=lower, unit_diagonal=unit_diagonal
+        )
+    )
+
 
 #: The array namespace (``cupy``): exactly CuPy's names, NumPy underneath.
 namespace = _module(
@@ -422,7 +511,14 @@ scipy_namespace = types.SimpleNamespace(
         | {"issparse": lambda x: isinstance(x, StandinSparse)},
     ),
     sparse_linalg=_module(
-        "cupyx.scipy.sparse.linalg", CUPYX_SCIPY_SPARSE_LINALG, types.SimpleNamespace()
+        "cupyx.scipy.sparse.linalg",
+        CUPYX_SCIPY_SPARSE_LINALG,
+        types.SimpleNamespace(),
+        {
+            "LinearOperator": _LinearOperator,
+            "cg": _cg,
+            "spsolve_triangular": _spsolve_triangular,
+        },
     ),
     special=_module("cupyx.scipy.special", CUPYX_SCIPY_SPECIAL, scipy.special),
 )
