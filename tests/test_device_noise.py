@@ -100,7 +100,9 @@ def test_the_noise_path_stays_on_the_device(xp):
         assert backend.array_namespace(mean) is xp, method
         bound = (2 * kappa * tol + 10 * n * kappa * kappa_theta * EPS) * np.linalg.norm(host)
         assert np.linalg.norm(backend.to_numpy(mean) - host) <= bound, method
-        assert abs(iterations - host_iterations) <= 1, method  # CuPy's CG counts as SciPy's
+        # both count one callback per update; SciPy tests the residual before an update and
+        # CuPy after it, so on the same iterates the counts differ by at most one
+        assert abs(iterations - host_iterations) <= 1, method
 
 
 def test_host_factors_beside_device_data_are_refused(xp):

@@ -207,6 +207,8 @@ def test_system_and_measurement_methods_on_the_device(xp):
             x.toarray() if scipy.sparse.issparse(x) else x
             for x in (backend.to_numpy(leaves[0]), leaves[1])
         ]
+        # entries are a weight times a point's coordinate or a sum of two such products, of
+        # nonnegative numbers here (no cancellation): at most 3 EPS relative on any backend
         np.testing.assert_allclose(dense[0], dense[1], rtol=10 * EPS, atol=0, err_msg=name)
     x = _points(3, 5)
     measurements, host_measurements = pde.laplacians(xp.asarray(x)), pde.laplacians(x)

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from refimpl import backend
 from refimpl.validation import all_finite
 
+from .dense import is_cholesky_factor
 from .kernels import Kernel
 
 __all__ = [
@@ -79,7 +80,10 @@ def kernel_blocks(points, kernel, index, valid, nugget):
                 f"{_HINT}; with X of shape {X.shape} it raised {type(error).__name__}: {error}"
             ) from error
     # the blocks live where the points do (a user kernel may answer on the host)
-    K = backend.to_numpy(K) if xp is np else backend.to_device(backend.to_numpy(K), like=points)
+    if xp is np:
+        K = backend.to_numpy(K)
+    elif not backend.is_device_array(K):
+        K = backend.to_device(backend.to_numpy(K), like=points)
     K = xp.asarray(K) if not backend.is_foreign_array(K) else None
     if K is None or K.dtype.kind not in "fiub":
         raise ValueError(
@@ -160,20 +164,21 @@ def _not_pd_error(what, where, size):
 def stacked_cholesky(K, what, labels, sizes):
     """Stacked Cholesky of K (B, n, n); on failure name the first block that is not PD.
 
-    NumPy raises on a block that is not positive definite, CuPy returns NaN: both end in
-    the same LinAlgError."""
+    NumPy raises on a block that is not positive definite; CuPy returns a partial factor
+    (a pivot that is not positive left in place, or NaN): both end in the same
+    LinAlgError (:func:`~refimpl.vecchia.dense.is_cholesky_factor`)."""
     xp = backend.array_namespace(K)
     try:
         C = xp.linalg.cholesky(K)
     except np.linalg.LinAlgError:
         C = None
-    if C is None or not all_finite(C):
+    if C is None or not is_cholesky_factor(C):
         for b in range(K.shape[0]):  # only on failure: find the block to name
             try:
                 block = xp.linalg.cholesky(K[b])
             except np.linalg.LinAlgError:
                 block = None
-            if block is None or not all_finite(block):
+            if block is None or not is_cholesky_factor(block):
                 raise _not_pd_error(what, int(labels[b]), int(sizes[b])) from None
         raise np.linalg.LinAlgError(f"{what}s {labels[0]}..: the stacked Cholesky failed")
     return C

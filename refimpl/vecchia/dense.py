@@ -16,7 +16,7 @@ import numpy as np
 import scipy.linalg
 
 from refimpl import backend
-from refimpl.validation import as_float_array
+from refimpl.validation import all_finite, as_float_array
 
 __all__ = ["check_symmetric", "flipped_cholesky", "LAPACK_BLOCK"]
 
@@ -59,6 +59,13 @@ def _not_pd(name):
     )
 
 
+def is_cholesky_factor(C):
+    """True when the stack of lower-triangular ``C`` (..., n, n) returned by a device
+    Cholesky is finite with a positive diagonal: what a completed factorization gives."""
+    xp = backend.array_namespace(C)
+    return all_finite(C) and bool(xp.all(xp.diagonal(C, axis1=-2, axis2=-1) > 0))
+
+
 def flipped_cholesky(theta, name="theta"):
     """C = chol(F Θ F), lower triangular, so that Θ = U Uᵀ with U = F C F.
 
@@ -68,7 +75,10 @@ def flipped_cholesky(theta, name="theta"):
     xp = backend.array_namespace(theta)
     if xp is not np:
         C = xp.linalg.cholesky(theta[::-1, ::-1])
-        if not bool(xp.all(xp.isfinite(C))):  # CuPy returns NaN instead of raising
+        # CuPy does not raise on a matrix that is not positive definite (outside
+        # cupyx.errstate): potrf stops at the first pivot that is not positive and leaves
+        # it in place, or NaN propagates; a factor is good when its diagonal is positive
+        if not is_cholesky_factor(C):
             raise _not_pd(name)
         return C
     # theta[::-1, ::-1].T is F Θᵀ F = F Θ F up to rounding, and Fortran-ordered after the copy

@@ -45,8 +45,8 @@ def _check_matrix(A):
                 "A: expected a square scipy.sparse matrix or a 2-D NumPy array of reals, "
                 f"received {type(A).__name__}"
             )
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"A: expected a square matrix, received shape {A.shape}")
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"A: expected a non-empty square matrix, received shape {A.shape}")
     if A.dtype.kind not in "fiu":
         raise ValueError(f"A: expected real entries, received dtype {A.dtype}")
     A = sp.csc_matrix(A, dtype=float, copy=True)  # never reorder the caller's arrays

@@ -216,6 +216,7 @@ def noisy_kl_cholesky(points, kernel, noise, rho, lam=1.5, p=1, pattern="factor"
     >>> L.nnz == C.nnz, bool(np.all(C.diagonal() > 0))
     (True, True)
     """
+    one_backend(points=points, noise=noise)
     host = vecchia.check_points(points)
     noise = check_noise(noise, host.shape[0], of="points")
     L, order = vecchia.kl_cholesky(points, kernel, rho, lam=lam, p=p)
@@ -289,7 +290,8 @@ def naive_kl_cholesky(points, kernel, noise, rho, lam=1.5, p=1):
     >>> bool(np.allclose(L.toarray() @ L.toarray().T, np.linalg.inv(sigma)))
     True
     """
-    like, points = points, vecchia.check_points(points)
+    like = one_backend(points=points, noise=noise)
+    points = vecchia.check_points(points)
     noise = check_noise(noise, points.shape[0], of="points")
     if not callable(kernel):
         raise ValueError(f"kernel: expected a callable kernel(X, Y), received {kernel!r}")

@@ -184,6 +184,7 @@ def woodbury_precision(C, noise):
 
 
 def _checked_with_theta(theta, noise, L, C):
+    one_backend(theta=theta, noise=noise, L=L, C=C)
     L, C, noise = checked_factors(L, C, noise)
     n = L.shape[0]
     # symmetric as kl_divergence's theta: Σ = Θ + R must be a covariance

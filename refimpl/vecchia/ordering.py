@@ -84,8 +84,8 @@ def _check_initial(initial, n):
 
 
 def _initial_indices(initial, n):
-    if isinstance(initial, np.ndarray) and initial.ndim == 0:
-        initial = initial[()]  # a 0-d array is one index
+    if getattr(initial, "ndim", None) == 0 and hasattr(initial, "dtype"):
+        initial = backend.to_numpy(initial)[()]  # a 0-d array (of any backend) is one index
     if isinstance(initial, int | np.integer) and not isinstance(initial, bool | np.bool_):
         return [check_integer("initial", initial, minimum=0, maximum=n - 1)]
     if isinstance(initial, str | bytes) or not hasattr(initial, "__len__"):

@@ -63,6 +63,7 @@ from .cupy_names import (
     CUPYX_SCIPY_SPARSE,
     CUPYX_SCIPY_SPARSE_LINALG,
     CUPYX_SCIPY_SPECIAL,
+    CUPYX_SPARSE_MATRIX_ATTRIBUTES,
     GENERATOR_METHODS,
     NDARRAY_METHODS,
     UFUNC_METHODS,
@@ -321,6 +322,8 @@ class StandinSparse:
         return _wrap(self._m[_device_args(key, allow_host=True)])
 
     def __getattr__(self, name):
+        if name not in CUPYX_SPARSE_MATRIX_ATTRIBUTES:
+            raise AttributeError(f"cupyx sparse matrices have no attribute '{name}'")
         attribute = getattr(self._m, name)
         return _device_function(attribute, name) if callable(attribute) else _wrap(attribute)
 
@@ -406,16 +409,21 @@ def _random_module() -> types.ModuleType:
     return _module("cupy.random", CUPY_RANDOM, source, overrides)
 
 
+def _host_parts(arg1):
+    """Whether ``arg1`` (a constructor's argument, tuples walked) holds NumPy arrays or lists."""
+    if isinstance(arg1, tuple):
+        return any(_host_parts(part) for part in arg1)
+    return isinstance(arg1, np.ndarray | list)
+
+
 def _sparse_constructor(kind):
     def construct(arg1, shape=None, dtype=None, copy=False):
-        if (
-            isinstance(arg1, tuple)
-            and len(arg1) == 3
-            and not all(isinstance(part, StandinArray) for part in arg1)
-        ):
-            # cupyx builds (data, indices, indptr) from device arrays only; a SciPy matrix
-            # (an explicit host-to-device copy) is accepted below
+        # cupyx builds (data, indices, indptr), (data, (row, col)) and dense matrices from
+        # device arrays only; a SciPy matrix (an explicit host-to-device copy) is accepted
+        if isinstance(arg1, tuple) and len(arg1) == 3 and _host_parts(arg1):
             raise ValueError("data, indices, and indptr must be 1-D cupy arrays")
+        if _host_parts(arg1):
+            raise TypeError(f"cupyx {kind}: host arrays are not accepted, received {type(arg1)}")
         arg1 = _device_args(arg1, allow_host=True)
         return StandinSparse(getattr(scipy.sparse, kind)(arg1, shape=shape, dtype=dtype))
 
@@ -489,6 +497,37 @@ def _spsolve_triangular(
     )
 
 
+def _partial_cholesky(block):
+    """LAPACK's potrf on a matrix that is not positive definite: columns before the first
+    pivot that is not positive are factored, that pivot stays in place, the rest is A's."""
+    L = np.tril(block).astype(np.result_type(block.dtype, np.float32))
+    for j in range(L.shape[0]):
+        pivot = L[j, j] - L[j, :j] @ L[j, :j]
+        if not pivot > 0:
+            L[j, j] = pivot
+            break
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1 :, j] = (L[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+def _cholesky(a):
+    """``cupy.linalg.cholesky``: outside ``cupyx.errstate(linalg="raise")`` CuPy does not
+    raise on a matrix that is not positive definite; it returns the partial factor."""
+    if not isinstance(a, StandinArray):
+        raise TypeError(f"Unsupported type {type(a)}")
+    stack = a._a.reshape((-1,) + a._a.shape[-2:])
+    blocks = []
+    for block in stack:
+        try:
+            blocks.append(np.linalg.cholesky(block))
+        except np.linalg.LinAlgError:
+            blocks.append(_partial_cholesky(block))
+    return StandinArray(
+        np.stack(blocks).reshape(a._a.shape) if blocks else np.linalg.cholesky(a._a)
+    )
+
+
 #: The array namespace (``cupy``): exactly CuPy's names, NumPy underneath.
 namespace = _module(
     "cupy",
@@ -496,7 +535,7 @@ namespace = _module(
     np,
     {"ndarray": StandinArray, "asnumpy": asnumpy, "get_array_module": _get_array_module},
 )
-namespace.linalg = _module("cupy.linalg", CUPY_LINALG, np.linalg)
+namespace.linalg = _module("cupy.linalg", CUPY_LINALG, np.linalg, {"cholesky": _cholesky})
 namespace.random = _random_module()
 namespace.fft = _module("cupy.fft", [n for n in dir(np.fft) if not n.startswith("_")], np.fft)
 

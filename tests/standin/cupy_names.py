@@ -907,3 +907,19 @@ GENERATOR_METHODS = frozenset(
         "uniform",
     ]
 )
+
+#: Public attributes and methods of cupyx's sparse matrices (``_base.py``, ``_data.py``,
+#: ``_compressed.py``, ``_csc.py``, ``_csr.py``, ``_coo.py``, ``_dia.py``, ``_index.py``
+#: of ``cupyx/scipy/sparse``), read from CuPy's source at commit 6b6d956 (2026-08-20, after
+#: 14.2.0: the classes' method set is the same), plus the data members set in constructors.
+CUPYX_SPARSE_MATRIX_ATTRIBUTES = frozenset(
+    """
+    A H T argmax argmin asformat asfptype astype conj conjugate coords copy count_nonzero
+    device diagonal dot dtype eliminate_zeros get getH get_shape getcol getformat
+    getmaxprint getnnz getrow has_canonical_format has_sorted_indices imag mT max maximum
+    mean min minimum multiply ndim nnz nonzero power prune real reshape set_shape setdiag
+    shape size sort_indices sorted_indices sum sum_duplicates toarray tobsr tocoo tocsc
+    tocsr todense todia todok tolil trace transpose data indices indptr format row col
+    offsets
+    """.split()
+)
