@@ -262,3 +262,52 @@ def test_gauss_newton_on_the_device(xp):
     np.testing.assert_allclose(
         backend.to_numpy(state), host_state, rtol=0, atol=bound * np.abs(host_state).max()
     )
+
+
+@pytest.mark.parametrize("method", pde.METHODS)
+def test_monge_ampere_on_the_device(xp, method):
+    """The second nonlinear problem through the front door, with the bounds of
+    :func:`test_solve_front_door_keeps_the_device`."""
+    _device_only(xp)
+    problem = pde.MongeAmpere()
+    host = pde.solve(problem, H, method=method)
+    with _default(xp):
+        solution = pde.solve(problem, H, method=method)
+    _on(xp, solution.values, solution.points)
+    kappa = _host_condition(problem, H)
+    n = len(host.points) + len(host.boundary)
+    if method == "dense":
+        bound = problem.steps * 10 * n * kappa * EPS
+    else:
+        bound = problem.steps * 2 * kappa * pde.sparse.CG_RTOL
+    scale = np.abs(host.values).max()
+    np.testing.assert_allclose(
+        backend.to_numpy(solution.values), host.values, rtol=0, atol=bound * scale
+    )
+
+
+@pytest.mark.parametrize("method", pde.METHODS)
+def test_burgers_time_steps_on_the_device(xp, method):
+    """Burgers' own run (Crank–Nicolson steps, each a Gauss–Newton solve) keeps its states
+    on the device. Where the device is NumPy underneath (the stand-in) the sparse route,
+    a host stage on the same numbers, agrees exactly, and the dense route differs only by
+    the triangular solves' order (two backward-stable solves of the same Cholesky factor
+    per Gauss–Newton step: 10·n·κ·EPS relative each; the unit-diagonal Gram matrix plus
+    its relative nugget η has eigenvalues in [η, n + η], so κ ≤ (n + η)/η)."""
+    _device_only(xp)
+    problem = pde.Burgers(T=0.04, dt=0.02)
+    host = pde.solve(problem, 0.1, method=method)
+    with _default(xp):
+        solution = pde.solve(problem, 0.1, method=method)
+    _on(xp, solution.values, solution.points)
+    if xp is not standin.namespace:
+        return  # on a GPU the values are compared through the problems above
+    values = backend.to_numpy(solution.values)
+    if method == "sparse":
+        np.testing.assert_array_equal(values, host.values)
+    else:
+        n = len(host.points) + len(host.boundary)
+        solves = len(host.history) * 2
+        kappa = (n + problem.nugget) / problem.nugget
+        bound = solves * 10 * n * kappa * EPS * np.abs(host.values).max()
+        np.testing.assert_allclose(values, host.values, rtol=0, atol=bound)

@@ -208,7 +208,7 @@ def wasserstein_1d(a, b):
     Returns
     -------
     float
-        Computed in float64 (float32 samples are promoted, as SciPy does).
+        Computed in float64 (float32 samples are promoted first).
 
     Notes
     -----
