@@ -656,19 +656,23 @@ def to_numpy(x):
 
 
 def to_device(x, like):
-    """Return ``x`` on the device of ``like``: the explicit host-to-device copy.
+    """Return ``x`` on the backend of ``like``: the explicit copy between host and device.
 
-    The way back from a host stage (a KD-tree query, an incomplete factorization):
-    where ``like`` is an array (or sparse matrix) of a device backend, a NumPy array
-    becomes that backend's array and a SciPy sparse matrix its sparse matrix of the same
-    format (``cupyx.scipy.sparse.csc_matrix`` for a CSC matrix); otherwise ``x`` is
-    returned unchanged, so that NumPy callers get exactly what the host stage computed.
+    The way back from a host stage (a KD-tree query, an incomplete factorization), and the
+    move of data a caller gave on the other side (new points for a solution, a mixture's
+    own centres). Where ``like`` is an array (or sparse matrix) of a device backend, a
+    NumPy array becomes that backend's array and a SciPy sparse matrix its sparse matrix of
+    the same format (``cupyx.scipy.sparse.csc_matrix`` for a CSC matrix); an array of
+    another device backend goes through the host. Where ``like`` is a NumPy array or SciPy
+    sparse matrix, a device ``x`` is copied to the host (:func:`to_numpy`). Otherwise
+    (``x`` already there, or ``like`` None or a number) ``x`` is returned unchanged, so
+    that NumPy callers get exactly what the host stage computed.
 
     Parameters
     ----------
-    x : ndarray or scipy.sparse matrix
-        A host result (a device array is returned as it is).
-    like : array or sparse matrix
+    x : ndarray or sparse matrix
+        A NumPy or device array, or a SciPy or device sparse matrix.
+    like : array, sparse matrix or None
         An input of the caller; its backend is the target.
 
     Returns
@@ -684,14 +688,18 @@ def to_device(x, like):
     """
     refuse_foreign_array("x", x, advice="convert it with that library's own function")
     refuse_foreign_array("like", like, advice="pass a NumPy or device array")
-    device = _device_backend_of(like)
-    if device is None or _device_backend_of(x) is not None:
+    source, target = _device_backend_of(x), _device_backend_of(like)
+    if source is target:
         return x
+    if target is None:
+        return to_numpy(x) if _is_numpy_array(like) else x
+    if source is not None:
+        x = to_numpy(x)  # from another device backend, through the host
     if type(x).__module__.startswith("scipy.sparse"):
-        sparse = device.load_scipy_namespace().sparse
+        sparse = target.load_scipy_namespace().sparse
         kind = {"csr": sparse.csr_matrix, "csc": sparse.csc_matrix}.get(x.format)
         return kind(x) if kind is not None else sparse.csr_matrix(x.tocsr())
-    return device.load_namespace().asarray(x)
+    return target.load_namespace().asarray(x)
 
 
 register_backend(

@@ -8,6 +8,7 @@ namespace, refuses NumPy arrays mixed into device calls, and holds only CuPy's n
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.sparse as scipy_sparse
 import scipy.special
 import standin
 from standin import StandinArray, cupy_names
@@ -147,3 +148,21 @@ def test_sparse_matrices_and_solvers_are_device_only():
         xsp.sparse_linalg.cg(host, b)
     with pytest.raises(TypeError, match="b and x0 must be cupy.ndarray"):
         xsp.sparse_linalg.cg(A, b.get())
+
+
+def test_to_device_moves_to_the_backend_of_like():
+    """Host to device (arrays and SciPy sparse matrices, format kept), device to host where
+    ``like`` is a NumPy array or SciPy matrix, unchanged where it is None or already there."""
+    host, device = np.arange(3.0), sp.asarray(np.arange(3.0))
+    moved = backend.to_device(host, like=sp.ones(1))
+    assert type(moved) is StandinArray and moved.get().tolist() == host.tolist()
+    back = backend.to_device(device, like=np.ones(1))
+    assert type(back) is np.ndarray and back.tolist() == host.tolist()
+    assert backend.to_device(device, like=sp.ones(1)) is device
+    assert backend.to_device(host, like=np.ones(1)) is host
+    assert backend.to_device(device, like=None) is device
+    matrix = scipy_sparse.csc_matrix(np.eye(2))
+    on_device = backend.to_device(matrix, like=sp.ones(1))
+    assert backend.is_device_array(on_device) and on_device.format == "csc"
+    returned = backend.to_device(on_device, like=matrix)
+    assert scipy_sparse.issparse(returned) and (returned != matrix).nnz == 0

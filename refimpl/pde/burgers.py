@@ -38,7 +38,7 @@ from .dense import DenseSolver
 from .gauss_newton import Solution, gauss_newton_loop
 from .measurements import check_not_bool
 from .problems import LINEARIZATION_OVERFLOWS, RESIDUAL_OVERFLOWS, check_state
-from .solve import METHODS, to_device_of
+from .solve import METHODS
 from .sparse import SparseSolver
 
 __all__ = ["Burgers", "cole_hopf"]
@@ -287,7 +287,9 @@ class Burgers:
 
         def evaluate(x):
             # new points from either device are moved to the solution's (explicitly)
-            return solver.evaluate(weights, alpha, to_device_of(check_line("x", x), interior))
+            return solver.evaluate(
+                weights, alpha, backend.to_device(check_line("x", x), like=interior)
+            )
 
         return Solution(
             points=interior,

@@ -8,8 +8,6 @@ measurements are ordered boundary first (coarse) then interior (see
 
 from __future__ import annotations
 
-import numpy as np
-
 from refimpl import backend
 from refimpl.validation import check_array_size, check_choice
 
@@ -49,14 +47,6 @@ def make_solver(method, kernel, system, nugget, options):
     if unknown:
         raise ValueError(f"options: unknown option {unknown[0]!r}; allowed: {allowed}")
     return SparseSolver(kernel, system, nugget, **options)
-
-
-def to_device_of(x, like):
-    """``x`` on the device of ``like``: the explicit transfer of new points to a solution's."""
-    xp = backend.array_namespace(like)
-    if xp is backend.array_namespace(x):
-        return x
-    return backend.to_numpy(x) if xp is np else backend.asarray(x, like=like)
 
 
 def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **options):
@@ -149,7 +139,9 @@ def solve(problem, h, method="sparse", kernel=None, nugget=None, steps=None, **o
 
     def evaluate(x):
         # new points from either device are moved to the solution's (explicitly)
-        return solver.evaluate(weights, alpha, to_device_of(check_unit_square("x", x), interior))
+        return solver.evaluate(
+            weights, alpha, backend.to_device(check_unit_square("x", x), like=interior)
+        )
 
     return Solution(
         points=interior,

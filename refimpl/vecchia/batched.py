@@ -80,10 +80,7 @@ def kernel_blocks(points, kernel, index, valid, nugget):
                 f"{_HINT}; with X of shape {X.shape} it raised {type(error).__name__}: {error}"
             ) from error
     # the blocks live where the points do (a user kernel may answer on the host)
-    if xp is np:
-        K = backend.to_numpy(K)
-    elif not backend.is_device_array(K):
-        K = backend.to_device(backend.to_numpy(K), like=points)
+    K = backend.to_numpy(K) if xp is np else backend.to_device(K, like=points)
     K = xp.asarray(K) if not backend.is_foreign_array(K) else None
     if K is None or K.dtype.kind not in "fiub":
         raise ValueError(

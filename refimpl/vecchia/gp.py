@@ -74,12 +74,6 @@ def one_backend(**values):
     return values[device[0]] if device else None
 
 
-def on_backend_of(x, like):
-    """``x`` moved to ``like``'s device, explicitly, when ``like`` is on one (a host
-    vector or factor given beside device ones); otherwise ``x`` itself."""
-    return backend.to_device(x, like=like)
-
-
 def check_factor(L, n=None, name="L", match=None):
     """Return L as CSC if it is a lower-triangular (n × n) factor with a positive diagonal.
 
@@ -331,7 +325,7 @@ def sample(L, size=None, rng=None):
         size = check_integer("size", size, minimum=1)
         check_array_size("size", (n, size))
         z = rng.standard_normal((n, size))
-    z = on_backend_of(z, like=L)  # drawn on the host (the generator's stream)
+    z = backend.to_device(z, like=L)  # drawn on the host (the generator's stream)
     with np.errstate(over="ignore", invalid="ignore"):
         x = sparse_modules(L)[2].spsolve_triangular(L.T.tocsr(), z, lower=False)
     return finite_or_overflow(x, "L, size", _RESCALE, _OVERFLOW)

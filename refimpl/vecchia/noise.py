@@ -23,7 +23,7 @@ from refimpl import (
 )
 from refimpl.validation import all_finite, as_float_array, check_choice
 
-from .gp import check_factor, on_backend_of, one_backend, sparse_modules
+from .gp import check_factor, one_backend, sparse_modules
 from .incomplete_factorization import incomplete_cholesky, lower_triangle_pattern
 
 __all__ = [
@@ -98,7 +98,7 @@ def noisy_precision(L, noise):
     """
     device = one_backend(L=L, noise=noise)
     L = check_factor(L)
-    noise = on_backend_of(check_noise(noise, L.shape[0]), like=device)
+    noise = backend.to_device(check_noise(noise, L.shape[0]), like=device)
     sparse = sparse_modules(L)[1]
     A = (L @ L.T + sparse.diags(1.0 / noise)).tocsc()
     if not all_finite(A.data):
@@ -220,7 +220,7 @@ def noisy_kl_cholesky(points, kernel, noise, rho, lam=1.5, p=1, pattern="factor"
     host = vecchia.check_points(points)
     noise = check_noise(noise, host.shape[0], of="points")
     L, order = vecchia.kl_cholesky(points, kernel, rho, lam=lam, p=p)
-    noise = on_backend_of(noise[backend.to_numpy(order)], like=L)
+    noise = backend.to_device(noise[backend.to_numpy(order)], like=L)
     return L, noise_factor(L, noise, pattern), order
 
 

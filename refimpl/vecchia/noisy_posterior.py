@@ -20,7 +20,7 @@ from refimpl.validation import (
     check_positive,
 )
 
-from .gp import check_factor, on_backend_of, one_backend, sparse_modules
+from .gp import check_factor, one_backend, sparse_modules
 from .noise import check_noise
 
 __all__ = ["noisy_posterior_mean"]
@@ -111,7 +111,7 @@ def noisy_posterior_mean(L, C, noise, y, method="pcg", form="paper", tol=1e-10, 
     tol = check_positive("tol", tol)
     maxiter = 10 * n if maxiter is None else check_integer("maxiter", maxiter, minimum=1)
     # checked on the host (O(N)), the vectors go back where the factors are
-    noise, y = on_backend_of(noise, like=device), on_backend_of(y, like=device)
+    noise, y = backend.to_device(noise, like=device), backend.to_device(y, like=device)
     sparse_linalg = sparse_modules(L)[2]
     spsolve_triangular = sparse_linalg.spsolve_triangular
     LinearOperator = sparse_linalg.LinearOperator  # noqa: N806 - the class, as SciPy names it

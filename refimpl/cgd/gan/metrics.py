@@ -45,14 +45,6 @@ def _check_data(data):
         raise ValueError(f"data: expected a GaussianMixture, received {type(data).__name__}")
 
 
-def _on_backend_of(x, like):
-    """``x`` on the backend of ``like``: unchanged when it is there already, else copied
-    (a mixture built from host arrays scoring device samples, or the other way round)."""
-    if backend.array_namespace(x) is backend.array_namespace(like):
-        return x
-    return backend.asarray(backend.to_numpy(x), like=like)
-
-
 def mode_fractions(samples, data, radius=3.0):
     r"""The fraction of samples within ``radius`` standard deviations of each mode.
 
@@ -91,7 +83,7 @@ def mode_fractions(samples, data, radius=3.0):
     samples = _samples("samples", samples, data.dim)
     radius = check_positive("radius", radius)
     xp = backend.array_namespace(samples)
-    means = _on_backend_of(data.means, samples)
+    means = backend.to_device(data.means, like=samples)  # a host mixture, device samples
     # the differences of every sample to every mode, (N, K, d)
     check_array_size("samples, data", (samples.shape[0], *means.shape))
     distances = xp.linalg.norm(samples[:, None, :] - means[None, :, :], axis=2)  # (N, K)
@@ -139,7 +131,7 @@ def modes_covered(samples, data, radius=3.0, min_share=0.25):
     min_share = check_positive("min_share", min_share)
     if min_share > 1:
         raise ValueError(f"min_share: expected a number in (0, 1], received {min_share}")
-    weights = _on_backend_of(data.weights, fractions)
+    weights = backend.to_device(data.weights, like=fractions)
     return int(backend.array_namespace(fractions).sum(fractions >= min_share * weights))
 
 
