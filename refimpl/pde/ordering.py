@@ -32,10 +32,9 @@ import numpy as np
 
 from refimpl import backend
 from refimpl.validation import check_array_type, check_choice, check_integer
-from refimpl.vecchia import check_points, conditional_maximin_ordering, maximin_ordering
+from refimpl.vecchia import conditional_maximin_ordering, maximin_ordering
 
-from .measurements import check_coordinates
-from .system import check_apart
+from .system import check_apart, host_point_sets
 
 __all__ = ["multiset_maximin_ordering", "measurement_ordering", "PLACEMENTS"]
 
@@ -92,19 +91,7 @@ def multiset_maximin_ordering(boundary, interior, p=1):
     >>> order.tolist(), lengths.tolist()
     ([4, 2, 3, 1, 0], [0.25, 0.25, 0.5, 1.0, inf])
     """
-    try:
-        xp = backend.array_namespace(boundary, interior)  # where the results go
-    except ValueError as error:
-        raise ValueError(f"interior: expected the device of boundary; {error}") from None
-    # check_points copies the points to the host (backend.to_numpy): the orderings'
-    # KD-trees are SciPy's
-    boundary = check_coordinates("boundary", check_points(boundary, "boundary"))
-    interior = check_coordinates("interior", check_points(interior, "interior"))
-    if boundary.shape[1] != interior.shape[1]:
-        raise ValueError(
-            f"interior: expected points of dimension {boundary.shape[1]} like boundary, "
-            f"received dimension {interior.shape[1]}"
-        )
+    xp, boundary, interior = host_point_sets(boundary, interior)  # xp: where results go
     p = check_integer("p", p, minimum=1)
     nb = boundary.shape[0]
     order_b, lengths_b = maximin_ordering(boundary, p=min(p, nb))

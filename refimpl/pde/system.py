@@ -115,13 +115,13 @@ def check_apart(boundary, interior):
         )
 
 
-def checked_points(boundary, interior):
-    """``boundary`` and ``interior`` checked (distinct, apart, finite), on their device.
+def host_point_sets(boundary, interior):
+    """``(xp, boundary, interior)``: the points' array namespace and the two sets checked
+    (finite, each distinct, of one dimension) as host arrays.
 
-    The checks build KD-trees (SciPy, on the host): this is the system set-up's one
-    device-to-host transfer (:func:`refimpl.backend.to_numpy`, inside
-    :func:`refimpl.vecchia.check_points`); the checked points go back to the inputs' device
-    (lists: the default backend's).
+    The checks build KD-trees (SciPy, on the host): this is the one device-to-host copy of
+    the points (:func:`refimpl.backend.to_numpy`, inside :func:`refimpl.vecchia.check_points`)
+    for the system set-up and the orderings.
     """
     try:
         xp = backend.array_namespace(boundary, interior)
@@ -134,6 +134,13 @@ def checked_points(boundary, interior):
             f"interior: expected dimension {boundary.shape[1]} like boundary, received "
             f"{interior.shape[1]}"
         )
+    return xp, boundary, interior
+
+
+def checked_points(boundary, interior):
+    """``boundary`` and ``interior`` checked (distinct, apart, finite), on their device
+    (lists: the default backend's), after the host checks of :func:`host_point_sets`."""
+    xp, boundary, interior = host_point_sets(boundary, interior)
     check_apart(boundary, interior)
     return xp.asarray(boundary), xp.asarray(interior)
 
