@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import standin
+from device_checks import on_backend
 
 from refimpl import backend, cgd
 from refimpl.cgd import gan
@@ -33,23 +34,17 @@ def _tol(steps, scale):
     return steps * 1.25**steps * (100 * EPS + 1e-12) * scale
 
 
-def _on(xp, *arrays):
-    """Assert every array is an array of ``xp``'s backend."""
-    for a in arrays:
-        assert backend.array_namespace(a) is xp, type(a)
-
-
 @pytest.mark.parametrize("method", cgd.METHODS)
 def test_run_every_method_on_the_device(xp, method):
     result = cgd.run(
         cgd.BilinearGame(xp.asarray(A_HOST)), method, xp.asarray(X0), xp.asarray(Y0), STEPS, 0.1
     )
     ref = cgd.run(cgd.BilinearGame(A_HOST), method, X0, Y0, STEPS, 0.1)
-    _on(xp, result.x, result.y)
+    on_backend(xp, result.x, result.y)
     tol = _tol(STEPS, np.abs(ref.x).max() + np.abs(ref.y).max())
     np.testing.assert_allclose(backend.to_numpy(result.x), ref.x, rtol=0, atol=tol)
     np.testing.assert_allclose(backend.to_numpy(result.y), ref.y, rtol=0, atol=tol)
-    _on(xp, result.norm)
+    on_backend(xp, result.norm)
     np.testing.assert_allclose(backend.to_numpy(result.norm), ref.norm, rtol=0, atol=tol)
 
 
@@ -88,10 +83,10 @@ def test_every_step_method_keeps_its_arrays_on_the_device(xp, step):
         host = STEP_CALLS[step](make(*matrices), X0, Y0)
         for d, h in zip(device, host, strict=True):
             if isinstance(h, np.ndarray):
-                _on(xp, d)
+                on_backend(xp, d)
                 np.testing.assert_allclose(backend.to_numpy(d), h, rtol=0, atol=_tol(1, 4.0))
             elif hasattr(h, "v_x"):  # the ACGD state: running means on the device
-                _on(xp, d.v_x, d.v_y)
+                on_backend(xp, d.v_x, d.v_y)
                 np.testing.assert_allclose(backend.to_numpy(d.v_x), h.v_x, atol=_tol(1, 4.0))
 
 
@@ -108,7 +103,7 @@ def test_krylov_solvers_keep_the_products_on_the_device(xp):
     for solve in (cgd.conjugate_gradient, cgd.gmres):
         seen.clear()
         x, info = solve(apply, b, tol=1e-13)
-        _on(xp, x)
+        on_backend(xp, x)
         assert seen and all(s is xp for s in seen)
         # ‖x − x*‖ ≤ cond · tol · ‖x*‖ for the relative residual tol
         expected = np.linalg.solve(M_host, [1.0, 2.0])
@@ -146,7 +141,7 @@ def test_gan_gradients_and_products_on_the_device(xp, loss):
     }
     for name, call in calls.items():
         device, host = call(xd, yd, ud, vd), call(x, y, u, v)
-        _on(xp, device)
+        on_backend(xp, device)
         atol = GAN_TOL * np.abs(host).max()
         np.testing.assert_allclose(backend.to_numpy(device), host, rtol=0, atol=atol, err_msg=name)
     assert game.f(xd, yd) == pytest.approx(game.f(x, y), rel=GAN_TOL)
@@ -162,7 +157,7 @@ def test_train_gan_a_few_steps_on_the_device(xp, method):
         x, y = game.generator.init(rng=1), game.discriminator.init(rng=2)
         runs.append(gan.train_gan(game, method, to(x), to(y), 100, 0.01, max_steps=3))
     device, host = runs
-    _on(xp, device.x, device.y)
+    on_backend(xp, device.x, device.y)
     for d, h in ((device.x, host.x), (device.y, host.y)):
         np.testing.assert_allclose(
             backend.to_numpy(d), h, rtol=0, atol=10 * GAN_TOL * np.abs(h).max()
@@ -186,7 +181,7 @@ def test_mode_metrics_on_the_device(xp, data):
     assert (distances[:, 1] - distances[:, 0]).min() > 1e-9
     device = gan.mode_fractions(xp.asarray(samples), data)
     host = gan.mode_fractions(samples, data)
-    _on(xp, device)
+    on_backend(xp, device)
     assert device.shape == host.shape == (data.n_modes,) and device.dtype == host.dtype
     np.testing.assert_array_equal(backend.to_numpy(device), host)
     covered = gan.modes_covered(xp.asarray(samples), data)
@@ -203,7 +198,7 @@ def test_mode_metrics_with_a_mixture_on_the_device(xp):
     expected = gan.mode_fractions(samples, data)
     for given, on in ((samples, np), (xp.asarray(samples), xp)):
         result = gan.mode_fractions(given, device_data)
-        _on(on, result)
+        on_backend(on, result)
         np.testing.assert_array_equal(backend.to_numpy(result), expected)
         assert gan.modes_covered(given, device_data) == gan.modes_covered(samples, data)
 
@@ -291,6 +286,6 @@ def test_game_methods_on_a_game_built_from_device_arrays(xp, make, method):
     if method in ("f", "g"):
         assert float(device) == pytest.approx(float(host), rel=4 * EPS, abs=4 * EPS)
         return
-    _on(xp, device)
+    on_backend(xp, device)
     atol = 4 * EPS * max(np.abs(host).max(), 1.0)
     np.testing.assert_allclose(backend.to_numpy(device), host, rtol=0, atol=atol)

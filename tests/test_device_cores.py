@@ -21,11 +21,9 @@ underneath and agrees to the last bit; the bound is what a GPU must meet.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
-import standin
+from device_checks import default_backend
 
 from refimpl import backend
 from refimpl.cgd import BilinearGame, QuadraticGame
@@ -240,23 +238,13 @@ def _leaves(result):
     return [result]
 
 
-@contextlib.contextmanager
-def _default(xp):
-    """``xp``'s backend as the default, for the arrays a core creates from nothing."""
-    backend.set_default({np: "numpy", standin.namespace: "standin"}.get(xp, "cupy"))
-    try:
-        yield
-    finally:
-        backend.set_default("numpy")
-
-
 def _identity(a):
     return a
 
 
 @pytest.mark.parametrize("name", sorted(CORES))
 def test_core_function_on_the_device(xp, name):
-    with _default(xp):
+    with default_backend(xp):
         device = _leaves(CORES[name](xp.asarray, xp))
     host = _leaves(CORES[name](_identity, np))
     assert len(device) == len(host)

@@ -14,11 +14,10 @@ ranks are integers and must be equal. The transformer (d_model = 8, two layers) 
 margin); the stand-in itself computes with NumPy underneath and agrees to far less.
 """
 
-import contextlib
-
 import numpy as np
 import pytest
 import standin
+from device_checks import default_backend, on_backend
 
 from refimpl import backend, inrank
 from refimpl.inrank import orthogonal_init, teacher, teacher_data
@@ -32,22 +31,6 @@ def _problem():
     t = teacher(s, 6, 6, rng=0)
     X, Y = teacher_data(t.target, 12, rng=1, noise=0.1)
     return orthogonal_init((6, 6, 6, 6), 0.5, rng=2), X, Y
-
-
-def _on(xp, *arrays):
-    for a in arrays:
-        assert backend.array_namespace(a) is xp, type(a)
-
-
-@contextlib.contextmanager
-def _default(xp):
-    """Make ``xp``'s backend the default, for objects created from nothing."""
-    name = {np: "numpy", standin.namespace: "standin"}.get(xp, "cupy")
-    backend.set_default(name)
-    try:
-        yield
-    finally:
-        backend.set_default("numpy")
 
 
 FRONT_DOORS = {
@@ -68,7 +51,7 @@ def test_front_doors_on_the_device(xp, door):
     device = run([xp.asarray(w) for w in weights], xp.asarray(X), xp.asarray(Y))
     host = run(weights, X, Y)
     final = device.weights if hasattr(device, "weights") else [device.end_to_end]
-    _on(xp, *final)
+    on_backend(xp, *final)
     np.testing.assert_allclose(np.asarray(device.loss), host.loss, rtol=1e-9)
     if hasattr(host, "ranks"):
         np.testing.assert_array_equal(np.asarray(device.ranks), host.ranks)
@@ -85,10 +68,10 @@ def _tokens(batch=3, length=5, vocab=7):
 def test_transformer_forward_and_backward_on_the_device(xp, dtype, rtol):
     """Created with xp's backend as the default, every parameter lives there; the loss
     and every gradient equal the NumPy model's (same host draws, same values)."""
-    with _default(xp):
+    with default_backend(xp):
         model = Transformer(7, 8, 2, 2, 4, rng=0, dtype=dtype)
     host_model = Transformer(7, 8, 2, 2, 4, rng=0, dtype=dtype)
-    _on(xp, *model.params.values(), *(layer.W for layer in model.layers.values()))
+    on_backend(xp, *model.params.values(), *(layer.W for layer in model.layers.values()))
     tokens = _tokens()
     for given in (tokens, xp.asarray(tokens)):  # host tokens move to the device once
         value, grads = model.loss_and_gradients(given)
@@ -97,13 +80,13 @@ def test_transformer_forward_and_backward_on_the_device(xp, dtype, rtol):
         for name, grad in host_grads.items():
             device = grads[name] if not isinstance(grad, list) else grads[name][0]
             grad = grad if not isinstance(grad, list) else grad[0]
-            _on(xp, device)
+            on_backend(xp, device)
             assert device.dtype == grad.dtype
             np.testing.assert_allclose(
                 backend.to_numpy(device), grad, rtol=0, atol=rtol * np.abs(grad).max()
             )
     logits = model.logits(xp.asarray(tokens[:, :4]))
-    _on(xp, logits)
+    on_backend(xp, logits)
 
 
 def test_transformer_refuses_tokens_of_another_device():
@@ -119,14 +102,14 @@ def test_transformer_training_steps_on_the_device(xp, options):
     ids = np.random.default_rng(0).integers(0, 7, size=400)
     runs = []
     for default in (xp, np):
-        with _default(default):
+        with default_backend(default):
             model = Transformer(7, 8, 2, 2, 4, rng=0)
         history = train_transformer(
             model, ids, ids[:100], 3, 0.01, batch_size=4, record_every=1, rng=0, **options
         )
         runs.append((model, history))
     (model, history), (_, host_history) = runs
-    _on(xp, *model.params.values())
+    on_backend(xp, *model.params.values())
     np.testing.assert_allclose(history["train_loss"], host_history["train_loss"], rtol=1e-9)
     np.testing.assert_allclose(history["val_loss"], host_history["val_loss"], rtol=1e-9)
     assert history["ranks"] == host_history["ranks"]
@@ -144,6 +127,6 @@ def test_log_spaced_indices_on_the_device(xp, steps, count):
     given = xp.asarray(np.asarray(steps, dtype=float)) if not isinstance(steps, list) else steps
     result = log_spaced_indices(given, count)
     host = log_spaced_indices(steps, count)
-    _on(xp if not isinstance(steps, list) else np, result)
+    on_backend(xp if not isinstance(steps, list) else np, result)
     assert result.dtype == host.dtype and result.dtype.kind == "i"
     np.testing.assert_array_equal(backend.to_numpy(result), host)

@@ -17,23 +17,17 @@ scaled solution moves by ≤ 10 · N · κ · EPS relative per step; the Gauss�
 contracts, so ``steps`` such errors bound the state's.
 """
 
-import contextlib
-
 import numpy as np
 import pytest
 import scipy.sparse
 import standin
+from device_checks import default_backend, device_only, on_backend
 
 from refimpl import backend, pde
 from refimpl.pde import core
 from refimpl.vecchia import Matern
 
 EPS = np.finfo(float).eps
-
-
-def _on(xp, *arrays):
-    for a in arrays:
-        assert backend.array_namespace(a) is xp, type(a)
 
 
 def _points(n, seed):
@@ -45,12 +39,12 @@ def test_kernel_blocks_on_the_device(xp):
     a, b = np.random.default_rng(2).standard_normal((9, 2)), np.ones((7, 2))
     block = core.covariance(xp.asarray(x), xp.asarray(a), xp.asarray(y), xp.asarray(b))
     host = core.covariance(x, a, y, b)
-    _on(xp, block)
+    on_backend(xp, block)
     np.testing.assert_allclose(
         backend.to_numpy(block), host, rtol=0, atol=10 * EPS * np.abs(host).max()
     )
     weights = core.linearized_weights(xp.asarray(np.linspace(-1.0, 1.0, 5)), 3)
-    _on(xp, weights, core.variances(weights))
+    on_backend(xp, weights, core.variances(weights))
     np.testing.assert_array_equal(
         backend.to_numpy(weights), core.linearized_weights(np.linspace(-1.0, 1.0, 5), 3)
     )
@@ -65,7 +59,7 @@ def test_factor_stage_and_pcg_on_the_device(xp):
     mask = core.ball_mask(points, big_lengths, 3.0)
     host_L = core.kl_factor(points, a, mask)
     L = core.kl_factor(xp.asarray(points), xp.asarray(a), xp.asarray(mask))
-    _on(xp, L)
+    on_backend(xp, L)
     theta = core.covariance(points, a, points, a)
     kappa = np.linalg.cond(theta / np.sqrt(np.outer(np.diag(theta), np.diag(theta))))
     tol = 10 * len(points) * kappa * EPS * np.abs(host_L).max()
@@ -74,25 +68,11 @@ def test_factor_stage_and_pcg_on_the_device(xp):
     b = np.arange(1.0, 5.0)
     Md = xp.asarray(M)
     x = core.pcg(lambda v: Md @ v, lambda v: v / 3.5, xp.asarray(b), xp.zeros(4), tol=1e-13)
-    _on(xp, x)
+    on_backend(xp, x)
     # relative residual 1e-13 and cond(M) = 5 bound ‖x − x*‖ by 5e-13 ‖x*‖
     expected = np.linalg.solve(M, b)
     atol = 1e-12 * np.linalg.norm(expected)
     np.testing.assert_allclose(backend.to_numpy(x), expected, rtol=0, atol=atol)
-
-
-@contextlib.contextmanager
-def _default(xp):
-    backend.set_default({np: "numpy", standin.namespace: "standin"}.get(xp, "cupy"))
-    try:
-        yield
-    finally:
-        backend.set_default("numpy")
-
-
-def _device_only(xp):
-    if xp is np:
-        pytest.skip("the NumPy route is the reference itself")
 
 
 def _unit_condition(theta, nugget):
@@ -122,16 +102,19 @@ NEW = np.array([[0.3, 0.4], [0.6, 0.1], [0.9, 0.75]])
 
 
 @pytest.mark.parametrize("method", pde.METHODS)
-def test_solve_front_door_keeps_the_device(xp, method):
+@pytest.mark.parametrize(
+    "problem_class", [pde.NonlinearElliptic, pde.MongeAmpere], ids=lambda c: c.__name__
+)
+def test_solve_front_door_keeps_the_device(xp, method, problem_class):
     """Under a device default, solve() returns device values equal to the NumPy route's."""
-    _device_only(xp)
-    problem = pde.NonlinearElliptic()
+    device_only(xp)
+    problem = problem_class()
     host = pde.solve(problem, H, method=method)
-    with _default(xp):
+    with default_backend(xp):
         solution = pde.solve(problem, H, method=method)
         at_new = solution(NEW)  # host points: moved to the solution's device
         at_new_device = solution(xp.asarray(NEW))
-    _on(xp, solution.values, solution.truth, solution.points, at_new, at_new_device)
+    on_backend(xp, solution.values, solution.truth, solution.points, at_new, at_new_device)
     kappa = _host_condition(problem, H)
     n = len(host.points) + len(host.boundary)
     if method == "dense":
@@ -161,7 +144,7 @@ def _two_point_system(xp):
 @pytest.mark.parametrize("solver_class", [pde.DenseSolver, pde.SparseSolver])
 def test_solvers_keep_device_arrays(xp, solver_class):
     """u'' = 2, u(0) = u(1) = 0 at three points: alpha, state and evaluate on the device."""
-    _device_only(xp)
+    device_only(xp)
     kernel, nugget = pde.MeasurementKernel(Matern(2.5, 0.5)), 1e-12
     weights, rhs = np.array([[0.0, 1.0]]), np.array([0.0, 0.0, 2.0])
     host_system = _two_point_system(np)
@@ -171,7 +154,7 @@ def test_solvers_keep_device_arrays(xp, solver_class):
     alpha, info = solver.solve(xp.asarray(weights), xp.asarray(rhs))
     state = solver.state(xp.asarray(weights), alpha)
     values = solver.evaluate(xp.asarray(weights), alpha, xp.asarray(np.array([[0.25], [0.75]])))
-    _on(xp, alpha, state, values)
+    on_backend(xp, alpha, state, values)
     theta = kernel.gram(host_system.combined(weights))
     kappa = _unit_condition(theta, nugget)
     # one step: the scaled solution D α moves by ≤ 10 N κ EPS relative (module docstring);
@@ -195,7 +178,7 @@ def test_system_and_measurement_methods_on_the_device(xp):
     device arrays: each result is on the device and equal to the NumPy route's (the same
     elementwise products and sums, to 10 · EPS relative; SparseSolver.apply_big runs on
     the host and comes back, the same numbers)."""
-    _device_only(xp)
+    device_only(xp)
     weights = np.array([[0.0, 1.0]])
     system, host_system = _two_point_system(xp), _two_point_system(np)
     for name in ("check_weights", "combined", "weight_matrix"):
@@ -217,7 +200,7 @@ def test_system_and_measurement_methods_on_the_device(xp):
         (measurements.scaled(xp.asarray(factors)), host_measurements.scaled(factors)),
         (measurements.take(xp.asarray(np.array([0, 2]))), host_measurements.take([0, 2])),
     ]:
-        _on(xp, device.rows())
+        on_backend(xp, device.rows())
         np.testing.assert_array_equal(backend.to_numpy(device.rows()), host.rows())
     kernel = pde.MeasurementKernel(Matern(2.5, 0.5))
     sparse, host_sparse = (pde.SparseSolver(kernel, s, 1e-12) for s in (system, host_system))
@@ -225,14 +208,14 @@ def test_system_and_measurement_methods_on_the_device(xp):
     sparse.solve(xp.asarray(weights), xp.asarray(np.array([0.0, 0.0, 2.0])))
     y = np.arange(1.0, 1.0 + len(host_system.big_measurements()))
     big = sparse.apply_big(xp.asarray(y))
-    _on(xp, big)
+    on_backend(xp, big)
     np.testing.assert_array_equal(backend.to_numpy(big), host_sparse.apply_big(y))
 
 
 def test_gauss_newton_on_the_device(xp):
     """The public Gauss–Newton loop on a device state: state, weights and alpha stay there,
     equal to the NumPy route's within the one-step bound of the dense solver."""
-    _device_only(xp)
+    device_only(xp)
     kernel = pde.MeasurementKernel(Matern(2.5, 0.5))
     results = []
     for ns in (np, xp):
@@ -249,7 +232,7 @@ def test_gauss_newton_on_the_device(xp):
     kappa = _unit_condition(theta, 1e-12)
     d = np.sqrt(np.diag(theta))
     (state, weights, alpha), (host_state, host_weights, host_alpha) = results[1], results[0]
-    _on(xp, state, weights, alpha)
+    on_backend(xp, state, weights, alpha)
     np.testing.assert_array_equal(backend.to_numpy(weights), host_weights)
     # two steps of the one-step bound of test_solvers_keep_device_arrays
     bound = 2 * 10 * len(d) * kappa * EPS
@@ -265,28 +248,6 @@ def test_gauss_newton_on_the_device(xp):
 
 
 @pytest.mark.parametrize("method", pde.METHODS)
-def test_monge_ampere_on_the_device(xp, method):
-    """The second nonlinear problem through the front door, with the bounds of
-    :func:`test_solve_front_door_keeps_the_device`."""
-    _device_only(xp)
-    problem = pde.MongeAmpere()
-    host = pde.solve(problem, H, method=method)
-    with _default(xp):
-        solution = pde.solve(problem, H, method=method)
-    _on(xp, solution.values, solution.points)
-    kappa = _host_condition(problem, H)
-    n = len(host.points) + len(host.boundary)
-    if method == "dense":
-        bound = problem.steps * 10 * n * kappa * EPS
-    else:
-        bound = problem.steps * 2 * kappa * pde.sparse.CG_RTOL
-    scale = np.abs(host.values).max()
-    np.testing.assert_allclose(
-        backend.to_numpy(solution.values), host.values, rtol=0, atol=bound * scale
-    )
-
-
-@pytest.mark.parametrize("method", pde.METHODS)
 def test_burgers_time_steps_on_the_device(xp, method):
     """Burgers' own run (Crank–Nicolson steps, each a Gauss–Newton solve) keeps its states
     on the device. Where the device is NumPy underneath (the stand-in) the sparse route,
@@ -294,12 +255,12 @@ def test_burgers_time_steps_on_the_device(xp, method):
     the triangular solves' order (two backward-stable solves of the same Cholesky factor
     per Gauss–Newton step: 10·n·κ·EPS relative each; the unit-diagonal Gram matrix plus
     its relative nugget η has eigenvalues in [η, n + η], so κ ≤ (n + η)/η)."""
-    _device_only(xp)
+    device_only(xp)
     problem = pde.Burgers(T=0.04, dt=0.02)
     host = pde.solve(problem, 0.1, method=method)
-    with _default(xp):
+    with default_backend(xp):
         solution = pde.solve(problem, 0.1, method=method)
-    _on(xp, solution.values, solution.points)
+    on_backend(xp, solution.values, solution.points)
     if xp is not standin.namespace:
         return  # on a GPU the values are compared through the problems above
     values = backend.to_numpy(solution.values)

@@ -17,17 +17,12 @@ numbers are the NumPy route's exactly; the stated tolerances are for a GPU.
 
 import numpy as np
 import pytest
-import scipy.sparse
+from device_checks import device_only, host_dense, on_backend
 
 from refimpl import backend
 from refimpl import vecchia as v
 
 EPS = np.finfo(float).eps
-
-
-def _on(xp, *arrays):
-    for a in arrays:
-        assert backend.array_namespace(a) is xp, type(a)
 
 
 def _ordered(n=40, seed=0):
@@ -51,10 +46,10 @@ def test_kernel_blocks_and_distances_on_the_device(xp, kernel):
     x, _ = _ordered(12)
     y = x[::-1][:5]
     block = kernel(xp.asarray(x), xp.asarray(y))
-    _on(xp, block)
+    on_backend(xp, block)
     np.testing.assert_allclose(backend.to_numpy(block), kernel(x, y), rtol=10 * EPS, atol=0)
     distances = v.pairwise_distances(xp.asarray(x), xp.asarray(y))
-    _on(xp, distances)
+    on_backend(xp, distances)
     np.testing.assert_allclose(
         backend.to_numpy(distances), v.pairwise_distances(x, y), rtol=10 * EPS, atol=0
     )
@@ -65,22 +60,12 @@ def test_dense_factor_and_divergence_on_the_device(xp):
     theta = v.Matern(1.5, 0.3)(x, x)
     L_host = v.dense_inverse_cholesky(theta)
     L = v.dense_inverse_cholesky(xp.asarray(theta))
-    _on(xp, L)
+    on_backend(xp, L)
     tol = 10 * len(x) * np.linalg.cond(theta) * EPS * np.abs(L_host).max()
     np.testing.assert_allclose(backend.to_numpy(L), L_host, rtol=0, atol=tol)
     # KL(Θ ‖ (L Lᵀ)⁻¹) of the exact factor is 0 up to n · κ · EPS
     value = v.kl_divergence(xp.asarray(theta), L)
     assert abs(value) <= 10 * len(x) * np.linalg.cond(theta) * EPS
-
-
-def _device_only(xp):
-    if xp is np:
-        pytest.skip("the NumPy route is the reference itself")
-
-
-def _dense(a):
-    a = backend.to_numpy(a)
-    return a.toarray() if scipy.sparse.issparse(a) else a
 
 
 def _factor_tolerance(points, kernel, L_host):
@@ -94,18 +79,18 @@ def _factor_tolerance(points, kernel, L_host):
 def test_kl_cholesky_and_its_stages_on_the_device(xp):
     """The front door and its stages: the ordering (a host stage, so exactly equal), the
     factor by column and by supernode (computed on the device)."""
-    _device_only(xp)
+    device_only(xp)
     pts, kernel = np.random.default_rng(0).uniform(size=(60, 2)), v.Matern(1.5, 0.3)
     L_host, order_host = v.kl_cholesky(pts, kernel, 2.0)
     L, order = v.kl_cholesky(xp.asarray(pts), kernel, 2.0)
     assert backend.is_device_array(L) and backend.array_namespace(L) is xp
-    _on(xp, order)
+    on_backend(xp, order)
     np.testing.assert_array_equal(backend.to_numpy(order), order_host)
     tol = _factor_tolerance(pts[order_host], kernel, L_host.toarray())
-    np.testing.assert_allclose(_dense(L), L_host.toarray(), rtol=0, atol=tol)
+    np.testing.assert_allclose(host_dense(L), L_host.toarray(), rtol=0, atol=tol)
 
     order_d, lengths_d = v.maximin_ordering(xp.asarray(pts))
-    _on(xp, order_d, lengths_d)
+    on_backend(xp, order_d, lengths_d)
     order_h, lengths_h = v.maximin_ordering(pts)
     np.testing.assert_array_equal(backend.to_numpy(order_d), order_h)
     np.testing.assert_array_equal(backend.to_numpy(lengths_d), lengths_h)
@@ -122,12 +107,12 @@ def test_kl_cholesky_and_its_stages_on_the_device(xp):
     ]:
         assert backend.array_namespace(device) is xp
         tol = _factor_tolerance(ordered, kernel, host.toarray())
-        np.testing.assert_allclose(_dense(device), host.toarray(), rtol=0, atol=tol)
+        np.testing.assert_allclose(host_dense(device), host.toarray(), rtol=0, atol=tol)
 
 
 def test_a_user_kernel_on_the_device(xp):
     """A kernel of the caller's (not refimpl's) takes device blocks and is checked there."""
-    _device_only(xp)
+    device_only(xp)
 
     def kernel(X, Y):  # exponential kernel with NumPy functions: dispatched to the device
         d = np.sqrt(np.sum((X[..., :, None, :] - Y[..., None, :, :]) ** 2, axis=-1))
@@ -137,7 +122,7 @@ def test_a_user_kernel_on_the_device(xp):
     L_host, _ = v.kl_cholesky(pts, kernel, 2.0)
     L, _ = v.kl_cholesky(xp.asarray(pts), kernel, 2.0)
     tol = _factor_tolerance(pts, v.Matern(0.5, 0.3), L_host.toarray())
-    np.testing.assert_allclose(_dense(L), L_host.toarray(), rtol=0, atol=tol)
+    np.testing.assert_allclose(host_dense(L), L_host.toarray(), rtol=0, atol=tol)
     with pytest.raises(ValueError, match="kernel: expected symmetric blocks"):
         v.kl_cholesky(xp.asarray(pts), lambda X, Y: kernel(X, Y) + X[..., :, None, 0], 2.0)
 
@@ -151,12 +136,12 @@ def test_solves_and_likelihood_with_a_device_factor(xp):
     stable (relative error ≤ n·κ(L)·EPS per solve) and moves by ≤ κ(L)‖ΔL‖/‖L‖ relative
     (first order) under ΔL: two solves, a factor 2 for the second order. The log-likelihood
     −½‖Lᵀy‖² + Σ log L_ii moves by ≤ ½‖ΔLᵀy‖(‖Lᵀy‖ + ‖L'ᵀy‖) + Σ |ΔL_ii| / min(L_ii, L'_ii)."""
-    _device_only(xp)
+    device_only(xp)
     pts, kernel = np.random.default_rng(2).uniform(size=(50, 2)), v.Matern(1.5, 0.3)
     L_host, order = v.kl_cholesky(pts, kernel, 2.0)
     L, _ = v.kl_cholesky(xp.asarray(pts), kernel, 2.0)
     b = np.sin(3.0 * pts[order, 0])
-    dense, device_dense = L_host.toarray(), _dense(L)
+    dense, device_dense = L_host.toarray(), host_dense(L)
     dL, n = device_dense - dense, len(b)
     k = 2 * int(np.diff(L_host.indptr).max())
 
@@ -170,7 +155,7 @@ def test_solves_and_likelihood_with_a_device_factor(xp):
         + products(dL, dL)
     )
     x = v.solve(L, xp.asarray(b))
-    _on(xp, x)
+    on_backend(xp, x)
     assert np.all(np.abs(backend.to_numpy(x) - v.solve(L_host, b)) <= bound)
     kappa = np.linalg.cond(dense)
     relative = 2 * (
@@ -180,7 +165,7 @@ def test_solves_and_likelihood_with_a_device_factor(xp):
         ("apply_covariance", v.apply_covariance(L, xp.asarray(b)), v.apply_covariance(L_host, b)),
         ("sample", v.sample(L, size=2, rng=0), v.sample(L_host, size=2, rng=0)),
     ]:
-        _on(xp, device)
+        on_backend(xp, device)
         error = np.linalg.norm(backend.to_numpy(device) - host, axis=0)
         assert np.all(error <= relative * np.linalg.norm(host, axis=0)), name
     value, host_value = v.log_likelihood(L, xp.asarray(b)), v.log_likelihood(L_host, b)
@@ -201,13 +186,13 @@ def test_prediction_on_the_device(xp):
     a triangular solve with L_PP of κ(L_PP) ≤ κ(L) and the variance a sum of squares of
     L_PP⁻¹, within ``10 · n · κ(L)² · EPS`` of the host's. The other placements run on the
     host and return to the device: the same numbers."""
-    _device_only(xp)
+    device_only(xp)
     rng = np.random.default_rng(3)
     pts, new = rng.uniform(size=(50, 2)), rng.uniform(size=(6, 2))
     y, kernel = np.sin(4.0 * pts[:, 0]), v.Matern(1.5, 0.3)
     host = v.predict(pts, y, new, kernel, 2.0)
     device = v.predict(xp.asarray(pts), xp.asarray(y), xp.asarray(new), kernel, 2.0)
-    _on(xp, *device)
+    on_backend(xp, *device)
     joint = np.concatenate([new, pts])
     kappa = np.linalg.cond(kernel(joint, joint))  # κ(L)² = κ(Θ) for the exact factor
     for d, h in zip(device, host, strict=True):
@@ -217,7 +202,7 @@ def test_prediction_on_the_device(xp):
         device = v.predict_variant(
             xp.asarray(pts), xp.asarray(y), xp.asarray(new), kernel, 2.0, variant=variant
         )
-        _on(xp, *device)
+        on_backend(xp, *device)
         host = v.predict_variant(pts, y, new, kernel, 2.0, variant=variant)
         for d, h in zip(device, host, strict=True):
             np.testing.assert_array_equal(backend.to_numpy(d), h)  # the same host arithmetic
@@ -229,31 +214,31 @@ def test_dense_noise_measures_take_device_factors(xp):
     """The dense measures of the noise path are a host stage: device factors are copied
     there, matrices come back to the device and KL values are floats, all exactly the NumPy
     route's (the same host arithmetic on exact copies of the device factors)."""
-    _device_only(xp)
+    device_only(xp)
     pts, kernel = np.random.default_rng(4).uniform(size=(30, 2)), v.Matern(1.5, 0.3)
     noise = np.full(30, 0.1)
     L, C, order = v.noisy_kl_cholesky(xp.asarray(pts), kernel, xp.asarray(noise), 2.0)
     L_h, C_h = backend.to_numpy(L), backend.to_numpy(C)
     theta = kernel(pts[backend.to_numpy(order)], pts[backend.to_numpy(order)])
     X = v.noisy_covariance(L, C, xp.asarray(noise))
-    _on(xp, X)
+    on_backend(xp, X)
     np.testing.assert_array_equal(backend.to_numpy(X), v.noisy_covariance(L_h, C_h, noise))
     P = v.woodbury_precision(C, xp.asarray(noise))
-    _on(xp, P)
+    on_backend(xp, P)
     np.testing.assert_array_equal(backend.to_numpy(P), v.woodbury_precision(C_h, noise))
     value = v.noisy_kl_divergences(xp.asarray(theta), xp.asarray(noise), L, C)
     assert value == v.noisy_kl_divergences(theta, noise, L_h, C_h)
     A = v.noisy_precision(L, xp.asarray(noise))
     C_again = v.incomplete_cholesky(A, v.lower_triangle_pattern(L))
     assert backend.array_namespace(C_again) is xp
-    np.testing.assert_array_equal(_dense(C_again), _dense(C))
+    np.testing.assert_array_equal(host_dense(C_again), host_dense(C))
 
 
 def test_blocks_that_are_not_positive_definite_raise_on_the_device(xp):
     """CuPy's Cholesky does not raise (the stand-in returns its partial factor, a pivot
     that is not positive left in place): the factors still raise LinAlgError naming the
     block, as on NumPy."""
-    _device_only(xp)
+    device_only(xp)
     partial = xp.linalg.cholesky(xp.asarray(np.array([[1.0, 2.0], [2.0, 1.0]])))
     assert float(partial[1, 1]) <= 0.0  # no error: the imitation of CuPy holds
     pts = np.random.default_rng(5).uniform(size=(40, 2))
