@@ -168,11 +168,7 @@ def predict(points, y, new_points, kernel, rho, lam=1.5, p=1, nugget=0.0, varian
         raise np.linalg.LinAlgError(
             "the prediction overflows: L_PP is numerically singular; add a nugget"
         )
-    mean = xp.empty(m)
-    variance = xp.empty(m)
-    mean[xp.asarray(new_order)] = mean_sorted
-    variance[xp.asarray(new_order)] = var_sorted
-    return mean, variance
+    return _scatter(mean_sorted, new_order), _scatter(var_sorted, new_order)
 
 
 def joint_factor(
@@ -261,8 +257,10 @@ def _factor(joint, lengths, kernel, rho, lam, nugget):
 
 
 def _scatter(values, order):
-    out = np.empty_like(values)
-    out[order] = values
+    """``values`` of the ordered points back in the caller's order (on their backend)."""
+    xp = backend.array_namespace(values)
+    out = xp.empty_like(values)
+    out[xp.asarray(order)] = values
     return out
 
 
