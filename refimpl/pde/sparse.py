@@ -273,7 +273,7 @@ class SparseSolver:
 
     def _to_device(self, x):
         """A host result on the device of the system's points (itself for NumPy)."""
-        return backend.asarray(x, like=self.system.interior)
+        return backend.to_device(x, like=self.system.interior)
 
     def apply_big(self, y):
         r"""The approximate :math:`\Theta_{\text{big}}\, y` (two triangular solves).
